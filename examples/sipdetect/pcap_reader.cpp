@@ -1,0 +1,327 @@
+// sipdetect command-line program: the pcap/pcapng reader (libpcap).
+//
+// Link types: Ethernet (802.1Q/802.1ad/QinQ VLAN tags, PPPoE session), Linux
+// cooked SLL and SLL2, raw IP (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6) and BSD
+// loopback (DLT_NULL, DLT_LOOP). IPv4 with options, IPv6 with extension
+// headers; non-first fragments are skipped (no reassembly). UDP datagrams
+// carry one SIP message; TCP segments are parsed as one or more whole SIP
+// messages (no stream reassembly). ICMP/ICMPv6 is never SIP traffic, even
+// when it quotes a SIP request.
+#include "readers.hpp"
+
+#include "readers_detail.hpp"
+
+#include <sipdetect/sip_parser.hpp>
+
+#include <pcap/pcap.h>
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace sipdetect_cli {
+
+namespace {
+
+#ifdef DLT_IPV4
+constexpr int dlt_ipv4 = DLT_IPV4;
+#else
+constexpr int dlt_ipv4 = 228;
+#endif
+#ifdef DLT_IPV6
+constexpr int dlt_ipv6 = DLT_IPV6;
+#else
+constexpr int dlt_ipv6 = 229;
+#endif
+#ifdef DLT_LINUX_SLL2
+constexpr int dlt_linux_sll2 = DLT_LINUX_SLL2;
+#else
+constexpr int dlt_linux_sll2 = 276;
+#endif
+constexpr int linktype_raw = 101; // LINKTYPE_RAW, in case a libpcap hands it through unmapped
+
+using bytes = std::span<const std::uint8_t>;
+
+constexpr std::uint16_t be16(const std::uint8_t* p) noexcept {
+    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
+constexpr std::uint32_t be32(const std::uint8_t* p) noexcept {
+    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | std::uint32_t{p[3]};
+}
+constexpr std::uint32_t le32(const std::uint8_t* p) noexcept {
+    return std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | std::uint32_t{p[0]};
+}
+
+bool supported_link_type(int dlt) noexcept {
+    return dlt == DLT_EN10MB || dlt == DLT_LINUX_SLL || dlt == dlt_linux_sll2 || dlt == DLT_RAW ||
+           dlt == linktype_raw || dlt == dlt_ipv4 || dlt == dlt_ipv6 || dlt == DLT_NULL || dlt == DLT_LOOP;
+}
+
+struct pcap_closer {
+    void operator()(pcap_t* p) const noexcept { pcap_close(p); }
+};
+
+class pcap_reader final : public record_reader {
+public:
+    explicit pcap_reader(const std::filesystem::path& path) : record_reader(path, input_format::pcap) {
+        char errbuf[PCAP_ERRBUF_SIZE] = {};
+        pcap_.reset(pcap_open_offline(path.c_str(), errbuf));
+        if (!pcap_) detail::fail(path, "", errbuf[0] != '\0' ? errbuf : "cannot open capture");
+        linktype_ = pcap_datalink(pcap_.get());
+        nano_ = pcap_get_tstamp_precision(pcap_.get()) == PCAP_TSTAMP_PRECISION_NANO;
+        if (!supported_link_type(linktype_)) {
+            const char* name = pcap_datalink_val_to_name(linktype_);
+            detail::fail(path, "", "unsupported link type " + std::to_string(linktype_) +
+                                       (name ? std::string(" (") + name + ")" : std::string()));
+        }
+    }
+
+    bool next(input_record& out) override {
+        if (error_) throw input_exception(*error_);
+        while (pending_.empty()) {
+            pcap_pkthdr* header = nullptr;
+            const u_char* data = nullptr;
+            const int rc = pcap_next_ex(pcap_.get(), &header, &data);
+            if (rc == 1) {
+                ++counters_.packets;
+                handle_packet(*header, data);
+                continue;
+            }
+            if (rc == PCAP_ERROR_BREAK) return false; // end of file
+            const char* msg = pcap_geterr(pcap_.get());
+            error_ = input_error{path().string(), "packet " + std::to_string(counters_.packets + 1),
+                                 msg && *msg ? msg : "read error"};
+            throw input_exception(*error_);
+        }
+        out = std::move(pending_.front());
+        pending_.pop_front();
+        ++counters_.records;
+        return true;
+    }
+
+private:
+    struct ip_pair {
+        sipdetect::ip_address src, dst;
+    };
+
+    void handle_packet(const pcap_pkthdr& h, const u_char* data) {
+        std::int64_t frac = static_cast<std::int64_t>(h.ts.tv_usec);
+        if (nano_) frac /= 1000;
+        time_ = sipdetect::record_time_from_micros(static_cast<std::int64_t>(h.ts.tv_sec) * 1'000'000 + frac);
+        const bytes b(data, h.caplen);
+        switch (linktype_) {
+        case DLT_EN10MB:
+            if (b.size() < 14) return truncated();
+            return ethertype(be16(b.data() + 12), b.subspan(14));
+        case DLT_LINUX_SLL:
+            if (b.size() < 16) return truncated();
+            return ethertype(be16(b.data() + 14), b.subspan(16));
+        case DLT_NULL:
+        case DLT_LOOP: {
+            if (b.size() < 4) return truncated();
+            // DLT_NULL holds the AF in the capturing host's byte order, DLT_LOOP in network order.
+            std::uint32_t af = be32(b.data());
+            if (linktype_ == DLT_NULL && (af & 0xffff0000u) != 0) af = le32(b.data());
+            if (af == 2) return ipv4(b.subspan(4));
+            if (af == 10 || af == 24 || af == 28 || af == 30) return ipv6(b.subspan(4)); // Linux, BSDs, macOS
+            ++counters_.non_ip;
+            return;
+        }
+        default:
+            if (linktype_ == dlt_linux_sll2) {
+                if (b.size() < 20) return truncated();
+                return ethertype(be16(b.data()), b.subspan(20));
+            }
+            return raw_ip(b); // DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6
+        }
+    }
+
+    void raw_ip(bytes b) {
+        if (b.empty()) return truncated();
+        const unsigned version = b[0] >> 4;
+        if (version == 4 && linktype_ != dlt_ipv6) return ipv4(b);
+        if (version == 6 && linktype_ != dlt_ipv4) return ipv6(b);
+        ++counters_.non_ip;
+    }
+
+    void ethertype(std::uint16_t type, bytes b) {
+        for (int tags = 0; type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200; ++tags) {
+            if (tags == 8 || b.size() < 4) return truncated();
+            type = be16(b.data() + 2);
+            b = b.subspan(4);
+        }
+        switch (type) {
+        case 0x0800: return ipv4(b);
+        case 0x86dd: return ipv6(b);
+        case 0x8864: { // PPPoE session: ver/type, code, session id, length, then the PPP protocol
+            if (b.size() < 8) return truncated();
+            const std::size_t len = be16(b.data() + 4);
+            if (len < 2) return truncated();
+            const std::uint16_t proto = be16(b.data() + 6);
+            bytes payload = b.subspan(8);
+            if (len - 2 < payload.size()) payload = payload.first(len - 2);
+            if (proto == 0x0021) return ipv4(payload);
+            if (proto == 0x0057) return ipv6(payload);
+            ++counters_.non_ip;
+            return;
+        }
+        default: ++counters_.non_ip; return;
+        }
+    }
+
+    void ipv4(bytes b) {
+        if (b.size() < 20 || (b[0] >> 4) != 4) return truncated();
+        const std::size_t ihl = std::size_t{b[0] & 0x0fu} * 4;
+        const std::size_t total = be16(b.data() + 2);
+        if (ihl < 20 || ihl > b.size()) return truncated();
+        if (total != 0) { // 0: segmentation offload on the capturing host; take what was captured
+            if (total < ihl) return truncated();
+            if (total < b.size()) b = b.first(total); // drop link-layer padding
+        }
+        if ((be16(b.data() + 6) & 0x1fff) != 0) {
+            ++counters_.fragments_skipped;
+            return;
+        }
+        const ip_pair ips{sipdetect::ip_address::from_v4_bytes(b.data() + 12),
+                          sipdetect::ip_address::from_v4_bytes(b.data() + 16)};
+        transport(b[9], b.subspan(ihl), ips);
+    }
+
+    void ipv6(bytes b) {
+        if (b.size() < 40 || (b[0] >> 4) != 6) return truncated();
+        const std::size_t plen = be16(b.data() + 4);
+        const ip_pair ips{sipdetect::ip_address::from_v6_bytes(b.data() + 8),
+                          sipdetect::ip_address::from_v6_bytes(b.data() + 24)};
+        std::uint8_t next = b[6];
+        b = b.subspan(40);
+        if (plen != 0 && plen < b.size()) b = b.first(plen); // 0: jumbogram or offload
+        // Each extension header takes at least 8 bytes, so the walk ends.
+        for (;;) {
+            switch (next) {
+            case 0:   // hop-by-hop options
+            case 43:  // routing
+            case 60:  // destination options
+            case 135: // mobility
+            case 139: // HIP
+            case 140: // shim6
+            {
+                if (b.size() < 8) return truncated();
+                const std::size_t len = (std::size_t{b[1]} + 1) * 8;
+                if (len > b.size()) return truncated();
+                next = b[0];
+                b = b.subspan(len);
+                continue;
+            }
+            case 44: // fragment
+                if (b.size() < 8) return truncated();
+                if ((be16(b.data() + 2) & 0xfff8) != 0) {
+                    ++counters_.fragments_skipped;
+                    return;
+                }
+                next = b[0];
+                b = b.subspan(8);
+                continue;
+            case 51: { // authentication header
+                if (b.size() < 8) return truncated();
+                const std::size_t len = (std::size_t{b[1]} + 2) * 4;
+                if (len > b.size()) return truncated();
+                next = b[0];
+                b = b.subspan(len);
+                continue;
+            }
+            default: return transport(next, b, ips);
+            }
+        }
+    }
+
+    void transport(std::uint8_t proto, bytes b, const ip_pair& ips) {
+        switch (proto) {
+        case 1:  // ICMP
+        case 58: // ICMPv6
+            ++counters_.icmp_skipped;
+            return;
+        case 17: { // UDP
+            if (b.size() < 8) return truncated();
+            const std::size_t ulen = be16(b.data() + 4);
+            if (ulen != 0 && ulen < 8) return truncated(); // 0: jumbogram
+            bytes payload = b.subspan(8);
+            if (ulen != 0 && ulen - 8 < payload.size()) payload = payload.first(ulen - 8);
+            return sip(payload, ips, be16(b.data()), be16(b.data() + 2), false);
+        }
+        case 6: { // TCP
+            if (b.size() < 20) return truncated();
+            const std::size_t doff = std::size_t{static_cast<unsigned>(b[12] >> 4)} * 4;
+            if (doff < 20 || doff > b.size()) return truncated();
+            return sip(b.subspan(doff), ips, be16(b.data()), be16(b.data() + 2), true);
+        }
+        default: ++counters_.other_transport; return;
+        }
+    }
+
+    void sip(bytes payload, const ip_pair& ips, std::uint16_t sport, std::uint16_t dport, bool tcp) {
+        if (payload.empty()) {
+            ++counters_.empty_payloads;
+            return;
+        }
+        std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+        for (;;) {
+            const sipdetect::sip_parse_result res = sipdetect::parse_sip_message(text);
+            if (res.status == sipdetect::sip_parse_status::not_sip) {
+                // On TCP this is also a segment continuing an earlier message: ignored, but counted.
+                ++counters_.not_sip;
+                return;
+            }
+            if (res.status != sipdetect::sip_parse_status::ok) {
+                ++counters_.malformed;
+                return;
+            }
+            emit(res.message, ips, sport, dport);
+            // A datagram holds one message (RFC 3261 18.3); a segment may hold several.
+            const std::size_t used = res.message.message_length;
+            if (!tcp || used == 0 || used >= text.size()) return;
+            text.remove_prefix(used);
+            while (!text.empty() && (text.front() == '\r' || text.front() == '\n')) text.remove_prefix(1);
+            if (text.empty()) return;
+        }
+    }
+
+    void emit(const sipdetect::sip_message_info& m, const ip_pair& ips, std::uint16_t sport, std::uint16_t dport) {
+        input_record r;
+        r.time = time_;
+        r.src = ips.src;
+        r.dst = ips.dst;
+        r.src_port = sport;
+        r.dst_port = dport;
+        r.sent_by = sipdetect::sender::source;
+        r.method = m.is_request ? m.method : m.cseq_method;
+        r.status = m.is_request ? std::uint16_t{0} : m.status;
+        if (m.is_request) r.request_uri.assign(m.request_uri);
+        r.from_uri.assign(m.from_uri);
+        r.to_uri.assign(m.to_uri);
+        r.user_agent.assign(m.user_agent);
+        r.call_id.assign(m.call_id);
+        r.via_count = m.via_count;
+        ++counters_.sip_messages;
+        counters_.truncated_fields += m.truncated_fields;
+        pending_.push_back(std::move(r));
+    }
+
+    void truncated() noexcept { ++counters_.truncated_packets; }
+
+    std::unique_ptr<pcap_t, pcap_closer> pcap_;
+    int linktype_ = 0;
+    bool nano_ = false;
+    sipdetect::record_time time_{};
+    std::deque<input_record> pending_;
+    std::optional<input_error> error_;
+};
+
+} // namespace
+
+std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& path) {
+    return std::make_unique<pcap_reader>(path);
+}
+
+} // namespace sipdetect_cli

@@ -1,0 +1,171 @@
+// sipdetect command-line program: format detection, the reader factory and
+// the time-ordered multi-file read. The readers themselves are in
+// pcap_reader.cpp, zeek_reader.cpp and ipfixprobe_reader.cpp.
+#include "readers.hpp"
+
+#include "readers_detail.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstring>
+
+namespace sipdetect_cli {
+
+namespace {
+
+std::string format_message(const input_error& e) {
+    std::string m = e.file;
+    if (!e.where.empty()) m += ": " + e.where;
+    m += ": " + e.what;
+    return m;
+}
+
+bool is_lower_type_token(std::string_view t) noexcept {
+    if (t.empty() || t.front() < 'a' || t.front() > 'z') return false;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        const char c = t[i];
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (c == '*' && i + 1 == t.size());
+        if (!ok) return false;
+    }
+    return true;
+}
+
+bool is_upper_name_token(std::string_view t) noexcept {
+    if (t.empty() || !((t.front() >= 'A' && t.front() <= 'Z') || t.front() == '_')) return false;
+    for (char c : t)
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    return true;
+}
+
+} // namespace
+
+namespace detail {
+// A UniRec template line: "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,...".
+bool is_unirec_template(std::string_view line) noexcept {
+    line = trim(line);
+    if (line.empty()) return false;
+    std::size_t items = 0;
+    std::size_t i = 0;
+    for (;;) {
+        const std::size_t comma = line.find(',', i);
+        const std::string_view item = trim(line.substr(i, comma == std::string_view::npos ? std::string_view::npos
+                                                                                           : comma - i));
+        const std::size_t space = item.find(' ');
+        if (space == std::string_view::npos) return false;
+        if (!is_lower_type_token(item.substr(0, space)) || !is_upper_name_token(item.substr(space + 1)))
+            return false;
+        ++items;
+        if (comma == std::string_view::npos) break;
+        i = comma + 1;
+    }
+    return items >= 2;
+}
+} // namespace detail
+
+input_exception::input_exception(input_error e) : std::runtime_error(format_message(e)), error_(std::move(e)) {}
+
+std::string_view to_string(input_format f) noexcept {
+    switch (f) {
+    case input_format::pcap: return "pcap";
+    case input_format::zeek_tsv: return "zeek-tsv";
+    case input_format::zeek_json: return "zeek-json";
+    case input_format::ipfixprobe_csv: return "ipfixprobe-csv";
+    case input_format::unknown: break;
+    }
+    return "unknown";
+}
+
+reader_counters& reader_counters::operator+=(const reader_counters& o) noexcept {
+    records += o.records;
+    packets += o.packets;
+    sip_messages += o.sip_messages;
+    not_sip += o.not_sip;
+    malformed += o.malformed;
+    non_ip += o.non_ip;
+    icmp_skipped += o.icmp_skipped;
+    fragments_skipped += o.fragments_skipped;
+    other_transport += o.other_transport;
+    truncated_packets += o.truncated_packets;
+    empty_payloads += o.empty_payloads;
+    truncated_fields += o.truncated_fields;
+    lines += o.lines;
+    bad_timestamps += o.bad_timestamps;
+    skipped_records += o.skipped_records;
+    return *this;
+}
+
+input_format detect_format(const std::filesystem::path& path) {
+    std::string head(64 * 1024, '\0');
+    {
+        auto f = detail::open_file(path);
+        head.resize(std::fread(head.data(), 1, head.size(), f.get()));
+        if (head.empty() && std::ferror(f.get()))
+            detail::fail(path, "", std::string("read error: ") + std::strerror(errno));
+    }
+    if (head.size() >= 4) {
+        static constexpr std::array<std::array<unsigned char, 4>, 7> magics{{
+            {0xd4, 0xc3, 0xb2, 0xa1}, {0xa1, 0xb2, 0xc3, 0xd4}, // pcap, microseconds
+            {0x4d, 0x3c, 0xb2, 0xa1}, {0xa1, 0xb2, 0x3c, 0x4d}, // pcap, nanoseconds
+            {0x34, 0xcd, 0xb2, 0xa1}, {0xa1, 0xb2, 0xcd, 0x34}, // Kuznetzov's modified pcap
+            {0x0a, 0x0d, 0x0d, 0x0a},                           // pcapng section header block
+        }};
+        for (const auto& m : magics)
+            if (std::memcmp(head.data(), m.data(), 4) == 0) return input_format::pcap;
+    }
+    if (head.find('\0') != std::string::npos) return input_format::unknown; // binary, not text
+
+    std::string_view text = head;
+    if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3); // UTF-8 BOM
+    std::size_t pos = 0;
+    bool first_content = true;
+    for (int n = 0; n < 64 && pos < text.size(); ++n) {
+        const std::size_t nl = text.find('\n', pos);
+        const std::string_view line =
+            text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        pos = nl == std::string_view::npos ? text.size() : nl + 1;
+        const std::string_view t = detail::trim(line);
+        if (t.empty()) continue;
+        if (first_content && t.front() == '{') return input_format::zeek_json;
+        first_content = false;
+        if (t.front() != '#') break;
+        if (t.substr(0, 10) == "#separator" || t.substr(0, 7) == "#fields") return input_format::zeek_tsv;
+    }
+    // ipfixprobe / UniRec text: the template is the last line (logger -t may put it first).
+    if (auto last = detail::read_last_line(path); last && detail::is_unirec_template(last->text))
+        return input_format::ipfixprobe_csv;
+    {
+        const std::size_t nl = text.find('\n');
+        if (detail::is_unirec_template(text.substr(0, nl))) return input_format::ipfixprobe_csv;
+    }
+    return input_format::unknown;
+}
+
+std::unique_ptr<record_reader> open_reader(const std::filesystem::path& path, input_format format) {
+    if (format == input_format::unknown) format = detect_format(path);
+    switch (format) {
+    case input_format::pcap: return open_pcap_reader(path);
+    case input_format::zeek_tsv: return open_zeek_tsv_reader(path);
+    case input_format::zeek_json: return open_zeek_json_reader(path);
+    case input_format::ipfixprobe_csv: return open_ipfixprobe_reader(path);
+    case input_format::unknown: break;
+    }
+    detail::fail(path, "",
+                 "unrecognised input format (expected pcap, pcapng, Zeek sip.log as TSV or JSON lines, "
+                 "or ipfixprobe UniRec CSV)");
+}
+
+std::vector<input_record> read_all_sorted(const std::vector<std::filesystem::path>& paths, reader_counters* totals) {
+    std::vector<input_record> out;
+    for (const auto& p : paths) {
+        auto reader = open_reader(p);
+        input_record r;
+        while (reader->next(r)) out.push_back(std::move(r));
+        if (totals) *totals += reader->counters();
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const input_record& a, const input_record& b) { return a.time < b.time; });
+    return out;
+}
+
+} // namespace sipdetect_cli

@@ -1,0 +1,133 @@
+// sipdetect command-line program: input readers.
+//
+// Each reader turns one file into input_records, one at a time and in file
+// order, through a pull interface:
+//
+//   auto reader = sipdetect_cli::open_reader(path);   // format detected from content
+//   sipdetect_cli::input_record r;
+//   while (reader->next(r)) { ... }                   // throws input_exception on a bad file
+//   const auto& c = reader->counters();
+//
+// Formats: pcap and pcapng (through libpcap), Zeek sip.log as TSV or JSON
+// lines, and ipfixprobe's UniRec text output (CSV with the template as its
+// last line). When a file turns out to be truncated or corrupt, the records
+// already returned stay valid and the next call to next() throws.
+#pragma once
+
+#include "input_record.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sipdetect_cli {
+
+enum class input_format { pcap, zeek_tsv, zeek_json, ipfixprobe_csv, unknown };
+
+// "pcap", "zeek-tsv", "zeek-json", "ipfixprobe-csv", "unknown".
+std::string_view to_string(input_format f) noexcept;
+
+// Detects the format from the file's content, never its name: pcap magic in
+// either byte order and the nanosecond variant, the pcapng section header
+// block (both give input_format::pcap), a Zeek TSV header (#separator or
+// #fields), a first line starting with '{' (Zeek JSON), or a UniRec template
+// such as "ipaddr DST_IP,ipaddr SRC_IP,..." as the last (or first) line.
+// Returns unknown for anything else, including an empty file. Throws
+// input_exception when the file cannot be opened or read.
+input_format detect_format(const std::filesystem::path& path);
+
+// What went wrong and where: file "x.pcap", where "packet 1234", what "truncated record".
+struct input_error {
+    std::string file;
+    std::string where; // may be empty
+    std::string what;
+};
+
+// Thrown by every reader. what() is "file: where: what" (or "file: what").
+class input_exception : public std::runtime_error {
+public:
+    explicit input_exception(input_error e);
+    const input_error& error() const noexcept { return error_; }
+
+private:
+    input_error error_;
+};
+
+// Counters of one reader. Only those that apply to the format move.
+struct reader_counters {
+    std::uint64_t records = 0; // input_records returned by next()
+
+    // pcap / pcapng
+    std::uint64_t packets = 0;           // packets read from the capture
+    std::uint64_t sip_messages = 0;      // SIP messages parsed (status ok); also counted by the text readers
+    std::uint64_t not_sip = 0;           // UDP payloads (and TCP segments) that do not start like SIP
+    std::uint64_t malformed = 0;         // SIP-looking payloads the parser rejected
+    std::uint64_t non_ip = 0;            // frames carrying neither IPv4 nor IPv6 (ARP, LLDP, ...)
+    std::uint64_t icmp_skipped = 0;      // ICMP/ICMPv6 packets: SIP quoted in an error is not traffic
+    std::uint64_t fragments_skipped = 0; // non-first IP fragments (no reassembly)
+    std::uint64_t other_transport = 0;   // IP packets that are neither UDP, TCP nor ICMP
+    std::uint64_t truncated_packets = 0; // link/IP/UDP/TCP headers cut short or with impossible lengths
+    std::uint64_t empty_payloads = 0;    // UDP datagrams or TCP segments without payload
+    std::uint64_t truncated_fields = 0;  // sum of the parser's truncated_fields over all messages
+
+    // text formats
+    std::uint64_t lines = 0;           // data lines read (headers and comments excluded)
+    std::uint64_t bad_timestamps = 0;  // Zeek: unparsable ts, read as the epoch (a warning, not an error)
+    std::uint64_t skipped_records = 0; // lines that describe no SIP message (ipfixprobe SIP_MSG_TYPE 0,
+                                       // Zeek lines with neither method nor status, other Zeek _paths)
+
+    reader_counters& operator+=(const reader_counters& o) noexcept;
+};
+
+// Pulls input_records out of one file.
+class record_reader {
+public:
+    virtual ~record_reader() = default;
+    record_reader(const record_reader&) = delete;
+    record_reader& operator=(const record_reader&) = delete;
+
+    // Fills `out` with the next record and returns true; false at the end of
+    // the file. Throws input_exception for a truncated or corrupt file; after
+    // that the reader stays failed and further calls throw again.
+    virtual bool next(input_record& out) = 0;
+
+    const reader_counters& counters() const noexcept { return counters_; }
+    const std::filesystem::path& path() const noexcept { return path_; }
+    input_format format() const noexcept { return format_; }
+
+protected:
+    record_reader(std::filesystem::path p, input_format f) : path_(std::move(p)), format_(f) {}
+    reader_counters counters_;
+
+private:
+    std::filesystem::path path_;
+    input_format format_;
+};
+
+// Opens a reader for the given format; unknown means detect_format(path).
+// Throws input_exception if the file cannot be opened, its format is not
+// recognised, or its header is unusable (e.g. an unsupported link type).
+std::unique_ptr<record_reader> open_reader(const std::filesystem::path& path,
+                                           input_format format = input_format::unknown);
+
+// The individual readers, for callers that know the format.
+std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& path);
+std::unique_ptr<record_reader> open_zeek_tsv_reader(const std::filesystem::path& path);
+std::unique_ptr<record_reader> open_zeek_json_reader(const std::filesystem::path& path);
+std::unique_ptr<record_reader> open_ipfixprobe_reader(const std::filesystem::path& path);
+
+// Reads several files (each format detected) as one stream ordered by record
+// time; the sort is stable, so records with equal times keep file order and
+// files keep the order given. Adds each reader's counters to *totals when
+// given. Throws input_exception at the first bad file.
+std::vector<input_record> read_all_sorted(const std::vector<std::filesystem::path>& paths,
+                                          reader_counters* totals = nullptr);
+
+// Longest text line any reader accepts; a longer line is an input_error.
+inline constexpr std::size_t max_line_length = std::size_t{1} << 20; // 1 MiB
+
+} // namespace sipdetect_cli

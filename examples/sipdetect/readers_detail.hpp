@@ -1,0 +1,337 @@
+// sipdetect command-line program: helpers shared by the input readers.
+// Internal to the readers; main() does not need this header.
+#pragma once
+
+#include "readers.hpp"
+
+#include <sipdetect/clock.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace sipdetect_cli::detail {
+
+// A UniRec template line: "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,..." (readers.cpp).
+bool is_unirec_template(std::string_view line) noexcept;
+
+[[noreturn]] inline void fail(const std::filesystem::path& file, std::string where, std::string what) {
+    throw input_exception(input_error{file.string(), std::move(where), std::move(what)});
+}
+
+// A quoted, printable excerpt of untrusted text for error messages.
+inline std::string excerpt(std::string_view s, std::size_t limit = 40) {
+    std::string out = "\"";
+    for (char c : s.substr(0, limit)) {
+        const auto u = static_cast<unsigned char>(c);
+        out += (u < 0x20 || u >= 0x7f) ? '?' : c;
+    }
+    if (s.size() > limit) out += "...";
+    out += '"';
+    return out;
+}
+
+struct file_closer {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+using file_ptr = std::unique_ptr<std::FILE, file_closer>;
+
+inline file_ptr open_file(const std::filesystem::path& path) {
+    errno = 0;
+    file_ptr f(std::fopen(path.c_str(), "rb"));
+    if (!f) fail(path, "", std::string("cannot open: ") + std::strerror(errno != 0 ? errno : ENOENT));
+    return f;
+}
+
+// Reads a text file line by line with a bounded line length.
+class line_source {
+public:
+    explicit line_source(const std::filesystem::path& path) : path_(path), file_(open_file(path)), buf_(1 << 16) {}
+
+    // The next line without its "\n" or "\r\n"; false at the end of the file.
+    bool next(std::string& line) {
+        line.clear();
+        line_offset_ = offset_;
+        bool any = false;
+        for (;;) {
+            if (pos_ == end_) {
+                if (!fill()) {
+                    if (!any) return false;
+                    unterminated_ = true;
+                    break;
+                }
+            }
+            any = true;
+            const char* start = buf_.data() + pos_;
+            const auto* nl = static_cast<const char*>(std::memchr(start, '\n', end_ - pos_));
+            const std::size_t take = nl ? static_cast<std::size_t>(nl - start) : end_ - pos_;
+            if (line.size() + take > max_line_length) too_long();
+            line.append(start, take);
+            pos_ += take;
+            offset_ += take;
+            if (nl) {
+                ++pos_;
+                ++offset_;
+                unterminated_ = false;
+                break;
+            }
+        }
+        ++line_number_;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return true;
+    }
+
+    std::uint64_t line_number() const noexcept { return line_number_; } // of the last line returned
+    std::uint64_t line_offset() const noexcept { return line_offset_; } // byte offset of the last line returned
+    bool last_unterminated() const noexcept { return unterminated_; }   // it ended without a newline
+    std::string where() const { return "line " + std::to_string(line_number_); }
+
+private:
+    bool fill() {
+        pos_ = 0;
+        end_ = std::fread(buf_.data(), 1, buf_.size(), file_.get());
+        if (end_ == 0 && std::ferror(file_.get()))
+            fail(path_, "line " + std::to_string(line_number_ + 1), std::string("read error: ") + std::strerror(errno));
+        return end_ > 0;
+    }
+    [[noreturn]] void too_long() const {
+        fail(path_, "line " + std::to_string(line_number_ + 1),
+             "line longer than " + std::to_string(max_line_length) + " bytes");
+    }
+
+    std::filesystem::path path_;
+    file_ptr file_;
+    std::vector<char> buf_;
+    std::size_t pos_ = 0, end_ = 0;
+    std::uint64_t offset_ = 0, line_offset_ = 0, line_number_ = 0;
+    bool unterminated_ = false;
+};
+
+// The last line of a file that holds something other than whitespace, with
+// its byte offset; read from the end, at most max_line_length bytes back.
+struct tail_line {
+    std::string text;
+    std::uint64_t offset = 0;
+};
+inline std::optional<tail_line> read_last_line(const std::filesystem::path& path) {
+    auto f = open_file(path);
+    if (std::fseek(f.get(), 0, SEEK_END) != 0) return std::nullopt;
+    const long size_l = std::ftell(f.get());
+    if (size_l <= 0) return std::nullopt;
+    const auto size = static_cast<std::uint64_t>(size_l);
+    const std::uint64_t window = std::min<std::uint64_t>(size, max_line_length + 2);
+    const std::uint64_t start = size - window;
+    if (std::fseek(f.get(), static_cast<long>(start), SEEK_SET) != 0) return std::nullopt;
+    std::string buf(static_cast<std::size_t>(window), '\0');
+    if (std::fread(buf.data(), 1, buf.size(), f.get()) != buf.size()) return std::nullopt;
+    std::size_t end = buf.size();
+    while (end > 0 && (buf[end - 1] == '\n' || buf[end - 1] == '\r' || buf[end - 1] == ' ' || buf[end - 1] == '\t'))
+        --end;
+    if (end == 0) return std::nullopt;
+    const std::size_t nl = buf.rfind('\n', end - 1);
+    if (nl == std::string::npos && start != 0) return std::nullopt; // longer than a line may be
+    const std::size_t begin = nl == std::string::npos ? 0 : nl + 1;
+    std::string text = buf.substr(begin, end - begin);
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    return tail_line{std::move(text), start + begin};
+}
+
+inline std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+template <class T>
+std::optional<T> parse_uint(std::string_view s) noexcept {
+    s = trim(s);
+    if (s.empty() || s.size() > 20) return std::nullopt;
+    for (char c : s)
+        if (c < '0' || c > '9') return std::nullopt;
+    T value{};
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
+    return value;
+}
+
+// Seconds since the epoch: "[-]digits[.digits]". The fraction is truncated to microseconds.
+inline std::optional<std::int64_t> parse_epoch_seconds(std::string_view s) noexcept {
+    s = trim(s);
+    bool negative = false;
+    if (!s.empty() && s.front() == '-') {
+        negative = true;
+        s.remove_prefix(1);
+    }
+    const std::size_t dot = s.find('.');
+    const std::string_view whole = s.substr(0, dot);
+    const std::string_view frac = dot == std::string_view::npos ? std::string_view{} : s.substr(dot + 1);
+    if (whole.empty() || whole.size() > 12 || (dot != std::string_view::npos && frac.empty())) return std::nullopt;
+    auto secs = parse_uint<std::int64_t>(whole);
+    if (!secs) return std::nullopt;
+    std::int64_t micros = 0;
+    std::int64_t scale = 100000;
+    for (char c : frac) {
+        if (c < '0' || c > '9') return std::nullopt;
+        micros += (c - '0') * scale;
+        scale /= 10;
+    }
+    const std::int64_t total = *secs * 1'000'000 + micros;
+    return negative ? -total : total;
+}
+
+// Seconds as a JSON number; nullopt when not finite or beyond year ±300,000.
+inline std::optional<std::int64_t> epoch_seconds_from_double(double d) noexcept {
+    if (!(d == d) || d > 1e13 || d < -1e13) return std::nullopt;
+    const double us = d * 1e6;
+    return static_cast<std::int64_t>(us < 0 ? us - 0.5 : us + 0.5);
+}
+
+// ISO 8601 UTC: "2016-08-16T08:27:28.605282" with optional "Z" or "+hh:mm"/"-hh:mm";
+// a space may stand for the 'T'. The fraction is truncated to microseconds.
+inline std::optional<std::int64_t> parse_iso_time(std::string_view s) noexcept {
+    s = trim(s);
+    auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+        if (at + n > s.size()) return std::nullopt;
+        int v = 0;
+        for (std::size_t i = at; i < at + n; ++i) {
+            if (s[i] < '0' || s[i] > '9') return std::nullopt;
+            v = v * 10 + (s[i] - '0');
+        }
+        return v;
+    };
+    const auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+               se = digits(17, 2);
+    if (!y || !mo || !d || !h || !mi || !se || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':')
+        return std::nullopt;
+    if (*h > 23 || *mi > 59 || *se > 60) return std::nullopt;
+    const std::chrono::year_month_day ymd{std::chrono::year{*y}, std::chrono::month{static_cast<unsigned>(*mo)},
+                                          std::chrono::day{static_cast<unsigned>(*d)}};
+    if (!ymd.ok()) return std::nullopt;
+    std::size_t i = 19;
+    std::int64_t micros = 0;
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        std::int64_t scale = 100000;
+        const std::size_t first = i;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+            micros += (s[i] - '0') * scale;
+            scale /= 10;
+            ++i;
+        }
+        if (i == first || i - first > 9) return std::nullopt;
+    }
+    std::int64_t offset_minutes = 0;
+    if (i < s.size()) {
+        if (s[i] == 'Z' || s[i] == 'z') {
+            ++i;
+        } else if (s[i] == '+' || s[i] == '-') {
+            const int sign = s[i] == '-' ? -1 : 1;
+            const auto oh = digits(i + 1, 2);
+            std::size_t j = i + 3;
+            if (j < s.size() && s[j] == ':') ++j;
+            const auto om = digits(j, 2);
+            if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
+            offset_minutes = sign * (*oh * 60 + *om);
+            i = j + 2;
+        }
+    }
+    if (i != s.size()) return std::nullopt;
+    const auto day_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::sys_days{ymd}.time_since_epoch())
+                            .count();
+    const std::int64_t seconds = std::int64_t{*h} * 3600 + std::int64_t{*mi} * 60 + *se - offset_minutes * 60;
+    return day_us + seconds * 1'000'000 + micros;
+}
+
+// The bare URI of a From/To value: '"Name" <sip:x@y>;tag=1' -> "sip:x@y",
+// "sip:x@y;tag=1" -> "sip:x@y" (without brackets, ';' starts header parameters).
+inline std::string_view bare_uri(std::string_view v) noexcept {
+    v = trim(v);
+    std::size_t i = 0;
+    if (!v.empty() && v.front() == '"') { // quoted display name, with \" escapes
+        i = 1;
+        while (i < v.size() && v[i] != '"') i += v[i] == '\\' ? 2 : 1;
+        i = i < v.size() ? i + 1 : v.size();
+    }
+    const std::size_t lt = v.find('<', i);
+    if (lt != std::string_view::npos) {
+        const std::size_t gt = v.find('>', lt + 1);
+        return trim(v.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1));
+    }
+    if (i > 0) return trim(v.substr(i)); // a display name without <...>: malformed, keep the rest
+    return trim(v.substr(0, v.find(';')));
+}
+
+// Number of Via values in ipfixprobe's SIP_VIA: occurrences of "SIP/2.0/" (any case).
+inline unsigned count_via_values(std::string_view via) noexcept {
+    constexpr std::string_view needle = "sip/2.0/";
+    unsigned n = 0;
+    for (std::size_t i = 0; i + needle.size() <= via.size(); ++i) {
+        bool match = true;
+        for (std::size_t k = 0; k < needle.size() && match; ++k) {
+            char c = via[i + k];
+            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+            match = c == needle[k];
+        }
+        if (match) {
+            ++n;
+            i += needle.size() - 1;
+        }
+    }
+    return n;
+}
+
+// Splits one CSV line (RFC 4180 quoting, "" for a quote inside quotes).
+// Returns an error text, or an empty string on success.
+inline std::string split_csv(std::string_view line, std::vector<std::string>& fields) {
+    fields.clear();
+    std::string cur;
+    std::size_t i = 0;
+    for (;;) {
+        cur.clear();
+        if (i < line.size() && line[i] == '"') {
+            ++i;
+            for (;;) {
+                if (i >= line.size()) return "unterminated quoted field " + std::to_string(fields.size() + 1);
+                if (line[i] == '"') {
+                    if (i + 1 < line.size() && line[i + 1] == '"') {
+                        cur += '"';
+                        i += 2;
+                        continue;
+                    }
+                    ++i;
+                    break;
+                }
+                cur += line[i++];
+            }
+            if (i < line.size() && line[i] != ',')
+                return "text after the closing quote of field " + std::to_string(fields.size() + 1);
+        } else {
+            const std::size_t comma = line.find(',', i);
+            const std::size_t stop = comma == std::string_view::npos ? line.size() : comma;
+            cur.assign(line.substr(i, stop - i));
+            if (cur.find('"') != std::string::npos)
+                return "stray quote in unquoted field " + std::to_string(fields.size() + 1);
+            i = stop;
+        }
+        fields.push_back(cur);
+        if (i >= line.size()) return {};
+        ++i; // the comma
+    }
+}
+
+} // namespace sipdetect_cli::detail

@@ -1,0 +1,196 @@
+// sipdetect: SIPPROXY, an address that sends SIP for many distinct SIP URIs
+// (Flowmon ADS SIPPROXY).
+//
+// A requester that originates requests for at least `min_uris` distinct From
+// URIs is a proxy (or PBX, SBC). Proxies found during the ClosedSeason are
+// learned silently; a proxy found afterwards raises one new_proxy event
+// (possible man-in-the-middle). A learned proxy silent for TimeToDeath is
+// forgotten and is new again when it reappears.
+#pragma once
+
+#include <sipdetect/address.hpp>
+#include <sipdetect/clock.hpp>
+#include <sipdetect/detail/flat_table.hpp>
+#include <sipdetect/detail/hash.hpp>
+#include <sipdetect/record.hpp>
+#include <sipdetect/scan_detector.hpp>
+#include <sipdetect/version.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+SIPDETECT_NAMESPACE_BEGIN
+
+// The two filter meanings of the ADS manual.
+enum class proxy_filter_mode : std::uint8_t {
+    exclude_devices,      // 12.2: devices inside the ranges are never detected
+    exclude_internal,     // 13.0: a communication with both ends inside the ranges is ignored
+};
+
+struct proxy_config {
+    // Distinct From URIs that make a proxy. Phones send for 1 to 4 URIs;
+    // the smallest proxy in ../shared/data relays for 20 (the bundled demo)
+    // and the kamailio lab proxy for 46.
+    std::uint32_t min_uris = 10;
+    // ADS ClosedSeason: training from the first record; no events during it.
+    record_duration closed_season = days(7);
+    // ADS TimeToDeath: a learned proxy silent this long is forgotten.
+    record_duration time_to_death = days(14);
+    prefix_set filter;
+    proxy_filter_mode filter_mode = proxy_filter_mode::exclude_devices;
+    // When the feed carries responses, a candidate whose requests got a 2xx
+    // less often than this is a scanner rotating From users, not a proxy
+    // (SIP-212's toll-fraud source: 6 %; the lab proxies: 75 % and more).
+    double min_success_share = 0.2;
+    // Verdicts wait this long after the URI minimum is reached so the
+    // answers can arrive (SIP's transaction timeout, 64 * T1).
+    record_duration answer_grace = std::chrono::seconds(32);
+    // A candidate below the minimum is forgotten after this much silence.
+    record_duration candidate_idle_timeout = std::chrono::hours(24);
+    std::size_t max_candidates = 1'000'000;
+    std::size_t max_proxies = 100'000;
+    std::uint32_t uri_samples = 8;
+    std::uint32_t peer_samples = 8;
+    std::uint32_t max_user_agents = 4;
+    std::uint64_t hash_seed = 0x5eedf00du;
+
+    void validate() const;
+    friend bool operator==(const proxy_config&, const proxy_config&) = default;
+};
+
+struct proxy_event {
+    std::uint64_t id = 0;
+    ip_address source;
+    std::uint32_t uris = 0;               // distinct From URIs at detection
+    std::vector<std::string> uri_sample;  // bounded
+    record_time first_seen{};             // first request of the source
+    record_time detected_at{};            // record time of the verdict
+    record_time last_seen{};
+    std::vector<ip_address> peers;        // responders it sent to, bounded
+    unsigned min_via = 0, max_via = 0;    // Via depth seen on its requests (0: unknown)
+    std::vector<std::string> user_agents; // bounded
+    std::uint64_t requests = 0;           // requests that expect an answer (not ACK)
+    std::uint64_t successes = 0;          // 2xx answers to them
+    bool answers_judged = false;          // false when the feed carried no responses
+    friend bool operator==(const proxy_event&, const proxy_event&) = default;
+};
+
+struct proxy_stats {
+    std::uint64_t records = 0;
+    std::uint64_t filtered = 0;
+    std::uint64_t malformed_dropped = 0;
+    std::uint64_t candidates = 0;            // now
+    std::uint64_t proxies = 0;               // learned now
+    std::uint64_t learned_in_training = 0;
+    std::uint64_t new_proxy_events = 0;
+    std::uint64_t judged_scanner_like = 0;   // verdicts refused for failing requests
+    std::uint64_t candidates_evicted = 0;
+    std::uint64_t candidates_rejected = 0;   // newcomers refused: every candidate sampled was further along
+    std::uint64_t candidates_expired = 0;
+    std::uint64_t proxies_evicted = 0;
+    std::uint64_t proxies_expired = 0;       // forgotten after TimeToDeath
+    std::uint64_t memory_bytes = 0;
+    friend bool operator==(const proxy_stats&, const proxy_stats&) = default;
+};
+
+namespace detail {
+
+inline constexpr std::size_t inline_uris = 4;
+
+struct proxy_heavy {
+    fingerprint_set uris; // stops at min_uris
+    std::vector<std::string> uri_sample;
+    std::vector<ip_address> peers;
+    std::vector<std::string> user_agents;
+};
+
+struct proxy_candidate {
+    record_time first_seen{}, last_seen{};
+    record_time crossed_at{}; // when min_uris was reached; valid when crossed
+    std::uint64_t requests = 0, successes = 0;
+    std::array<std::uint32_t, inline_uris> uri_keys{};
+    std::uint8_t inline_count = 0;
+    bool crossed = false;
+    bool judged_scanner_like = false;
+    std::uint16_t min_via = 0, max_via = 0;
+    std::unique_ptr<proxy_heavy> heavy;
+};
+
+struct learned_proxy {
+    record_time first_seen{}, last_seen{}, learned_at{};
+    bool in_training = false;
+};
+
+} // namespace detail
+
+template <class Record, detector_clock Clock = manual_clock>
+class proxy_detector {
+    static_assert(check_flow_record<Record>());
+
+public:
+    using record_type = Record;
+    using clock_type = Clock;
+    using event_type = proxy_event;
+
+    explicit proxy_detector(proxy_config config = {}, Clock clock = Clock{});
+
+    void feed(const Record& record);
+    void feed(std::span<const Record> records) {
+        for (const Record& r : records) feed(r);
+    }
+    // New-proxy events due now. Verdicts whose answer grace has passed by
+    // the later of the newest record time and the clock are made first.
+    std::vector<proxy_event> poll();
+    // End of input: make every pending verdict now.
+    std::vector<proxy_event> flush();
+
+    const proxy_config& config() const noexcept { return config_; }
+    proxy_stats stats() const;
+    Clock& clock() noexcept { return clock_; }
+    record_time watermark() const noexcept { return watermark_; }
+    // Training ends here; record_time::max() before the first record.
+    record_time season_end() const noexcept;
+    bool is_learned(const ip_address& a) const { return proxies_.find(key_of(a)) != nullptr; }
+
+    void save(std::ostream& out) const;
+    load_report load(std::istream& in);
+
+private:
+    using candidate_table = detail::flat_table<detail::source_key, detail::proxy_candidate, detail::source_key_hasher>;
+    using proxy_table = detail::flat_table<detail::source_key, detail::learned_proxy, detail::source_key_hasher>;
+
+    static detail::source_key key_of(const ip_address& a) noexcept { return detail::source_key{a, 0}; }
+    bool filtered(const record_view& v) const noexcept;
+    bool still_learned(const ip_address& a, record_time t);
+    detail::proxy_candidate* admit(const detail::source_key& key);
+    void on_request(const record_view& v, std::uint64_t requests, std::uint64_t successes);
+    void on_success(const record_view& v, std::uint64_t successes);
+    void add_uri(detail::proxy_candidate& c, const record_view& v);
+    void decide_due(record_time now, bool everything);
+    bool decide(const detail::source_key& key, detail::proxy_candidate& c, record_time at);
+    void learn(const detail::source_key& key, detail::proxy_candidate& c, record_time at);
+    void sweep(record_time now);
+
+    proxy_config config_;
+    Clock clock_;
+    candidate_table candidates_;
+    proxy_table proxies_;
+    std::vector<detail::source_key> crossed_; // candidates awaiting a verdict
+    std::vector<proxy_event> pending_;
+    record_time first_record_{record_time::max()};
+    record_time watermark_{record_time::min()};
+    record_time last_sweep_{record_time::min()};
+    bool responses_seen_ = false;
+    std::uint64_t next_event_id_ = 1;
+    proxy_stats stats_;
+};
+
+SIPDETECT_NAMESPACE_END
+
+#include <sipdetect/proxy_detector_impl.hpp>

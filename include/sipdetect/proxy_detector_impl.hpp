@@ -1,0 +1,581 @@
+// sipdetect: proxy_detector member definitions (included by proxy_detector.hpp).
+#pragma once
+
+#include <sipdetect/detail/state_io.hpp>
+#include <sipdetect/proxy_detector.hpp>
+
+#include <algorithm>
+#include <istream>
+#include <ostream>
+#include <string>
+
+SIPDETECT_NAMESPACE_BEGIN
+
+inline void proxy_config::validate() const {
+    if (min_uris < 2) throw config_error("proxy min_uris must be at least 2");
+    if (min_uris > (1u << 20)) throw config_error("proxy min_uris above 1048576 is not supported");
+    if (closed_season < record_duration::zero()) throw config_error("closed_season must not be negative");
+    if (time_to_death <= record_duration::zero()) throw config_error("time_to_death must be positive");
+    if (answer_grace < record_duration::zero() || candidate_idle_timeout <= record_duration::zero())
+        throw config_error("proxy timeouts must be positive");
+    if (!(min_success_share >= 0.0 && min_success_share <= 1.0))
+        throw config_error("min_success_share must be within [0, 1]");
+    if (max_candidates < 1 || max_proxies < 1) throw config_error("max_candidates and max_proxies must be at least 1");
+    if (uri_samples > 1000 || peer_samples > 1000 || max_user_agents > 100)
+        throw config_error("uri_samples and peer_samples must be at most 1000, max_user_agents at most 100");
+}
+
+template <class Record, detector_clock Clock>
+proxy_detector<Record, Clock>::proxy_detector(proxy_config config, Clock clock)
+    : config_(std::move(config)), clock_(std::move(clock)),
+      candidates_(detail::source_key_hasher{config_.hash_seed}), proxies_(detail::source_key_hasher{config_.hash_seed}) {
+    config_.validate();
+}
+
+template <class Record, detector_clock Clock>
+record_time proxy_detector<Record, Clock>::season_end() const noexcept {
+    if (first_record_ == record_time::max()) return record_time::max();
+    if (config_.closed_season > record_time::max() - first_record_) return record_time::max();
+    return first_record_ + config_.closed_season;
+}
+
+template <class Record, detector_clock Clock>
+bool proxy_detector<Record, Clock>::filtered(const record_view& v) const noexcept {
+    if (config_.filter.empty()) return false;
+    if (config_.filter_mode == proxy_filter_mode::exclude_devices) return config_.filter.contains(v.client);
+    return config_.filter.contains(v.client) && config_.filter.contains(v.server);
+}
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::feed(const Record& record) {
+    const record_view v = make_view(record);
+    ++stats_.records;
+    if (v.time < first_record_) first_record_ = v.time;
+    if (v.time > watermark_) watermark_ = v.time;
+    if (v.is_counters) {
+        const sip_counters& c = v.counters;
+        if (c.success_responses || c.failure_responses) responses_seen_ = true;
+        const std::uint64_t requests = std::uint64_t{c.register_requests} + c.options_requests + c.invite_requests +
+                                       c.other_requests;
+        if (!filtered(v) && requests > 0) on_request(v, requests, c.success_responses);
+    } else if (v.is_response()) {
+        if (v.status < 100 || v.status > 699) {
+            ++stats_.malformed_dropped;
+            return;
+        }
+        responses_seen_ = true;
+        if (v.status >= 200 && v.status < 300 && !filtered(v)) on_success(v, 1);
+    } else if (v.method != sip_method::unknown) {
+        if (!filtered(v)) on_request(v, v.method == sip_method::ack ? 0 : 1, 0);
+    } else {
+        ++stats_.malformed_dropped;
+        return;
+    }
+    if (!crossed_.empty()) decide_due(watermark_, false);
+}
+
+template <class Record, detector_clock Clock>
+bool proxy_detector<Record, Clock>::still_learned(const ip_address& a, record_time t) {
+    detail::learned_proxy* p = proxies_.find(key_of(a));
+    if (p == nullptr) return false;
+    if (t - p->last_seen > config_.time_to_death) {
+        proxies_.erase(key_of(a));
+        ++stats_.proxies_expired;
+        return false;
+    }
+    p->last_seen = std::max(p->last_seen, t);
+    return true;
+}
+
+template <class Record, detector_clock Clock>
+detail::proxy_candidate* proxy_detector<Record, Clock>::admit(const detail::source_key& key) {
+    if (detail::proxy_candidate* c = candidates_.find(key)) return c;
+    if (candidates_.size() >= config_.max_candidates) {
+        // Victim: fewest URIs, then longest silent. A crossed candidate
+        // awaiting its verdict is kept; the newcomer is refused instead.
+        auto uris = [](const detail::proxy_candidate& c) -> std::uint32_t {
+            return c.heavy ? c.heavy->uris.size() : c.inline_count;
+        };
+        auto worse = [&](const detail::source_key&, const detail::proxy_candidate& a, const detail::source_key&,
+                         const detail::proxy_candidate& b) {
+            if (a.crossed != b.crossed) return !a.crossed;
+            if (uris(a) != uris(b)) return uris(a) < uris(b);
+            return a.last_seen < b.last_seen;
+        };
+        const auto victim = candidates_.sample_victim(key, 8, worse);
+        const detail::proxy_candidate* vc = victim ? candidates_.find(*victim) : nullptr;
+        if (vc == nullptr || vc->crossed) {
+            ++stats_.candidates_rejected;
+            return nullptr;
+        }
+        candidates_.erase(*victim);
+        ++stats_.candidates_evicted;
+    }
+    return candidates_.try_emplace(key).first;
+}
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::on_request(const record_view& v, std::uint64_t requests,
+                                               std::uint64_t successes) {
+    if (still_learned(v.client, v.time)) return;
+    const detail::source_key key = key_of(v.client);
+    detail::proxy_candidate* c = admit(key);
+    if (c == nullptr) return;
+    if (c->requests == 0 && c->inline_count == 0 && !c->heavy) {
+        c->first_seen = v.time;
+        c->last_seen = v.time;
+    }
+    c->first_seen = std::min(c->first_seen, v.time);
+    c->last_seen = std::max(c->last_seen, v.time);
+    c->requests += requests;
+    c->successes += successes;
+    const auto via = static_cast<std::uint16_t>(std::min<unsigned>(v.via_count, 0xffff));
+    if (via != 0) {
+        c->min_via = c->min_via == 0 ? via : std::min(c->min_via, via);
+        c->max_via = std::max(c->max_via, via);
+    }
+    add_uri(*c, v);
+    if (!c->crossed) {
+        const std::uint32_t uris = c->heavy ? c->heavy->uris.size() : c->inline_count;
+        if (uris >= config_.min_uris) {
+            c->crossed = true;
+            c->crossed_at = v.time;
+            crossed_.push_back(key);
+        }
+    }
+}
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::on_success(const record_view& v, std::uint64_t successes) {
+    if (detail::proxy_candidate* c = candidates_.find(key_of(v.client))) c->successes += successes;
+}
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const record_view& v) {
+    const std::uint32_t key = detail::fingerprint_set::key_of(detail::hash_bytes(v.from_uri, config_.hash_seed));
+    if (!c.heavy) {
+        for (std::uint8_t i = 0; i < c.inline_count; ++i)
+            if (c.uri_keys[i] == key) return;
+        if (c.inline_count < detail::inline_uris && c.inline_count < config_.min_uris) {
+            c.uri_keys[c.inline_count++] = key;
+            return;
+        }
+        // Past what a phone sends for: keep evidence from here on.
+        auto h = std::make_unique<detail::proxy_heavy>();
+        for (std::uint8_t i = 0; i < c.inline_count; ++i) h->uris.insert(c.uri_keys[i], config_.min_uris);
+        c.heavy = std::move(h);
+    }
+    detail::proxy_heavy& h = *c.heavy;
+    if (h.uris.insert(key, config_.min_uris) == detail::fingerprint_set::insert_result::added &&
+        h.uri_sample.size() < config_.uri_samples)
+        h.uri_sample.emplace_back(v.from_uri.substr(0, 256));
+    if (h.peers.size() < config_.peer_samples && std::find(h.peers.begin(), h.peers.end(), v.server) == h.peers.end())
+        h.peers.push_back(v.server);
+    if (!v.user_agent.empty() && h.user_agents.size() < config_.max_user_agents) {
+        const std::string_view ua = v.user_agent.substr(0, user_agent_cap);
+        if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) == h.user_agents.end())
+            h.user_agents.emplace_back(ua);
+    }
+}
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::decide_due(record_time now, bool everything) {
+    // Compacts in place: this runs on the feed() path and must not allocate.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < crossed_.size(); ++i) {
+        const detail::source_key key = crossed_[i];
+        detail::proxy_candidate* c = candidates_.find(key);
+        if (c == nullptr || !c->crossed) continue;
+        const record_time due = c->crossed_at + config_.answer_grace;
+        if ((now < due && !everything) || !decide(key, *c, std::min(std::max(now, c->crossed_at), due)))
+            crossed_[kept++] = key;
+    }
+    crossed_.resize(kept);
+}
+
+template <class Record, detector_clock Clock>
+bool proxy_detector<Record, Clock>::decide(const detail::source_key& key, detail::proxy_candidate& c,
+                                           record_time at) {
+    if (responses_seen_ &&
+        static_cast<double>(c.successes) < config_.min_success_share * static_cast<double>(c.requests)) {
+        // Mostly failing or unanswered: a scanner rotating From users. Look
+        // again one grace period later, in case the answers were only slow.
+        if (!c.judged_scanner_like) ++stats_.judged_scanner_like;
+        c.judged_scanner_like = true;
+        c.crossed_at = at;
+        return false;
+    }
+    learn(key, c, at);
+    return true;
+}
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail::proxy_candidate& c,
+                                          record_time at) {
+    const bool in_training = c.crossed_at < season_end();
+    if (!in_training) {
+        proxy_event e;
+        e.id = next_event_id_++;
+        e.source = key.address;
+        e.uris = c.heavy ? c.heavy->uris.size() : c.inline_count;
+        e.first_seen = c.first_seen;
+        e.detected_at = at;
+        e.last_seen = c.last_seen;
+        e.min_via = c.min_via;
+        e.max_via = c.max_via;
+        e.requests = c.requests;
+        e.successes = c.successes;
+        e.answers_judged = responses_seen_;
+        if (c.heavy) {
+            e.uri_sample = c.heavy->uri_sample;
+            e.peers = c.heavy->peers;
+            e.user_agents = c.heavy->user_agents;
+        }
+        pending_.push_back(std::move(e));
+        ++stats_.new_proxy_events;
+    } else {
+        ++stats_.learned_in_training;
+    }
+    if (proxies_.size() >= config_.max_proxies) {
+        auto older = [](const detail::source_key&, const detail::learned_proxy& a, const detail::source_key&,
+                        const detail::learned_proxy& b) { return a.last_seen < b.last_seen; };
+        if (const auto victim = proxies_.sample_victim(key, 8, older)) {
+            proxies_.erase(*victim);
+            ++stats_.proxies_evicted;
+        }
+    }
+    detail::learned_proxy& p = *proxies_.try_emplace(key).first;
+    p.first_seen = c.first_seen;
+    p.last_seen = c.last_seen;
+    p.learned_at = at;
+    p.in_training = in_training;
+    candidates_.erase(key);
+}
+
+template <class Record, detector_clock Clock>
+std::vector<proxy_event> proxy_detector<Record, Clock>::poll() {
+    const record_time now = std::max(watermark_, clock_now(clock_));
+    decide_due(now, false);
+    sweep(now);
+    std::vector<proxy_event> out;
+    out.swap(pending_);
+    return out;
+}
+
+template <class Record, detector_clock Clock>
+std::vector<proxy_event> proxy_detector<Record, Clock>::flush() {
+    const record_time now = std::max(watermark_, clock_now(clock_));
+    decide_due(now, true);
+    // Scanner-like candidates re-queued by decide() are left for later traffic.
+    std::vector<proxy_event> out;
+    out.swap(pending_);
+    return out;
+}
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::sweep(record_time now) {
+    const record_duration period = std::min(config_.candidate_idle_timeout, config_.time_to_death) / 10;
+    if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
+    last_sweep_ = now;
+    stats_.candidates_expired += candidates_.erase_if([&](const detail::source_key&, const detail::proxy_candidate& c) {
+        return !c.crossed && now - c.last_seen > config_.candidate_idle_timeout;
+    });
+    stats_.proxies_expired += proxies_.erase_if([&](const detail::source_key&, const detail::learned_proxy& p) {
+        return now - p.last_seen > config_.time_to_death;
+    });
+}
+
+template <class Record, detector_clock Clock>
+proxy_stats proxy_detector<Record, Clock>::stats() const {
+    proxy_stats s = stats_;
+    s.candidates = candidates_.size();
+    s.proxies = proxies_.size();
+    std::size_t bytes = candidates_.memory_bytes() + proxies_.memory_bytes() +
+                        (crossed_.capacity() * sizeof(detail::source_key));
+    candidates_.for_each([&](const detail::source_key&, const detail::proxy_candidate& c) {
+        if (!c.heavy) return;
+        bytes += sizeof(detail::proxy_heavy) + c.heavy->uris.memory_bytes() +
+                 c.heavy->peers.capacity() * sizeof(ip_address);
+        for (const auto& u : c.heavy->uri_sample) bytes += sizeof(u) + u.capacity();
+        for (const auto& u : c.heavy->user_agents) bytes += sizeof(u) + u.capacity();
+    });
+    s.memory_bytes = bytes;
+    return s;
+}
+
+// ---------------------------------------------------------------------------
+// Persistent state. Field order is the format; README "State files" lists it.
+
+namespace detail {
+
+inline void write_proxy_config(state_writer& w, const proxy_config& c) {
+    w.u32(c.min_uris);
+    w.duration(c.closed_season);
+    w.duration(c.time_to_death);
+    w.bytes(c.filter.to_string());
+    w.u8(static_cast<std::uint8_t>(c.filter_mode));
+    w.f64(c.min_success_share);
+    w.duration(c.answer_grace);
+    w.duration(c.candidate_idle_timeout);
+    w.u64(c.max_candidates);
+    w.u64(c.max_proxies);
+    w.u32(c.uri_samples);
+    w.u32(c.peer_samples);
+    w.u32(c.max_user_agents);
+    w.u64(c.hash_seed);
+}
+
+inline proxy_config read_proxy_config(state_reader& r) {
+    proxy_config c;
+    c.min_uris = r.u32();
+    c.closed_season = r.duration();
+    c.time_to_death = r.duration();
+    const std::string filter = r.bytes(1 << 20);
+    try {
+        c.filter = prefix_set::parse(filter);
+    } catch (const parse_error& e) {
+        r.fail(std::string("saved proxy filter: ") + e.what());
+    }
+    const std::uint8_t mode = r.u8();
+    if (mode > 1) r.fail("unknown filter mode");
+    c.filter_mode = static_cast<proxy_filter_mode>(mode);
+    c.min_success_share = r.f64();
+    c.answer_grace = r.duration();
+    c.candidate_idle_timeout = r.duration();
+    c.max_candidates = static_cast<std::size_t>(r.u64());
+    c.max_proxies = static_cast<std::size_t>(r.u64());
+    c.uri_samples = r.u32();
+    c.peer_samples = r.u32();
+    c.max_user_agents = r.u32();
+    c.hash_seed = r.u64();
+    return c;
+}
+
+inline std::vector<std::string> proxy_config_differences(const proxy_config& saved, const proxy_config& running) {
+    std::vector<std::string> out;
+    auto note = [&](bool differs, const char* name) {
+        if (differs) out.emplace_back(name);
+    };
+    note(saved.min_uris != running.min_uris, "min_uris");
+    note(saved.closed_season != running.closed_season, "closed_season");
+    note(saved.time_to_death != running.time_to_death, "time_to_death");
+    note(saved.filter != running.filter, "filter");
+    note(saved.filter_mode != running.filter_mode, "filter_mode");
+    note(saved.min_success_share != running.min_success_share, "min_success_share");
+    note(saved.answer_grace != running.answer_grace, "answer_grace");
+    note(saved.candidate_idle_timeout != running.candidate_idle_timeout, "candidate_idle_timeout");
+    note(saved.max_candidates != running.max_candidates, "max_candidates");
+    note(saved.max_proxies != running.max_proxies, "max_proxies");
+    note(saved.uri_samples != running.uri_samples, "uri_samples");
+    note(saved.peer_samples != running.peer_samples, "peer_samples");
+    note(saved.max_user_agents != running.max_user_agents, "max_user_agents");
+    return out;
+}
+
+inline constexpr std::array<std::uint64_t proxy_stats::*, 11> saved_proxy_counters{
+    &proxy_stats::records,            &proxy_stats::filtered,           &proxy_stats::malformed_dropped,
+    &proxy_stats::learned_in_training, &proxy_stats::new_proxy_events,  &proxy_stats::judged_scanner_like,
+    &proxy_stats::candidates_evicted, &proxy_stats::candidates_rejected, &proxy_stats::candidates_expired,
+    &proxy_stats::proxies_evicted,    &proxy_stats::proxies_expired};
+
+inline void write_strings(state_writer& w, const std::vector<std::string>& v) {
+    w.u64(v.size());
+    for (const auto& s : v) w.bytes(s);
+}
+inline std::vector<std::string> read_strings(state_reader& r, std::uint64_t limit, std::size_t cap, const char* what) {
+    std::vector<std::string> v(static_cast<std::size_t>(r.count(limit, 4, what)));
+    for (auto& s : v) s = r.bytes(cap);
+    return v;
+}
+inline void write_addresses(state_writer& w, const std::vector<ip_address>& v) {
+    w.u64(v.size());
+    for (const auto& a : v) w.address(a);
+}
+inline std::vector<ip_address> read_addresses(state_reader& r, std::uint64_t limit, const char* what) {
+    std::vector<ip_address> v(static_cast<std::size_t>(r.count(limit, 16, what)));
+    for (auto& a : v) a = r.address();
+    return v;
+}
+
+} // namespace detail
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::save(std::ostream& out) const {
+    detail::state_writer w;
+    detail::write_proxy_config(w, config_);
+    w.time(first_record_);
+    w.time(watermark_);
+    w.time(last_sweep_);
+    w.boolean(responses_seen_);
+    w.u64(next_event_id_);
+    detail::write_counters(w, detail::saved_proxy_counters, stats_);
+    w.u64(candidates_.bucket_count());
+    w.u64(candidates_.size());
+    candidates_.for_each_indexed([&](std::size_t index, const detail::source_key& key, const detail::proxy_candidate& c) {
+        w.u64(index);
+        w.address(key.address);
+        w.time(c.first_seen);
+        w.time(c.last_seen);
+        w.time(c.crossed_at);
+        w.u64(c.requests);
+        w.u64(c.successes);
+        w.u8(c.inline_count);
+        for (std::uint8_t i = 0; i < c.inline_count; ++i) w.u32(c.uri_keys[i]);
+        w.boolean(c.crossed);
+        w.boolean(c.judged_scanner_like);
+        w.u16(c.min_via);
+        w.u16(c.max_via);
+        w.boolean(c.heavy != nullptr);
+        if (!c.heavy) return;
+        detail::write_set(w, c.heavy->uris);
+        detail::write_strings(w, c.heavy->uri_sample);
+        detail::write_addresses(w, c.heavy->peers);
+        detail::write_strings(w, c.heavy->user_agents);
+    });
+    w.u64(proxies_.bucket_count());
+    w.u64(proxies_.size());
+    proxies_.for_each_indexed([&](std::size_t index, const detail::source_key& key, const detail::learned_proxy& p) {
+        w.u64(index);
+        w.address(key.address);
+        w.time(p.first_seen);
+        w.time(p.last_seen);
+        w.time(p.learned_at);
+        w.boolean(p.in_training);
+    });
+    w.u64(crossed_.size());
+    for (const auto& key : crossed_) w.address(key.address);
+    w.u64(pending_.size());
+    for (const proxy_event& e : pending_) {
+        w.u64(e.id);
+        w.address(e.source);
+        w.u32(e.uris);
+        detail::write_strings(w, e.uri_sample);
+        w.time(e.first_seen);
+        w.time(e.detected_at);
+        w.time(e.last_seen);
+        detail::write_addresses(w, e.peers);
+        w.u32(e.min_via);
+        w.u32(e.max_via);
+        detail::write_strings(w, e.user_agents);
+        w.u64(e.requests);
+        w.u64(e.successes);
+        w.boolean(e.answers_judged);
+    }
+    w.finish(out, detail::state_kind::proxy);
+}
+
+template <class Record, detector_clock Clock>
+load_report proxy_detector<Record, Clock>::load(std::istream& in) {
+    detail::state_reader r(in, detail::state_kind::proxy);
+    const proxy_config saved = detail::read_proxy_config(r);
+    if (saved.hash_seed != config_.hash_seed)
+        throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
+    load_report report{detail::proxy_config_differences(saved, config_)};
+
+    const record_time first_record = r.time();
+    const record_time watermark = r.time();
+    const record_time last_sweep = r.time();
+    const bool responses_seen = r.boolean();
+    const std::uint64_t next_event_id = r.u64();
+    proxy_stats stats;
+    detail::read_counters(r, detail::saved_proxy_counters, stats);
+
+    candidate_table candidates(detail::source_key_hasher{config_.hash_seed});
+    std::uint64_t buckets = r.u64();
+    if (buckets > (std::uint64_t{1} << 40) || !candidates.restore_buckets(static_cast<std::size_t>(buckets)))
+        r.fail("implausible candidate bucket count");
+    const std::uint64_t n_candidates = r.count(config_.max_candidates, 60, "candidate");
+    for (std::uint64_t n = 0; n < n_candidates; ++n) {
+        const std::uint64_t index = r.u64();
+        const detail::source_key key{r.address(), 0};
+        detail::proxy_candidate* c =
+            index < buckets ? candidates.place_at(static_cast<std::size_t>(index), key) : nullptr;
+        if (c == nullptr) r.fail("candidate bucket index out of range or taken twice");
+        c->first_seen = r.time();
+        c->last_seen = r.time();
+        c->crossed_at = r.time();
+        c->requests = r.u64();
+        c->successes = r.u64();
+        c->inline_count = r.u8();
+        if (c->inline_count > detail::inline_uris || c->inline_count > config_.min_uris)
+            r.fail("too many inline URIs");
+        for (std::uint8_t i = 0; i < c->inline_count; ++i) {
+            c->uri_keys[i] = r.u32();
+            if (c->uri_keys[i] == 0 || c->uri_keys[i] > detail::fingerprint_set::key_mask) r.fail("bad URI fingerprint");
+        }
+        c->crossed = r.boolean();
+        c->judged_scanner_like = r.boolean();
+        c->min_via = r.u16();
+        c->max_via = r.u16();
+        if (c->first_seen > c->last_seen || c->min_via > c->max_via) r.fail("inconsistent candidate");
+        if (!r.boolean()) continue;
+        auto h = std::make_unique<detail::proxy_heavy>();
+        h->uris = detail::read_set(r, config_.min_uris, "URIs");
+        h->uri_sample = detail::read_strings(r, 1000, 256, "URI sample");
+        h->peers = detail::read_addresses(r, 1000, "peer");
+        h->user_agents = detail::read_strings(r, 100, user_agent_cap, "user agent");
+        if (h->uri_sample.size() > config_.uri_samples) h->uri_sample.resize(config_.uri_samples);
+        if (h->peers.size() > config_.peer_samples) h->peers.resize(config_.peer_samples);
+        if (h->user_agents.size() > config_.max_user_agents) h->user_agents.resize(config_.max_user_agents);
+        c->heavy = std::move(h);
+    }
+    if (!candidates.layout_valid()) r.fail("candidate table layout is inconsistent");
+
+    proxy_table proxies(detail::source_key_hasher{config_.hash_seed});
+    buckets = r.u64();
+    if (buckets > (std::uint64_t{1} << 40) || !proxies.restore_buckets(static_cast<std::size_t>(buckets)))
+        r.fail("implausible proxy bucket count");
+    const std::uint64_t n_proxies = r.count(config_.max_proxies, 49, "proxy");
+    for (std::uint64_t n = 0; n < n_proxies; ++n) {
+        const std::uint64_t index = r.u64();
+        const detail::source_key key{r.address(), 0};
+        detail::learned_proxy* p = index < buckets ? proxies.place_at(static_cast<std::size_t>(index), key) : nullptr;
+        if (p == nullptr) r.fail("proxy bucket index out of range or taken twice");
+        p->first_seen = r.time();
+        p->last_seen = r.time();
+        p->learned_at = r.time();
+        p->in_training = r.boolean();
+        if (candidates.find(key) != nullptr) r.fail("address is both a candidate and a proxy");
+    }
+    if (!proxies.layout_valid()) r.fail("proxy table layout is inconsistent");
+
+    std::vector<detail::source_key> crossed(static_cast<std::size_t>(r.count(n_candidates, 16, "pending verdict")));
+    for (auto& key : crossed) {
+        key = detail::source_key{r.address(), 0};
+        const detail::proxy_candidate* c = candidates.find(key);
+        if (c == nullptr || !c->crossed) r.fail("pending verdict for an unknown candidate");
+    }
+    std::vector<proxy_event> pending(static_cast<std::size_t>(r.count(1u << 20, 80, "pending event")));
+    for (proxy_event& e : pending) {
+        e.id = r.u64();
+        if (e.id == 0 || e.id >= next_event_id) r.fail("event id out of range");
+        e.source = r.address();
+        e.uris = r.u32();
+        e.uri_sample = detail::read_strings(r, 1000, 256, "URI sample");
+        e.first_seen = r.time();
+        e.detected_at = r.time();
+        e.last_seen = r.time();
+        e.peers = detail::read_addresses(r, 1000, "peer");
+        e.min_via = r.u32();
+        e.max_via = r.u32();
+        e.user_agents = detail::read_strings(r, 100, user_agent_cap, "user agent");
+        e.requests = r.u64();
+        e.successes = r.u64();
+        e.answers_judged = r.boolean();
+    }
+    r.expect_end();
+
+    candidates_ = std::move(candidates);
+    proxies_ = std::move(proxies);
+    crossed_ = std::move(crossed);
+    pending_ = std::move(pending);
+    first_record_ = first_record;
+    watermark_ = watermark;
+    last_sweep_ = last_sweep;
+    responses_seen_ = responses_seen;
+    next_event_id_ = next_event_id;
+    stats_ = stats;
+    return report;
+}
+
+SIPDETECT_NAMESPACE_END

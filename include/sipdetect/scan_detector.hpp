@@ -1,0 +1,237 @@
+// sipdetect: SIPSCAN, one source probing many SIP targets (Flowmon ADS SIPSCAN).
+//
+// A target is (responder address, responder port, called user). A requester
+// that probes at least `threshold` distinct targets with one submethod
+// (REGISTER, OPTIONS or INVITE) is scanning. Events are keyed by
+// (requester, submethod) and follow the ADS lifecycle: start when the
+// threshold is crossed, rate-limited updates while the scan goes on, end
+// after an inactivity timeout.
+#pragma once
+
+#include <sipdetect/address.hpp>
+#include <sipdetect/clock.hpp>
+#include <sipdetect/detail/flat_table.hpp>
+#include <sipdetect/detail/hash.hpp>
+#include <sipdetect/errors.hpp>
+#include <sipdetect/record.hpp>
+#include <sipdetect/version.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+SIPDETECT_NAMESPACE_BEGIN
+
+enum class scan_submethod : std::uint8_t { register_, options, invite };
+inline constexpr std::array<std::string_view, 3> scan_submethod_names{"register", "options", "invite"};
+constexpr std::string_view to_string(scan_submethod s) noexcept {
+    return scan_submethod_names[static_cast<std::size_t>(s)];
+}
+
+enum class scan_phase : std::uint8_t { start, update, end };
+constexpr std::string_view to_string(scan_phase p) noexcept {
+    constexpr std::array<std::string_view, 3> names{"start", "update", "end"};
+    return names[static_cast<std::size_t>(p)];
+}
+
+// horizontal: many hosts; vertical: many users at few hosts; mixed: both
+// dimensions reach the threshold on their own.
+enum class scan_kind : std::uint8_t { horizontal, vertical, mixed };
+constexpr std::string_view to_string(scan_kind k) noexcept {
+    constexpr std::array<std::string_view, 3> names{"horizontal", "vertical", "mixed"};
+    return names[static_cast<std::size_t>(k)];
+}
+
+struct scan_config {
+    // The ADS submethod switches (RegisterScan, OptionsScan, InviteScan).
+    bool register_scan = true;
+    bool options_scan = true;
+    bool invite_scan = true;
+    // ADS Threshold: distinct targets one requester must probe with one submethod.
+    // 20 is the smallest value that keeps every legitimate capture in
+    // ../shared/data quiet (sipcli's 11 dial strings, svmap REGISTER over 15
+    // port/host pairs) while the real scans there probe 20 to 259 targets.
+    std::uint32_t threshold = 20;
+    // Only responders inside these prefixes count (empty: all responders).
+    prefix_set destination_filter;
+    // An event with no new request for this long ends. One hour: the slow
+    // brute force in SIP-Bruteforce-Single-IP.pcap pauses up to 29 minutes.
+    record_duration event_idle_timeout = std::chrono::hours(1);
+    // Minimum spacing of update events for one active scan.
+    record_duration update_interval = std::chrono::minutes(10);
+    // State of a requester below the threshold is forgotten after this much
+    // silence. Long enough to let a scan of one request every few minutes add up.
+    record_duration source_idle_timeout = std::chrono::hours(6);
+    // Cap on tracked (requester, submethod) entries; see README "Memory bounds".
+    std::size_t max_tracked = 1'000'000;
+    // Hosts, users and targets are counted exactly up to this many per
+    // requester and submethod, then reported as saturated.
+    std::uint32_t max_distinct = 256;
+    std::uint32_t evidence_targets = 20; // the first N targets are attached to events
+    std::uint32_t max_user_agents = 4;
+    // A request that carries two or more Via headers was relayed by a proxy:
+    // its transport source is the relay, not the party that probes.
+    bool ignore_relayed = true;
+    // A requester whose distinct targets mostly answered 2xx is a proxy or
+    // registrar doing its job (401 then 200), not enumerating: no start event
+    // while successful targets exceed this share.
+    double max_success_share = 0.5;
+    // Seed of the fingerprint hashes. Fixed by default so replays are
+    // reproducible; set a secret one in deployments.
+    std::uint64_t hash_seed = 0x5eed5ca9u;
+
+    void validate() const;
+    friend bool operator==(const scan_config&, const scan_config&) = default;
+};
+
+// One probed target as attached to an event.
+struct scan_target {
+    ip_address host;
+    std::uint16_t port = 0;
+    std::string user;           // called user, cut to scan_user_cap bytes
+    bool answered_success = false; // a 2xx was seen
+    bool answered_failure = false; // a 3xx-6xx was seen
+    std::uint16_t status = 0;      // a 2xx once one was seen, else the last 3xx-6xx; 0 if none
+    friend bool operator==(const scan_target&, const scan_target&) = default;
+};
+
+inline constexpr std::size_t scan_user_cap = 32;
+inline constexpr std::size_t user_agent_cap = 128;
+
+struct scan_event {
+    scan_phase phase = scan_phase::start;
+    std::uint64_t id = 0; // the same for start, updates and end of one scan
+    ip_address source;
+    scan_submethod submethod = scan_submethod::register_;
+    scan_kind kind = scan_kind::horizontal;
+    std::uint32_t hosts = 0, users = 0, targets = 0;
+    bool counts_saturated = false; // counts stopped at max_distinct
+    std::uint64_t requests = 0;
+    std::uint32_t successful_targets = 0, failed_targets = 0;
+    record_time first_seen{}, last_seen{};
+    std::vector<scan_target> sample;      // the first targets, in order of appearance
+    std::vector<std::string> user_agents; // bounded
+    std::string tool;                     // known scanner matched by User-Agent or From, else empty
+    friend bool operator==(const scan_event&, const scan_event&) = default;
+};
+
+struct scan_stats {
+    std::uint64_t records = 0;
+    std::uint64_t requests = 0;           // requests that counted toward a scan
+    std::uint64_t responses_matched = 0;  // responses applied to a tracked target
+    std::uint64_t relayed_ignored = 0;    // requests with >= 2 Via
+    std::uint64_t filtered = 0;           // responders outside destination_filter
+    std::uint64_t malformed_dropped = 0;  // impossible status codes and the like
+    std::uint64_t tracked = 0;            // entries now
+    std::uint64_t evicted = 0;            // entries pushed out at max_tracked
+    std::uint64_t evicted_with_progress = 0; // of those, entries that had probed several targets
+    std::uint64_t rejected = 0;           // newcomers refused because every candidate had an active scan
+    std::uint64_t expired = 0;            // entries forgotten after source_idle_timeout
+    std::uint64_t events_started = 0;
+    std::uint64_t events_ended = 0;
+    std::uint64_t memory_bytes = 0;       // table plus per-source allocations, approximately
+    friend bool operator==(const scan_stats&, const scan_stats&) = default;
+};
+
+namespace detail {
+
+// Evidence of one requester and submethod once it has probed more than one target.
+struct scan_heavy {
+    fingerprint_set targets, hosts, users;
+    std::vector<scan_target> evidence;
+    std::vector<std::string> user_agents;
+    std::uint32_t successful_targets = 0, failed_targets = 0;
+    std::uint8_t tool = 0;
+    bool active = false;
+    bool start_pending = false;
+    bool changed = false; // evidence since the last emitted event
+    std::uint64_t event_id = 0;
+    record_time last_emitted{}; // poll time of the last event
+};
+
+// Per (requester, submethod). A requester with a single target keeps it
+// inline and allocates nothing.
+struct scan_source {
+    record_time first_seen{}, last_seen{};
+    std::uint64_t requests = 0;
+    std::uint32_t target_key = 0, host_key = 0, user_key = 0;
+    ip_address first_host;
+    std::uint16_t first_port = 0;
+    std::uint16_t first_status = 0;
+    std::uint8_t first_answers = 0; // bit 0: 2xx, bit 1: 3xx-6xx
+    std::uint8_t first_user_length = 0;
+    std::array<char, scan_user_cap> first_user{};
+    std::unique_ptr<scan_heavy> heavy;
+};
+
+} // namespace detail
+
+template <class Record, detector_clock Clock = manual_clock>
+class scan_detector {
+    static_assert(check_flow_record<Record>());
+
+public:
+    using record_type = Record;
+    using clock_type = Clock;
+    using event_type = scan_event;
+
+    explicit scan_detector(scan_config config = {}, Clock clock = Clock{});
+
+    // Hot path: one flow record. Allocates only when a requester is first
+    // seen or first probes a second target.
+    void feed(const Record& record);
+    void feed(std::span<const Record> records) {
+        for (const Record& r : records) feed(r);
+    }
+
+    // Events due now, in a stable order. "Now" is the later of the newest
+    // record time and the clock's now().
+    std::vector<scan_event> poll();
+    // Ends every active scan (end of input), after any pending start.
+    std::vector<scan_event> flush();
+
+    const scan_config& config() const noexcept { return config_; }
+    scan_stats stats() const;
+    Clock& clock() noexcept { return clock_; }
+    record_time watermark() const noexcept { return watermark_; }
+
+    // Persistent state (format in README "State files"). load() leaves the
+    // detector untouched and throws state_error on any defect.
+    void save(std::ostream& out) const;
+    load_report load(std::istream& in);
+
+private:
+    using table_type = detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher>;
+
+    void on_request(const record_view& v, scan_submethod m, std::uint64_t count);
+    void on_answer(const record_view& v, scan_submethod m, bool success, bool failure, std::uint16_t status);
+    detail::scan_source* admit(const detail::source_key& key);
+    void add_target(detail::scan_source& s, const record_view& v, std::uint32_t target_key, std::uint32_t host_key,
+                    std::uint32_t user_key, std::string_view user);
+    void promote(detail::scan_source& s);
+    void note_user_agent(detail::scan_heavy& h, std::string_view ua, std::string_view from_user);
+    void maybe_activate(const detail::source_key& key, detail::scan_source& s);
+    scan_event make_event(scan_phase phase, const detail::source_key& key, const detail::scan_source& s) const;
+    void sweep(record_time now);
+    bool enabled(scan_submethod m) const noexcept;
+
+    scan_config config_;
+    Clock clock_;
+    table_type table_;
+    std::vector<detail::source_key> active_; // keys with an active scan, few
+    record_time watermark_{record_time::min()};
+    record_time last_sweep_{record_time::min()};
+    std::uint64_t next_event_id_ = 1;
+    scan_stats stats_;
+};
+
+SIPDETECT_NAMESPACE_END
+
+#include <sipdetect/scan_detector_impl.hpp>

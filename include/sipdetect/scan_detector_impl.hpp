@@ -1,0 +1,662 @@
+// sipdetect: scan_detector member definitions (included by scan_detector.hpp).
+#pragma once
+
+#include <sipdetect/detail/state_io.hpp>
+#include <sipdetect/scan_detector.hpp>
+#include <sipdetect/scanner_tools.hpp>
+
+#include <algorithm>
+#include <istream>
+#include <ostream>
+#include <string>
+
+SIPDETECT_NAMESPACE_BEGIN
+
+inline void scan_config::validate() const {
+    if (threshold < 1) throw config_error("scan threshold must be at least 1");
+    if (threshold > max_distinct)
+        throw config_error("scan threshold " + std::to_string(threshold) + " exceeds max_distinct " +
+                           std::to_string(max_distinct) + ": counts stop growing before it could be reached");
+    if (max_distinct > (1u << 20)) throw config_error("max_distinct above 1048576 is not supported");
+    if (max_tracked < 1) throw config_error("max_tracked must be at least 1");
+    if (evidence_targets > 1000 || max_user_agents > 100)
+        throw config_error("evidence_targets must be at most 1000 and max_user_agents at most 100");
+    if (!(max_success_share >= 0.0 && max_success_share <= 1.0))
+        throw config_error("max_success_share must be within [0, 1]");
+    if (event_idle_timeout <= record_duration::zero() || update_interval < record_duration::zero() ||
+        source_idle_timeout <= record_duration::zero())
+        throw config_error("scan timeouts must be positive");
+}
+
+template <class Record, detector_clock Clock>
+scan_detector<Record, Clock>::scan_detector(scan_config config, Clock clock)
+    : config_(std::move(config)), clock_(std::move(clock)),
+      table_(detail::source_key_hasher{config_.hash_seed}) {
+    config_.validate();
+}
+
+template <class Record, detector_clock Clock>
+bool scan_detector<Record, Clock>::enabled(scan_submethod m) const noexcept {
+    switch (m) {
+    case scan_submethod::register_: return config_.register_scan;
+    case scan_submethod::options: return config_.options_scan;
+    case scan_submethod::invite: return config_.invite_scan;
+    }
+    return false;
+}
+
+namespace detail {
+inline bool to_submethod(sip_method m, scan_submethod& out) noexcept {
+    switch (m) {
+    case sip_method::register_: out = scan_submethod::register_; return true;
+    case sip_method::options: out = scan_submethod::options; return true;
+    case sip_method::invite: out = scan_submethod::invite; return true;
+    default: return false;
+    }
+}
+// The called user: the To user, else the Request-URI user (a REGISTER's
+// Request-URI names only the registrar).
+inline std::string_view called_user(const record_view& v) noexcept {
+    std::string_view user = uri_user(v.to_uri);
+    if (user.empty()) user = uri_user(v.request_uri);
+    return user;
+}
+inline constexpr std::size_t max_hashed_user = 256; // longer users are identified by their prefix
+// A target that accepted once (2xx) is reported as accepted: that is the finding.
+inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t fresh) noexcept {
+    if (fresh == 0) return kept;
+    return kept >= 200 && kept < 300 ? kept : fresh;
+}
+} // namespace detail
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::feed(const Record& record) {
+    const record_view v = make_view(record);
+    ++stats_.records;
+    if (v.time > watermark_) watermark_ = v.time;
+    if (v.is_counters) {
+        const sip_counters& c = v.counters;
+        const std::array<std::pair<scan_submethod, std::uint32_t>, 3> counts{
+            {{scan_submethod::register_, c.register_requests},
+             {scan_submethod::options, c.options_requests},
+             {scan_submethod::invite, c.invite_requests}}};
+        for (const auto& [m, n] : counts) {
+            if (n == 0 || !enabled(m)) continue;
+            on_request(v, m, n);
+            if (c.success_responses || c.failure_responses)
+                on_answer(v, m, c.success_responses > 0, c.failure_responses > 0, 0);
+        }
+        return;
+    }
+    if (v.is_response() && (v.status < 100 || v.status > 699)) {
+        ++stats_.malformed_dropped;
+        return;
+    }
+    scan_submethod m;
+    if (!detail::to_submethod(v.method, m) || !enabled(m)) return;
+    if (!v.is_response()) {
+        on_request(v, m, 1);
+    } else if (v.status >= 200) {
+        on_answer(v, m, v.status < 300, v.status >= 300, v.status);
+    }
+}
+
+template <class Record, detector_clock Clock>
+detail::scan_source* scan_detector<Record, Clock>::admit(const detail::source_key& key) {
+    if (detail::scan_source* s = table_.find(key)) return s;
+    if (table_.size() >= config_.max_tracked) {
+        // Victim: no active scan first, then the fewest targets, then the
+        // longest silent. A spoofed one-probe source can only push out
+        // another one-probe source; see README "Memory bounds".
+        auto worse = [](const detail::source_key&, const detail::scan_source& a, const detail::source_key&,
+                        const detail::scan_source& b) {
+            const bool a_active = a.heavy && a.heavy->active;
+            const bool b_active = b.heavy && b.heavy->active;
+            if (a_active != b_active) return !a_active;
+            const std::uint32_t a_targets = a.heavy ? a.heavy->targets.size() : 1;
+            const std::uint32_t b_targets = b.heavy ? b.heavy->targets.size() : 1;
+            if (a_targets != b_targets) return a_targets < b_targets;
+            return a.last_seen < b.last_seen;
+        };
+        const auto victim = table_.sample_victim(key, 8, worse);
+        detail::scan_source* vs = victim ? table_.find(*victim) : nullptr;
+        if (vs == nullptr || (vs->heavy && vs->heavy->active)) {
+            ++stats_.rejected;
+            return nullptr;
+        }
+        ++stats_.evicted;
+        if (vs->heavy) ++stats_.evicted_with_progress;
+        table_.erase(*victim);
+    }
+    return table_.try_emplace(key).first;
+}
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::on_request(const record_view& v, scan_submethod m, std::uint64_t count) {
+    if (config_.ignore_relayed && v.via_count >= 2) {
+        ++stats_.relayed_ignored;
+        return;
+    }
+    if (!config_.destination_filter.empty() && !config_.destination_filter.contains(v.server)) {
+        ++stats_.filtered;
+        return;
+    }
+    const detail::source_key key{v.client, static_cast<std::uint8_t>(m)};
+    detail::scan_source* s = admit(key);
+    if (s == nullptr) return;
+    if (s->requests == 0) {
+        s->first_seen = v.time;
+        s->last_seen = v.time;
+    }
+    s->first_seen = std::min(s->first_seen, v.time);
+    s->last_seen = std::max(s->last_seen, v.time);
+    s->requests += count;
+    stats_.requests += count;
+
+    const std::string_view user = detail::called_user(v);
+    const std::uint64_t seed = config_.hash_seed;
+    const std::uint64_t host_hash = detail::hash_address(v.server, seed);
+    const std::uint64_t user_hash = detail::hash_bytes(user.substr(0, detail::max_hashed_user), seed);
+    const std::uint64_t target_hash = detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash);
+    add_target(*s, v, detail::fingerprint_set::key_of(target_hash), detail::fingerprint_set::key_of(host_hash),
+               detail::fingerprint_set::key_of(user_hash), user);
+    if (s->heavy) {
+        note_user_agent(*s->heavy, v.user_agent, uri_user(v.from_uri));
+        if (s->heavy->active) s->heavy->changed = true;
+    }
+    maybe_activate(key, *s);
+}
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::add_target(detail::scan_source& s, const record_view& v,
+                                              std::uint32_t target_key, std::uint32_t host_key,
+                                              std::uint32_t user_key, std::string_view user) {
+    if (!s.heavy) {
+        if (s.target_key == 0) {
+            s.target_key = target_key;
+            s.host_key = host_key;
+            s.user_key = user_key;
+            s.first_host = v.server;
+            s.first_port = v.server_port;
+            const std::size_t n = std::min(user.size(), scan_user_cap);
+            std::copy_n(user.data(), n, s.first_user.data());
+            s.first_user_length = static_cast<std::uint8_t>(n);
+            if (config_.threshold > 1) return;
+        } else if (s.target_key == target_key) {
+            return;
+        }
+        promote(s);
+    }
+    detail::scan_heavy& h = *s.heavy;
+    if (h.targets.insert(target_key, config_.max_distinct) != detail::fingerprint_set::insert_result::added) return;
+    h.hosts.insert(host_key, config_.max_distinct);
+    h.users.insert(user_key, config_.max_distinct);
+    if (h.evidence.size() < config_.evidence_targets) {
+        scan_target t;
+        t.host = v.server;
+        t.port = v.server_port;
+        t.user.assign(user.substr(0, scan_user_cap));
+        h.evidence.push_back(std::move(t));
+    }
+}
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
+    auto h = std::make_unique<detail::scan_heavy>();
+    if (s.target_key != 0) {
+        h->targets.insert(s.target_key, config_.max_distinct);
+        h->targets.set_flags(s.target_key, s.first_answers);
+        h->hosts.insert(s.host_key, config_.max_distinct);
+        h->users.insert(s.user_key, config_.max_distinct);
+        if (s.first_answers & 1u) ++h->successful_targets;
+        if (s.first_answers & 2u) ++h->failed_targets;
+        if (config_.evidence_targets > 0) {
+            scan_target t;
+            t.host = s.first_host;
+            t.port = s.first_port;
+            t.user.assign(s.first_user.data(), s.first_user_length);
+            t.answered_success = s.first_answers & 1u;
+            t.answered_failure = s.first_answers & 2u;
+            t.status = s.first_status;
+            h->evidence.push_back(std::move(t));
+        }
+    }
+    s.heavy = std::move(h);
+}
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, std::string_view ua,
+                                                   std::string_view from_user) {
+    if (h.tool == 0) h.tool = detail::match_scanner_tool(ua, from_user);
+    if (ua.empty() || h.user_agents.size() >= config_.max_user_agents) return;
+    ua = ua.substr(0, user_agent_cap);
+    if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) == h.user_agents.end())
+        h.user_agents.emplace_back(ua);
+}
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::on_answer(const record_view& v, scan_submethod m, bool success, bool failure,
+                                             std::uint16_t status) {
+    detail::scan_source* s = table_.find(detail::source_key{v.client, static_cast<std::uint8_t>(m)});
+    if (s == nullptr) return;
+    const std::string_view user = detail::called_user(v);
+    const std::uint64_t seed = config_.hash_seed;
+    const std::uint64_t host_hash = detail::hash_address(v.server, seed);
+    const std::uint64_t user_hash = detail::hash_bytes(user.substr(0, detail::max_hashed_user), seed);
+    const std::uint32_t target_key = detail::fingerprint_set::key_of(
+        detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash));
+    const std::uint32_t flags = (success ? 1u : 0u) | (failure ? 2u : 0u);
+    if (!s->heavy) {
+        if (s->target_key != target_key) return;
+        s->first_answers = static_cast<std::uint8_t>(s->first_answers | flags);
+        s->first_status = detail::merged_status(s->first_status, status);
+        ++stats_.responses_matched;
+        return;
+    }
+    detail::scan_heavy& h = *s->heavy;
+    const std::uint32_t fresh = h.targets.set_flags(target_key, flags);
+    if (fresh & 1u) ++h.successful_targets;
+    if (fresh & 2u) ++h.failed_targets;
+    for (scan_target& t : h.evidence) {
+        if (t.host == v.server && t.port == v.server_port && t.user == user.substr(0, scan_user_cap)) {
+            t.answered_success = t.answered_success || success;
+            t.answered_failure = t.answered_failure || failure;
+            t.status = detail::merged_status(t.status, status);
+            break;
+        }
+    }
+    ++stats_.responses_matched;
+    if (h.active && fresh) h.changed = true;
+}
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::maybe_activate(const detail::source_key& key, detail::scan_source& s) {
+    if (!s.heavy || s.heavy->active) return;
+    detail::scan_heavy& h = *s.heavy;
+    const std::uint32_t targets = h.targets.size();
+    if (targets < config_.threshold) return;
+    if (static_cast<double>(h.successful_targets) > config_.max_success_share * static_cast<double>(targets)) return;
+    h.active = true;
+    h.start_pending = true;
+    h.changed = false;
+    h.event_id = next_event_id_++;
+    active_.push_back(key);
+}
+
+template <class Record, detector_clock Clock>
+scan_event scan_detector<Record, Clock>::make_event(scan_phase phase, const detail::source_key& key,
+                                                    const detail::scan_source& s) const {
+    const detail::scan_heavy& h = *s.heavy;
+    scan_event e;
+    e.phase = phase;
+    e.id = h.event_id;
+    e.source = key.address;
+    e.submethod = static_cast<scan_submethod>(key.tag);
+    e.hosts = h.hosts.size();
+    e.users = h.users.size();
+    e.targets = h.targets.size();
+    e.counts_saturated = h.targets.saturated() || h.hosts.saturated() || h.users.saturated();
+    if (e.hosts >= config_.threshold && e.users >= config_.threshold) e.kind = scan_kind::mixed;
+    else e.kind = e.hosts >= e.users ? scan_kind::horizontal : scan_kind::vertical;
+    e.requests = s.requests;
+    e.successful_targets = h.successful_targets;
+    e.failed_targets = h.failed_targets;
+    e.first_seen = s.first_seen;
+    e.last_seen = s.last_seen;
+    e.sample = h.evidence;
+    e.user_agents = h.user_agents;
+    e.tool = std::string(detail::scanner_tool_name(h.tool));
+    return e;
+}
+
+template <class Record, detector_clock Clock>
+std::vector<scan_event> scan_detector<Record, Clock>::poll() {
+    const record_time now = std::max(watermark_, clock_now(clock_));
+    std::vector<scan_event> out;
+    std::vector<detail::source_key> still_active;
+    for (const detail::source_key& key : active_) {
+        detail::scan_source* s = table_.find(key);
+        if (s == nullptr || !s->heavy) continue;
+        detail::scan_heavy& h = *s->heavy;
+        if (h.start_pending) {
+            out.push_back(make_event(scan_phase::start, key, *s));
+            h.start_pending = false;
+            h.changed = false;
+            h.last_emitted = now;
+            ++stats_.events_started;
+        }
+        if (now - s->last_seen >= config_.event_idle_timeout) {
+            out.push_back(make_event(scan_phase::end, key, *s));
+            ++stats_.events_ended;
+            table_.erase(key); // a later scan from this source starts from zero
+            continue;
+        }
+        if (h.changed && now - h.last_emitted >= config_.update_interval) {
+            out.push_back(make_event(scan_phase::update, key, *s));
+            h.changed = false;
+            h.last_emitted = now;
+        }
+        still_active.push_back(key);
+    }
+    active_ = std::move(still_active);
+    sweep(now);
+    std::stable_sort(out.begin(), out.end(), [](const scan_event& a, const scan_event& b) {
+        if (a.id != b.id) return a.id < b.id;
+        return a.phase < b.phase;
+    });
+    return out;
+}
+
+template <class Record, detector_clock Clock>
+std::vector<scan_event> scan_detector<Record, Clock>::flush() {
+    std::vector<scan_event> out = poll();
+    for (const detail::source_key& key : active_) {
+        detail::scan_source* s = table_.find(key);
+        if (s == nullptr || !s->heavy) continue;
+        out.push_back(make_event(scan_phase::end, key, *s));
+        ++stats_.events_ended;
+        table_.erase(key);
+    }
+    active_.clear();
+    return out;
+}
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::sweep(record_time now) {
+    // A full pass at most once per tenth of the idle timeout keeps poll() cheap.
+    const record_duration period = config_.source_idle_timeout / 10;
+    if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
+    last_sweep_ = now;
+    const record_time horizon = now - config_.source_idle_timeout;
+    stats_.expired += table_.erase_if([&](const detail::source_key&, const detail::scan_source& s) {
+        return s.last_seen < horizon && !(s.heavy && s.heavy->active);
+    });
+}
+
+template <class Record, detector_clock Clock>
+scan_stats scan_detector<Record, Clock>::stats() const {
+    scan_stats s = stats_;
+    s.tracked = table_.size();
+    std::size_t bytes = table_.memory_bytes();
+    table_.for_each([&](const detail::source_key&, const detail::scan_source& src) {
+        if (!src.heavy) return;
+        const detail::scan_heavy& h = *src.heavy;
+        bytes += sizeof(h) + h.targets.memory_bytes() + h.hosts.memory_bytes() + h.users.memory_bytes() +
+                 h.evidence.capacity() * sizeof(scan_target);
+        for (const auto& t : h.evidence) bytes += t.user.capacity() > 15 ? t.user.capacity() : 0;
+        for (const auto& ua : h.user_agents) bytes += sizeof(ua) + ua.capacity();
+    });
+    s.memory_bytes = bytes;
+    return s;
+}
+
+// ---------------------------------------------------------------------------
+// Persistent state. Field order is the format; README "State files" lists it.
+
+namespace detail {
+
+inline void write_set(state_writer& w, const fingerprint_set& set) {
+    w.boolean(set.saturated());
+    w.u64(set.size());
+    set.for_each([&](std::uint32_t key, std::uint32_t flags) { w.u32(key | flags << fingerprint_set::flag_shift); });
+}
+
+inline fingerprint_set read_set(state_reader& r, std::uint32_t limit, const char* what) {
+    const bool saturated = r.boolean();
+    const std::uint64_t n = r.count(limit, 4, what);
+    std::vector<std::uint32_t> members(static_cast<std::size_t>(n));
+    for (auto& m : members) m = r.u32();
+    fingerprint_set set;
+    if (!set.restore(members, saturated, limit)) r.fail(std::string(what) + ": duplicate or empty fingerprint");
+    return set;
+}
+
+inline void write_scan_config(state_writer& w, const scan_config& c) {
+    w.boolean(c.register_scan);
+    w.boolean(c.options_scan);
+    w.boolean(c.invite_scan);
+    w.u32(c.threshold);
+    w.bytes(c.destination_filter.to_string());
+    w.duration(c.event_idle_timeout);
+    w.duration(c.update_interval);
+    w.duration(c.source_idle_timeout);
+    w.u64(c.max_tracked);
+    w.u32(c.max_distinct);
+    w.u32(c.evidence_targets);
+    w.u32(c.max_user_agents);
+    w.boolean(c.ignore_relayed);
+    w.f64(c.max_success_share);
+    w.u64(c.hash_seed);
+}
+
+inline scan_config read_scan_config(state_reader& r) {
+    scan_config c;
+    c.register_scan = r.boolean();
+    c.options_scan = r.boolean();
+    c.invite_scan = r.boolean();
+    c.threshold = r.u32();
+    const std::string filter = r.bytes(1 << 20);
+    try {
+        c.destination_filter = prefix_set::parse(filter);
+    } catch (const parse_error& e) {
+        r.fail(std::string("saved destination filter: ") + e.what());
+    }
+    c.event_idle_timeout = r.duration();
+    c.update_interval = r.duration();
+    c.source_idle_timeout = r.duration();
+    c.max_tracked = static_cast<std::size_t>(r.u64());
+    c.max_distinct = r.u32();
+    c.evidence_targets = r.u32();
+    c.max_user_agents = r.u32();
+    c.ignore_relayed = r.boolean();
+    c.max_success_share = r.f64();
+    c.hash_seed = r.u64();
+    return c;
+}
+
+inline std::vector<std::string> scan_config_differences(const scan_config& saved, const scan_config& running) {
+    std::vector<std::string> out;
+    auto note = [&](bool differs, const char* name) {
+        if (differs) out.emplace_back(name);
+    };
+    note(saved.register_scan != running.register_scan, "register_scan");
+    note(saved.options_scan != running.options_scan, "options_scan");
+    note(saved.invite_scan != running.invite_scan, "invite_scan");
+    note(saved.threshold != running.threshold, "threshold");
+    note(saved.destination_filter != running.destination_filter, "destination_filter");
+    note(saved.event_idle_timeout != running.event_idle_timeout, "event_idle_timeout");
+    note(saved.update_interval != running.update_interval, "update_interval");
+    note(saved.source_idle_timeout != running.source_idle_timeout, "source_idle_timeout");
+    note(saved.max_tracked != running.max_tracked, "max_tracked");
+    note(saved.max_distinct != running.max_distinct, "max_distinct");
+    note(saved.evidence_targets != running.evidence_targets, "evidence_targets");
+    note(saved.max_user_agents != running.max_user_agents, "max_user_agents");
+    note(saved.ignore_relayed != running.ignore_relayed, "ignore_relayed");
+    note(saved.max_success_share != running.max_success_share, "max_success_share");
+    return out;
+}
+
+template <class Stats, std::size_t N>
+void write_counters(state_writer& w, const std::array<std::uint64_t Stats::*, N>& fields, const Stats& s) {
+    for (auto f : fields) w.u64(s.*f);
+}
+template <class Stats, std::size_t N>
+void read_counters(state_reader& r, const std::array<std::uint64_t Stats::*, N>& fields, Stats& s) {
+    for (auto f : fields) s.*f = r.u64();
+}
+
+// Cumulative counters that survive a restart; gauges (tracked, memory) are recomputed.
+inline constexpr std::array<std::uint64_t scan_stats::*, 12> saved_scan_counters{
+    &scan_stats::records,          &scan_stats::requests,       &scan_stats::responses_matched,
+    &scan_stats::relayed_ignored,  &scan_stats::filtered,       &scan_stats::malformed_dropped,
+    &scan_stats::evicted,          &scan_stats::evicted_with_progress, &scan_stats::rejected,
+    &scan_stats::expired,          &scan_stats::events_started, &scan_stats::events_ended};
+
+} // namespace detail
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::save(std::ostream& out) const {
+    detail::state_writer w;
+    detail::write_scan_config(w, config_);
+    w.time(watermark_);
+    w.time(last_sweep_);
+    w.u64(next_event_id_);
+    detail::write_counters(w, detail::saved_scan_counters, stats_);
+    w.u64(table_.bucket_count());
+    w.u64(table_.size());
+    table_.for_each_indexed([&](std::size_t index, const detail::source_key& key, const detail::scan_source& s) {
+        w.u64(index);
+        w.address(key.address);
+        w.u8(key.tag);
+        w.time(s.first_seen);
+        w.time(s.last_seen);
+        w.u64(s.requests);
+        w.u32(s.target_key);
+        w.u32(s.host_key);
+        w.u32(s.user_key);
+        w.address(s.first_host);
+        w.u16(s.first_port);
+        w.u16(s.first_status);
+        w.u8(s.first_answers);
+        w.bytes(std::string_view(s.first_user.data(), s.first_user_length));
+        w.boolean(s.heavy != nullptr);
+        if (!s.heavy) return;
+        const detail::scan_heavy& h = *s.heavy;
+        detail::write_set(w, h.targets);
+        detail::write_set(w, h.hosts);
+        detail::write_set(w, h.users);
+        w.u64(h.evidence.size());
+        for (const scan_target& t : h.evidence) {
+            w.address(t.host);
+            w.u16(t.port);
+            w.bytes(t.user);
+            w.boolean(t.answered_success);
+            w.boolean(t.answered_failure);
+            w.u16(t.status);
+        }
+        w.u64(h.user_agents.size());
+        for (const std::string& ua : h.user_agents) w.bytes(ua);
+        w.u32(h.successful_targets);
+        w.u32(h.failed_targets);
+        w.u8(h.tool);
+        w.boolean(h.active);
+        w.boolean(h.start_pending);
+        w.boolean(h.changed);
+        w.u64(h.event_id);
+        w.time(h.last_emitted);
+    });
+    w.u64(active_.size());
+    for (const detail::source_key& key : active_) {
+        w.address(key.address);
+        w.u8(key.tag);
+    }
+    w.finish(out, detail::state_kind::scan);
+}
+
+template <class Record, detector_clock Clock>
+load_report scan_detector<Record, Clock>::load(std::istream& in) {
+    detail::state_reader r(in, detail::state_kind::scan);
+    const scan_config saved = detail::read_scan_config(r);
+    if (saved.hash_seed != config_.hash_seed)
+        throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
+    load_report report{detail::scan_config_differences(saved, config_)};
+
+    const record_time watermark = r.time();
+    const record_time last_sweep = r.time();
+    const std::uint64_t next_event_id = r.u64();
+    scan_stats stats;
+    detail::read_counters(r, detail::saved_scan_counters, stats);
+
+    table_type table(detail::source_key_hasher{config_.hash_seed});
+    const std::uint64_t buckets = r.u64();
+    if (buckets > (std::uint64_t{1} << 40) || !table.restore_buckets(static_cast<std::size_t>(buckets)))
+        r.fail("implausible bucket count");
+    const std::uint64_t entries = r.count(config_.max_tracked, 60, "tracked source");
+    for (std::uint64_t n = 0; n < entries; ++n) {
+        const std::uint64_t index = r.u64();
+        detail::source_key key;
+        key.address = r.address();
+        key.tag = r.u8();
+        if (key.tag > 2) r.fail("unknown submethod");
+        detail::scan_source* s = index < buckets ? table.place_at(static_cast<std::size_t>(index), key) : nullptr;
+        if (s == nullptr) r.fail("bucket index out of range or taken twice");
+        s->first_seen = r.time();
+        s->last_seen = r.time();
+        s->requests = r.u64();
+        s->target_key = r.u32();
+        s->host_key = r.u32();
+        s->user_key = r.u32();
+        s->first_host = r.address();
+        s->first_port = r.u16();
+        s->first_status = r.u16();
+        s->first_answers = r.u8();
+        if (s->first_answers > 3) r.fail("answer flags out of range");
+        const std::string first_user = r.bytes(scan_user_cap);
+        std::copy(first_user.begin(), first_user.end(), s->first_user.begin());
+        s->first_user_length = static_cast<std::uint8_t>(first_user.size());
+        if (s->first_seen > s->last_seen) r.fail("first_seen after last_seen");
+        if (!r.boolean()) continue;
+        auto h = std::make_unique<detail::scan_heavy>();
+        h->targets = detail::read_set(r, config_.max_distinct, "targets");
+        h->hosts = detail::read_set(r, config_.max_distinct, "hosts");
+        h->users = detail::read_set(r, config_.max_distinct, "users");
+        const std::uint64_t evidence = r.count(1000, 25, "evidence target");
+        for (std::uint64_t k = 0; k < evidence; ++k) {
+            scan_target t;
+            t.host = r.address();
+            t.port = r.u16();
+            t.user = r.bytes(scan_user_cap);
+            t.answered_success = r.boolean();
+            t.answered_failure = r.boolean();
+            t.status = r.u16();
+            if (h->evidence.size() < config_.evidence_targets) h->evidence.push_back(std::move(t));
+        }
+        const std::uint64_t agents = r.count(100, 4, "user agent");
+        for (std::uint64_t k = 0; k < agents; ++k) {
+            std::string ua = r.bytes(user_agent_cap);
+            if (h->user_agents.size() < config_.max_user_agents) h->user_agents.push_back(std::move(ua));
+        }
+        h->successful_targets = r.u32();
+        h->failed_targets = r.u32();
+        if (h->successful_targets > h->targets.size() || h->failed_targets > h->targets.size())
+            r.fail("more answered targets than targets");
+        h->tool = r.u8();
+        if (h->tool > detail::scanner_user_agents.size()) r.fail("unknown scanner tool");
+        h->active = r.boolean();
+        h->start_pending = r.boolean();
+        h->changed = r.boolean();
+        h->event_id = r.u64();
+        h->last_emitted = r.time();
+        if (h->active && (h->event_id == 0 || h->event_id >= next_event_id)) r.fail("event id out of range");
+        if (!h->active && (h->start_pending || h->changed)) r.fail("inactive scan with pending events");
+        s->heavy = std::move(h);
+    }
+    if (!table.layout_valid()) r.fail("table layout is inconsistent");
+    std::vector<detail::source_key> active;
+    const std::uint64_t active_count = r.count(entries, 17, "active scan");
+    for (std::uint64_t n = 0; n < active_count; ++n) {
+        detail::source_key key;
+        key.address = r.address();
+        key.tag = r.u8();
+        const detail::scan_source* s = table.find(key);
+        if (s == nullptr || !s->heavy || !s->heavy->active) r.fail("active scan without an active entry");
+        if (std::find(active.begin(), active.end(), key) != active.end()) r.fail("active scan listed twice");
+        active.push_back(key);
+    }
+    std::size_t active_entries = 0;
+    table.for_each([&](const detail::source_key&, const detail::scan_source& s) {
+        active_entries += s.heavy && s.heavy->active ? 1 : 0;
+    });
+    if (active_entries != active.size()) r.fail("active entries missing from the active list");
+    r.expect_end();
+    // Commit: nothing above touched *this.
+    table_ = std::move(table);
+    active_ = std::move(active);
+    watermark_ = watermark;
+    last_sweep_ = last_sweep;
+    next_event_id_ = next_event_id;
+    stats_ = stats;
+    return report;
+}
+
+SIPDETECT_NAMESPACE_END

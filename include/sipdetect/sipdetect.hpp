@@ -1,0 +1,12 @@
+// sipdetect: everything but the optional fmt support, in one include.
+#pragma once
+
+#include <sipdetect/address.hpp>
+#include <sipdetect/clock.hpp>
+#include <sipdetect/errors.hpp>
+#include <sipdetect/json.hpp>
+#include <sipdetect/proxy_detector.hpp>
+#include <sipdetect/record.hpp>
+#include <sipdetect/scan_detector.hpp>
+#include <sipdetect/state_file.hpp>
+#include <sipdetect/version.hpp>

@@ -1,0 +1,1074 @@
+// The sipdetect program's input readers: format detection, pcap/pcapng link
+// types, Zeek sip.log (TSV and JSON), ipfixprobe UniRec CSV, hostile input.
+#include "catch.hpp"
+
+#include "sipdetect/readers.hpp"
+
+#include <sipdetect/record.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+using namespace sipdetect_cli;
+using sipdetect::ip_address;
+using sipdetect::sip_method;
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Scratch files
+
+class temp_dir {
+public:
+    temp_dir() {
+        static std::atomic<unsigned> counter{0};
+        std::random_device rd;
+        path_ = std::filesystem::temp_directory_path() /
+                ("sipdetect_test_readers_" + std::to_string(rd()) + "_" + std::to_string(counter++));
+        std::filesystem::create_directories(path_);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+
+    std::filesystem::path write(const std::string& name, const std::string& content) const {
+        const auto p = path_ / name;
+        std::ofstream out(p, std::ios::binary);
+        out.write(content.data(), static_cast<std::streamsize>(content.size()));
+        return p;
+    }
+
+private:
+    std::filesystem::path path_;
+};
+
+// ---------------------------------------------------------------------------
+// Byte builders for synthetic captures (std::string as a byte buffer)
+
+void put8(std::string& s, unsigned v) { s += static_cast<char>(v & 0xffu); }
+void put16be(std::string& s, unsigned v) {
+    put8(s, v >> 8);
+    put8(s, v);
+}
+void put32be(std::string& s, std::uint32_t v) {
+    put16be(s, v >> 16);
+    put16be(s, v & 0xffffu);
+}
+void put16le(std::string& s, unsigned v) {
+    put8(s, v);
+    put8(s, v >> 8);
+}
+void put32le(std::string& s, std::uint32_t v) {
+    put16le(s, v & 0xffffu);
+    put16le(s, v >> 16);
+}
+std::string v4(std::uint8_t a, std::uint8_t b, std::uint8_t c, std::uint8_t d) {
+    return std::string{static_cast<char>(a), static_cast<char>(b), static_cast<char>(c), static_cast<char>(d)};
+}
+std::string v6(const char* text) {
+    const auto a = ip_address::parse(text);
+    return std::string(reinterpret_cast<const char*>(a.bytes().data()), 16);
+}
+
+class pcap_file {
+public:
+    explicit pcap_file(std::uint32_t linktype, bool nano = false, bool big_endian = false)
+        : big_endian_(big_endian) {
+        put32(nano ? 0xa1b23c4du : 0xa1b2c3d4u);
+        put16(2);
+        put16(4);
+        put32(0);
+        put32(0);
+        put32(262144);
+        put32(linktype);
+    }
+    pcap_file& add(const std::string& frame, std::uint32_t sec = 1700000000, std::uint32_t frac = 0) {
+        put32(sec);
+        put32(frac);
+        put32(static_cast<std::uint32_t>(frame.size()));
+        put32(static_cast<std::uint32_t>(frame.size()));
+        bytes_ += frame;
+        return *this;
+    }
+    const std::string& bytes() const { return bytes_; }
+
+private:
+    void put16(unsigned v) { big_endian_ ? put16be(bytes_, v) : put16le(bytes_, v); }
+    void put32(std::uint32_t v) { big_endian_ ? put32be(bytes_, v) : put32le(bytes_, v); }
+    bool big_endian_;
+    std::string bytes_;
+};
+
+std::string udp(unsigned sport, unsigned dport, const std::string& payload) {
+    std::string s;
+    put16be(s, sport);
+    put16be(s, dport);
+    put16be(s, static_cast<unsigned>(payload.size() + 8));
+    put16be(s, 0);
+    return s + payload;
+}
+std::string tcp(unsigned sport, unsigned dport, const std::string& payload) {
+    std::string s;
+    put16be(s, sport);
+    put16be(s, dport);
+    put32be(s, 1000); // seq
+    put32be(s, 0);    // ack
+    put8(s, 5u << 4); // data offset 5
+    put8(s, 0x18);    // PSH ACK
+    put16be(s, 65535);
+    put16be(s, 0);
+    put16be(s, 0);
+    return s + payload;
+}
+std::string ipv4(unsigned proto, const std::string& src, const std::string& dst, const std::string& payload,
+                 const std::string& options = {}, unsigned frag_field = 0) {
+    std::string s;
+    const auto ihl = static_cast<unsigned>(20 + options.size()) / 4;
+    put8(s, 0x40u | ihl);
+    put8(s, 0);
+    put16be(s, static_cast<unsigned>(ihl * 4 + payload.size()));
+    put16be(s, 0x1234);
+    put16be(s, frag_field);
+    put8(s, 64);
+    put8(s, proto);
+    put16be(s, 0);
+    return s + src + dst + options + payload;
+}
+std::string ipv6(unsigned next, const std::string& src, const std::string& dst, const std::string& payload) {
+    std::string s;
+    put32be(s, 0x60000000u);
+    put16be(s, static_cast<unsigned>(payload.size()));
+    put8(s, next);
+    put8(s, 64);
+    return s + src + dst + payload;
+}
+std::string ether(unsigned type, const std::string& payload, const std::vector<unsigned>& tags = {}) {
+    std::string s(12, '\x02');
+    for (unsigned tpid : tags) {
+        put16be(s, tpid);
+        put16be(s, 100); // VLAN id
+    }
+    put16be(s, type);
+    return s + payload;
+}
+std::string sll(unsigned type, const std::string& payload) {
+    std::string s;
+    put16be(s, 0);      // packet type: to us
+    put16be(s, 1);      // ARPHRD_ETHER
+    put16be(s, 6);      // address length
+    s += std::string(8, '\x02');
+    put16be(s, type);
+    return s + payload;
+}
+std::string sll2(unsigned type, const std::string& payload) {
+    std::string s;
+    put16be(s, type);
+    put16be(s, 0);      // reserved
+    put32be(s, 2);      // interface index
+    put16be(s, 1);      // ARPHRD_ETHER
+    put8(s, 0);         // packet type
+    put8(s, 6);         // address length
+    s += std::string(8, '\x02');
+    return s + payload;
+}
+
+const std::string client4 = v4(192, 0, 2, 1);
+const std::string server4 = v4(192, 0, 2, 2);
+
+std::string sip_options(const std::string& call_id = "cid-1@192.0.2.1") {
+    return "OPTIONS sip:100@192.0.2.2 SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-1\r\n"
+           "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-0\r\n"
+           "From: \"sipvicious\" <sip:100@1.1.1.1>;tag=abc\r\n"
+           "To: \"sipvicious\" <sip:100@1.1.1.1>\r\n"
+           "Call-ID: " +
+           call_id +
+           "\r\n"
+           "CSeq: 1 OPTIONS\r\n"
+           "User-Agent: friendly-scanner\r\n"
+           "Content-Length: 0\r\n\r\n";
+}
+std::string sip_200(const std::string& call_id = "cid-1@192.0.2.1") {
+    return "SIP/2.0 200 OK\r\n"
+           "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-1\r\n"
+           "From: \"sipvicious\" <sip:100@1.1.1.1>;tag=abc\r\n"
+           "To: \"sipvicious\" <sip:100@1.1.1.1>;tag=srv\r\n"
+           "Call-ID: " +
+           call_id +
+           "\r\n"
+           "CSeq: 1 OPTIONS\r\n"
+           "Content-Length: 0\r\n\r\n";
+}
+
+std::vector<input_record> read_all(const std::filesystem::path& p, reader_counters* counters = nullptr) {
+    auto reader = open_reader(p);
+    std::vector<input_record> out;
+    input_record r;
+    while (reader->next(r)) out.push_back(r);
+    if (counters) *counters = reader->counters();
+    return out;
+}
+
+// The what() of the input_exception f throws, or "" when it throws none.
+template <class F>
+std::string input_error_of(F&& f) {
+    try {
+        f();
+    } catch (const input_exception& e) {
+        return e.what();
+    }
+    return {};
+}
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// Reads everything; returns the records read before an input_exception, and its text.
+std::pair<std::vector<input_record>, std::string> read_until_error(const std::filesystem::path& p,
+                                                                    input_format f = input_format::unknown) {
+    std::vector<input_record> out;
+    std::string error;
+    try {
+        auto reader = open_reader(p, f);
+        input_record r;
+        while (reader->next(r)) out.push_back(r);
+    } catch (const input_exception& e) {
+        error = e.what();
+    }
+    return {std::move(out), std::move(error)};
+}
+
+void check_options(const input_record& r, const ip_address& src, const ip_address& dst) {
+    CHECK(r.src == src);
+    CHECK(r.dst == dst);
+    CHECK(r.src_port == 5060);
+    CHECK(r.dst_port == 5062);
+    CHECK(r.sent_by == sipdetect::sender::source);
+    CHECK(r.method == sip_method::options);
+    CHECK(r.status == 0);
+    CHECK(r.request_uri == "sip:100@192.0.2.2");
+    CHECK(r.from_uri == "sip:100@1.1.1.1");
+    CHECK(r.to_uri == "sip:100@1.1.1.1");
+    CHECK(r.user_agent == "friendly-scanner");
+    CHECK(r.call_id == "cid-1@192.0.2.1");
+    CHECK(r.via_count == 2);
+    CHECK(sipdetect::micros_of(r.time) == 1700000000'000000 + 250000);
+}
+
+using full_key = std::tuple<std::int64_t, ip_address, ip_address, std::uint16_t, std::uint16_t, sipdetect::sender,
+                            sip_method, std::uint16_t, std::string, std::string, std::string, std::string, std::string,
+                            unsigned>;
+full_key key_of(const input_record& r) {
+    return {sipdetect::micros_of(r.time), r.src, r.dst, r.src_port, r.dst_port, r.sent_by, r.method, r.status,
+            r.request_uri, r.from_uri, r.to_uri, r.user_agent, r.call_id, r.via_count};
+}
+
+} // namespace
+
+// ===========================================================================
+// Format detection
+
+TEST_CASE("readers: detect_format on the shared captures and logs") {
+    SIPDETECT_REQUIRE_SHARED_FILE(pcap, "ipfixprobe/sip.pcap");
+    SIPDETECT_REQUIRE_SHARED_FILE(pcapng, "ndpi/sip_hello.pcapng");
+    SIPDETECT_REQUIRE_SHARED_FILE(zeek_a, "zeek/wireshark.sip.log");
+    SIPDETECT_REQUIRE_SHARED_FILE(zeek_b, "zeek/junk.sip.log");
+    SIPDETECT_REQUIRE_SHARED_FILE(csv, "ipfixprobe/sip.unirec.csv");
+    SIPDETECT_REQUIRE_SHARED_FILE(netmon, "sipnab/c07-sip-r2.cap");
+    CHECK(detect_format(pcap) == input_format::pcap);
+    CHECK(detect_format(pcapng) == input_format::pcap);
+    CHECK(detect_format(zeek_a) == input_format::zeek_tsv);
+    CHECK(detect_format(zeek_b) == input_format::zeek_tsv);
+    CHECK(detect_format(csv) == input_format::ipfixprobe_csv);
+    // Microsoft NetMon 2.x, which libpcap cannot read: not mistaken for anything.
+    CHECK(detect_format(netmon) == input_format::unknown);
+}
+
+TEST_CASE("readers: detect_format on generated files, from content only") {
+    temp_dir dir;
+    const std::string frame = ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip_options())));
+    CHECK(detect_format(dir.write("a.txt", pcap_file(1).add(frame).bytes())) == input_format::pcap);
+    CHECK(detect_format(dir.write("b.csv", pcap_file(1, true).add(frame).bytes())) == input_format::pcap);
+    CHECK(detect_format(dir.write("c", pcap_file(1, false, true).add(frame).bytes())) == input_format::pcap);
+    CHECK(detect_format(dir.write("d", pcap_file(1, true, true).add(frame).bytes())) == input_format::pcap);
+    {
+        std::string shb; // a pcapng section header block
+        put32le(shb, 0x0A0D0D0Au);
+        put32le(shb, 28);
+        put32le(shb, 0x1A2B3C4Du);
+        put16le(shb, 1);
+        put16le(shb, 0);
+        put32le(shb, 0xffffffffu);
+        put32le(shb, 0xffffffffu);
+        put32le(shb, 28);
+        CHECK(detect_format(dir.write("e.log", shb)) == input_format::pcap);
+    }
+    CHECK(detect_format(dir.write("f.pcap", "#separator \\x09\n#fields\tts\tuid\n")) == input_format::zeek_tsv);
+    CHECK(detect_format(dir.write("g", "#fields\tts\tuid\n")) == input_format::zeek_tsv);
+    CHECK(detect_format(dir.write("h.pcap", "\n{\"ts\":1.5,\"id.orig_h\":\"10.0.0.1\"}\n")) == input_format::zeek_json);
+    CHECK(detect_format(dir.write("i", "1.2.3.4,5060,\"x\"\nipaddr SRC_IP,uint16 SRC_PORT,string SIP_CALL_ID\n")) ==
+          input_format::ipfixprobe_csv);
+    CHECK(detect_format(dir.write("j", "ipaddr SRC_IP,uint16 SRC_PORT,string SIP_CALL_ID\n1.2.3.4,5060,\"x\"\n")) ==
+          input_format::ipfixprobe_csv);
+    CHECK(detect_format(dir.write("k", "")) == input_format::unknown);
+    CHECK(detect_format(dir.write("l", "hello, world\nthis is text\n")) == input_format::unknown);
+    CHECK(detect_format(dir.write("m", std::string("\x00\x01\x02\x03junk", 8))) == input_format::unknown);
+    CHECK(detect_format(dir.write("n", "ab")) == input_format::unknown);
+    // A truncated pcap is still a pcap: reading it reports the truncation.
+    CHECK(detect_format(dir.write("o", pcap_file(1).bytes().substr(0, 10))) == input_format::pcap);
+
+    const auto missing = dir.write("p", "") .parent_path() / "does-not-exist";
+    const std::string err = input_error_of([&] { (void)detect_format(missing); });
+    CHECK(contains(err, "does-not-exist"));
+    CHECK(contains(err, "cannot open"));
+    const std::string unknown = input_error_of([&] { (void)open_reader(dir.write("q", "plain text\n")); });
+    CHECK(contains(unknown, "unrecognised input format"));
+}
+
+// ===========================================================================
+// ipfixprobe UniRec CSV
+
+TEST_CASE("readers: ipfixprobe CSV gives 40 records with biflow responses sent by the destination") {
+    SIPDETECT_REQUIRE_SHARED_FILE(csv, "ipfixprobe/sip.unirec.csv");
+    reader_counters c;
+    const auto records = read_all(csv, &c);
+    REQUIRE(records.size() == 40);
+    CHECK(c.records == 40);
+    CHECK(c.lines == 40);
+    CHECK(c.skipped_records == 0);
+
+    const ip_address scanner = ip_address::parse("147.32.77.113");
+    const ip_address pbx = ip_address::parse("195.113.172.39");
+    int responses = 0, ok_for_6001 = 0;
+    for (const auto& r : records) {
+        CHECK(r.src == scanner); // biflows keep the request's orientation
+        CHECK(r.via_count == 1);
+        const auto v = sipdetect::make_view(r);
+        CHECK(v.client == scanner);
+        if (r.status != 0) {
+            ++responses;
+            CHECK(r.sent_by == sipdetect::sender::destination);
+            CHECK(r.request_uri.empty());
+        } else {
+            CHECK(r.sent_by == sipdetect::sender::source);
+            CHECK(r.user_agent == "friendly-scanner");
+        }
+        if (r.status == 200) {
+            ++ok_for_6001;
+            CHECK(r.method == sip_method::register_);
+            CHECK(r.to_uri == "sip:6001@195.113.172.39");
+            CHECK(r.call_id == "1080421403");
+            CHECK(v.client == scanner);
+            CHECK(v.server == pbx);
+            CHECK(v.client_port == 5060);
+            CHECK(v.server_port == 5060);
+            CHECK(sipdetect::micros_of(r.time) == 1471336062059571); // 2016-08-16T08:27:42.059571 UTC
+        }
+    }
+    CHECK(responses == 16);
+    CHECK(ok_for_6001 == 1);
+    // The first line: an INVITE to 195.113.172.38:5061, at 2016-08-16T08:27:28.605282.
+    CHECK(records.front().method == sip_method::invite);
+    CHECK(records.front().dst == ip_address::parse("195.113.172.38"));
+    CHECK(records.front().dst_port == 5061);
+    CHECK(sipdetect::micros_of(records.front().time) == 1471336048605282);
+
+    // File order is not time order; read_all_sorted fixes that, stably.
+    CHECK_FALSE(std::is_sorted(records.begin(), records.end(),
+                               [](const auto& a, const auto& b) { return a.time < b.time; }));
+    reader_counters totals;
+    const auto sorted = read_all_sorted({csv}, &totals);
+    REQUIRE(sorted.size() == 40);
+    CHECK(totals.records == 40);
+    CHECK(std::is_sorted(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.time < b.time; }));
+}
+
+TEST_CASE("readers: the ipfixprobe pcap and CSV describe the same SIP messages") {
+    SIPDETECT_REQUIRE_SHARED_FILE(pcap, "ipfixprobe/sip.pcap");
+    SIPDETECT_REQUIRE_SHARED_FILE(csv, "ipfixprobe/sip.unirec.csv");
+    using tuple = std::tuple<ip_address, ip_address, sip_method, std::uint16_t, std::string>;
+    auto tuples = [](const std::vector<input_record>& records) {
+        std::multiset<tuple> out;
+        for (const auto& r : records) {
+            const auto v = sipdetect::make_view(r);
+            out.emplace(v.client, v.server, v.method, v.status, std::string(v.to_uri));
+        }
+        return out;
+    };
+    reader_counters pc;
+    const auto from_pcap = read_all(pcap, &pc);
+    const auto from_csv = read_all(csv);
+    CHECK(pc.packets == 50);
+    CHECK(pc.sip_messages == 40);
+    CHECK(pc.icmp_skipped == 5); // port unreachable quoting svmap's INVITEs
+    CHECK(pc.malformed == 0);
+    CHECK(from_pcap.size() == 40);
+    CHECK(tuples(from_pcap) == tuples(from_csv));
+    // Times: each svmap INVITE opens its own flow, so its TIME_FIRST is its packet time.
+    // Not so for a message that follows another one on the same 5-tuple: ipfixprobe
+    // flushes the biflow and the exported TIME_FIRST is that of the previous packet
+    // (the 401 before a retried REGISTER, up to 6.7 s earlier here). The reader
+    // reports TIME_FIRST as is; it only has to stay within the capture.
+    std::multiset<std::pair<std::int64_t, std::string>> inv_pcap, inv_csv;
+    for (const auto& r : from_pcap)
+        if (r.method == sip_method::invite && r.status == 0) inv_pcap.emplace(sipdetect::micros_of(r.time), r.call_id);
+    for (const auto& r : from_csv)
+        if (r.method == sip_method::invite && r.status == 0) inv_csv.emplace(sipdetect::micros_of(r.time), r.call_id);
+    CHECK(inv_pcap.size() == 9);
+    CHECK(inv_pcap == inv_csv);
+    const auto [lo, hi] = std::minmax_element(from_pcap.begin(), from_pcap.end(),
+                                              [](const auto& a, const auto& b) { return a.time < b.time; });
+    for (const auto& r : from_csv) {
+        CHECK(r.time >= lo->time);
+        CHECK(r.time <= hi->time);
+    }
+}
+
+TEST_CASE("readers: generated ipfixprobe CSV, columns by name, quoting, template first or last") {
+    temp_dir dir;
+    const std::string tmpl =
+        "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,uint16 SRC_PORT,time TIME_FIRST,uint32 PACKETS,"
+        "uint32 PACKETS_REV,uint16 SIP_MSG_TYPE,uint16 SIP_STATUS_CODE,string SIP_CALLED_PARTY,"
+        "string SIP_CALLING_PARTY,string SIP_CALL_ID,string SIP_CSEQ,string SIP_REQUEST_URI,string SIP_USER_AGENT,"
+        "string SIP_VIA";
+    const std::string body =
+        "10.0.0.2,10.0.0.1,5060,5061,2020-01-01T00:00:01.5,1,0,6,0,\"sip:bob@10.0.0.2\",\"sip:a@b\",\"cid,1\","
+        "\"1 OPTIONS\",\"sip:bob@10.0.0.2\",\"UA \"\"x\"\"\",\"SIP/2.0/UDP 10.0.0.1:5061;branch=1;SIP/2.0/UDP "
+        "10.0.0.9;branch=2\"\n"
+        "10.0.0.2,10.0.0.1,5060,5061,2020-01-01T00:00:01.000001,0,1,99,404,\"sip:bob@10.0.0.2\",\"sip:a@b\","
+        "\"cid,1\",\"1 OPTIONS\",\"\",\"\",\"SIP/2.0/UDP 10.0.0.1:5061\"\n"
+        "2001:db8::2,2001:db8::1,5060,5061,2020-01-01T00:00:02,3,0,0,0,,,,,,,\n";
+    for (const bool first : {false, true}) {
+        const auto p = dir.write(first ? "first.csv" : "last.csv", first ? tmpl + "\n" + body : body + tmpl + "\n");
+        REQUIRE(detect_format(p) == input_format::ipfixprobe_csv);
+        reader_counters c;
+        const auto records = read_all(p, &c);
+        REQUIRE(records.size() == 2);
+        CHECK(c.skipped_records == 1); // SIP_MSG_TYPE 0: a flow without SIP
+        const auto& req = records[0];
+        CHECK(req.src == ip_address::parse("10.0.0.1"));
+        CHECK(req.dst == ip_address::parse("10.0.0.2"));
+        CHECK(req.src_port == 5061);
+        CHECK(req.dst_port == 5060);
+        CHECK(req.method == sip_method::options);
+        CHECK(req.status == 0);
+        CHECK(req.sent_by == sipdetect::sender::source);
+        CHECK(req.call_id == "cid,1");
+        CHECK(req.user_agent == "UA \"x\"");
+        CHECK(req.via_count == 2);
+        CHECK(req.from_uri == "sip:a@b");
+        CHECK(req.to_uri == "sip:bob@10.0.0.2");
+        CHECK(req.request_uri == "sip:bob@10.0.0.2");
+        CHECK(sipdetect::micros_of(req.time) == 1577836801'500000);
+        const auto& resp = records[1];
+        CHECK(resp.status == 404);
+        CHECK(resp.method == sip_method::options);
+        CHECK(resp.sent_by == sipdetect::sender::destination);
+        CHECK(resp.via_count == 1);
+        CHECK(sipdetect::micros_of(resp.time) == 1577836801'000001);
+        const auto v = sipdetect::make_view(resp);
+        CHECK(v.client == ip_address::parse("10.0.0.1"));
+        CHECK(v.server == ip_address::parse("10.0.0.2"));
+    }
+}
+
+// ===========================================================================
+// pcap: ICMP, link types, IP and transport variants
+
+TEST_CASE("readers: SIP quoted in ICMP and ICMPv6 errors is not traffic") {
+    temp_dir dir;
+    const std::string quoted = ipv4(17, client4, server4, udp(5060, 5062, sip_options()));
+    std::string icmp;
+    put8(icmp, 3); // destination unreachable
+    put8(icmp, 3); // port unreachable
+    put16be(icmp, 0);
+    put32be(icmp, 0);
+    icmp += quoted;
+    const std::string quoted6 =
+        ipv6(17, v6("2001:db8::1"), v6("2001:db8::2"), udp(5060, 5062, sip_options()));
+    std::string icmp6;
+    put8(icmp6, 1); // destination unreachable
+    put8(icmp6, 4); // port unreachable
+    put16be(icmp6, 0);
+    put32be(icmp6, 0);
+    icmp6 += quoted6;
+    const auto p = dir.write("icmp.pcap", pcap_file(1)
+                                              .add(ether(0x0800, ipv4(1, server4, client4, icmp)))
+                                              .add(ether(0x86dd, ipv6(58, v6("2001:db8::2"), v6("2001:db8::1"), icmp6)))
+                                              .add(ether(0x0800, quoted), 1700000000, 250000)
+                                              .bytes());
+    reader_counters c;
+    const auto records = read_all(p, &c);
+    CHECK(c.packets == 3);
+    CHECK(c.icmp_skipped == 2);
+    CHECK(c.sip_messages == 1);
+    REQUIRE(records.size() == 1);
+    check_options(records[0], ip_address::parse("192.0.2.1"), ip_address::parse("192.0.2.2"));
+}
+
+TEST_CASE("readers: pcap link types (Ethernet VLAN/QinQ/PPPoE, SLL, SLL2, raw IPv4/IPv6, loopback)") {
+    temp_dir dir;
+    const std::string sip = udp(5060, 5062, sip_options());
+    const std::string ip4 = ipv4(17, client4, server4, sip);
+    const ip_address c4 = ip_address::parse("192.0.2.1"), s4 = ip_address::parse("192.0.2.2");
+    const ip_address c6 = ip_address::parse("2001:db8::1"), s6 = ip_address::parse("2001:db8::2");
+
+    // IPv6 with hop-by-hop, destination options and an atomic fragment header before UDP.
+    std::string ext;
+    put8(ext, 60); // hop-by-hop -> destination options
+    put8(ext, 0);
+    put8(ext, 1); // PadN
+    put8(ext, 4);
+    put32be(ext, 0);
+    put8(ext, 44); // destination options -> fragment
+    put8(ext, 0);
+    put8(ext, 1);
+    put8(ext, 4);
+    put32be(ext, 0);
+    put8(ext, 17); // fragment -> UDP, offset 0, no more fragments
+    put8(ext, 0);
+    put16be(ext, 0);
+    put32be(ext, 0xabcdef01u);
+    const std::string ip6 = ipv6(0, v6("2001:db8::1"), v6("2001:db8::2"), ext + sip);
+
+    std::string pppoe;
+    put8(pppoe, 0x11);
+    put8(pppoe, 0);
+    put16be(pppoe, 0x1234);
+    put16be(pppoe, static_cast<unsigned>(ip4.size() + 2));
+    put16be(pppoe, 0x0021);
+    pppoe += ip4;
+
+    auto null_frame = [](std::uint32_t af, bool little, const std::string& payload) {
+        std::string s;
+        little ? put32le(s, af) : put32be(s, af);
+        return s + payload;
+    };
+
+    struct variant {
+        const char* name;
+        std::uint32_t linktype;
+        std::string frame;
+        bool is_v6;
+    };
+    const std::vector<variant> variants{
+        {"ethernet", 1, ether(0x0800, ip4), false},
+        {"ethernet-802.1Q", 1, ether(0x0800, ip4, {0x8100}), false},
+        {"ethernet-QinQ", 1, ether(0x0800, ip4, {0x88a8, 0x8100}), false},
+        {"ethernet-ipv6-ext-headers", 1, ether(0x86dd, ip6), true},
+        {"ethernet-pppoe", 1, ether(0x8864, pppoe), false},
+        {"ethernet-padding", 1, ether(0x0800, ip4 + std::string(20, '\0')), false},
+        {"sll", 113, sll(0x0800, ip4), false},
+        {"sll-vlan", 113, sll(0x8100, std::string("\x00\x64\x86\xdd", 4) + ip6), true},
+        {"sll2", 276, sll2(0x0800, ip4), false},
+        {"sll2-ipv6", 276, sll2(0x86dd, ip6), true},
+        {"raw", 101, ip4, false},
+        {"raw-ipv6", 101, ip6, true},
+        {"linktype-ipv4", 228, ip4, false},
+        {"linktype-ipv6", 229, ip6, true},
+        {"null-le-inet", 0, null_frame(2, true, ip4), false},
+        {"null-be-inet", 0, null_frame(2, false, ip4), false},
+        {"null-le-inet6-darwin", 0, null_frame(30, true, ip6), true},
+        {"null-le-inet6-freebsd", 0, null_frame(28, true, ip6), true},
+        {"loop-inet6-openbsd", 108, null_frame(24, false, ip6), true},
+    };
+    for (const auto& v : variants) {
+        INFO(v.name);
+        const auto p = dir.write(std::string(v.name) + ".pcap", pcap_file(v.linktype).add(v.frame, 1700000000, 250000).bytes());
+        reader_counters c;
+        const auto records = read_all(p, &c);
+        CHECK(c.packets == 1);
+        CHECK(c.truncated_packets == 0);
+        REQUIRE(records.size() == 1);
+        check_options(records[0], v.is_v6 ? c6 : c4, v.is_v6 ? s6 : s4);
+    }
+
+    // Frames that carry no IP.
+    const auto arp = dir.write("arp.pcap", pcap_file(1).add(ether(0x0806, std::string(28, '\0'))).bytes());
+    reader_counters c;
+    CHECK(read_all(arp, &c).empty());
+    CHECK(c.non_ip == 1);
+
+    // An unsupported link type is refused up front.
+    const auto wifi = dir.write("wifi.pcap", pcap_file(105).add(std::string(40, '\0')).bytes());
+    const std::string err = input_error_of([&] { (void)open_reader(wifi); });
+    CHECK(contains(err, "wifi.pcap"));
+    CHECK(contains(err, "unsupported link type 105"));
+}
+
+TEST_CASE("readers: pcap IPv4 options, fragments, TCP segments, timestamps and byte order") {
+    temp_dir dir;
+    const std::string sip = sip_options();
+    std::string options;
+    put8(options, 0x94); // router alert
+    put8(options, 4);
+    put16be(options, 0);
+
+    SECTION("IPv4 options and non-first fragments") {
+        std::string ip6_frag_ext;
+        put8(ip6_frag_ext, 17);
+        put8(ip6_frag_ext, 0);
+        put16be(ip6_frag_ext, 185 << 3); // offset 1480, a non-first fragment
+        put32be(ip6_frag_ext, 7);
+        const auto p = dir.write("frag.pcap",
+                                 pcap_file(1)
+                                     .add(ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip), options)),
+                                          1700000000, 250000)
+                                     .add(ether(0x0800, ipv4(17, client4, server4, "tail of a datagram", {}, 185)))
+                                     .add(ether(0x86dd, ipv6(44, v6("2001:db8::1"), v6("2001:db8::2"),
+                                                             ip6_frag_ext + "tail")))
+                                     .bytes());
+        reader_counters c;
+        const auto records = read_all(p, &c);
+        REQUIRE(records.size() == 1);
+        check_options(records[0], ip_address::parse("192.0.2.1"), ip_address::parse("192.0.2.2"));
+        CHECK(c.fragments_skipped == 2);
+    }
+
+    SECTION("TCP: several messages in one segment, continuation segments and bare ACKs") {
+        const auto p = dir.write(
+            "tcp.pcap",
+            pcap_file(1)
+                .add(ether(0x0800, ipv4(6, client4, server4, tcp(5060, 5062, sip + sip_options("cid-2")))))
+                .add(ether(0x0800, ipv4(6, server4, client4, tcp(5062, 5060, sip_200()))))
+                .add(ether(0x0800, ipv4(6, client4, server4, tcp(5060, 5062, "a=rtpmap:0 PCMU/8000\r\n"))))
+                .add(ether(0x0800, ipv4(6, client4, server4, tcp(5060, 5062, ""))))
+                .bytes());
+        reader_counters c;
+        const auto records = read_all(p, &c);
+        REQUIRE(records.size() == 3);
+        CHECK(records[0].call_id == "cid-1@192.0.2.1");
+        CHECK(records[1].call_id == "cid-2");
+        CHECK(records[1].method == sip_method::options);
+        CHECK(records[2].status == 200);
+        CHECK(records[2].method == sip_method::options); // the CSeq method
+        CHECK(records[2].request_uri.empty());
+        CHECK(records[2].src == ip_address::parse("192.0.2.2"));
+        CHECK(records[2].sent_by == sipdetect::sender::source);
+        CHECK(sipdetect::make_view(records[2]).client == ip_address::parse("192.0.2.1"));
+        CHECK(c.sip_messages == 3);
+        CHECK(c.not_sip == 1);
+        CHECK(c.empty_payloads == 1);
+    }
+
+    SECTION("nanosecond and big-endian pcaps") {
+        const std::string frame = ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip)));
+        const auto ns = dir.write("ns.pcap", pcap_file(1, true).add(frame, 1700000000, 250000999).bytes());
+        const auto be = dir.write("be.pcap", pcap_file(1, false, true).add(frame, 1700000000, 250000).bytes());
+        const auto be_ns = dir.write("bens.pcap", pcap_file(1, true, true).add(frame, 1700000000, 250000001).bytes());
+        for (const auto& p : {ns, be, be_ns}) {
+            INFO(p.string());
+            const auto records = read_all(p);
+            REQUIRE(records.size() == 1);
+            check_options(records[0], ip_address::parse("192.0.2.1"), ip_address::parse("192.0.2.2"));
+        }
+    }
+
+    SECTION("not SIP, malformed SIP and cut headers are counted") {
+        const auto p = dir.write(
+            "junk.pcap",
+            pcap_file(1)
+                .add(ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, "GET / HTTP/1.1\r\n\r\n"))))
+                .add(ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, "OPTIONS sip:x SIP/3.0\r\n\r\n"))))
+                .add(ether(0x0800, ipv4(17, client4, server4, "\x00\x01")))
+                .add(ether(0x0800, std::string("\x45\x00", 2)))
+                .add(ether(0x0800, ipv4(47, client4, server4, "gre")))
+                .add(std::string(6, '\0'))
+                .bytes());
+        reader_counters c;
+        CHECK(read_all(p, &c).empty());
+        CHECK(c.packets == 6);
+        CHECK(c.not_sip == 1);
+        CHECK(c.malformed == 1);
+        CHECK(c.truncated_packets == 3);
+        CHECK(c.other_transport == 1);
+    }
+}
+
+TEST_CASE("readers: shared captures with pcapng, loopback, raw IPv4, PPPoE and TCP") {
+    SIPDETECT_REQUIRE_SHARED_FILE(pcapng, "ndpi/sip_hello.pcapng");
+    SIPDETECT_REQUIRE_SHARED_FILE(null_tcp, "suricata-verify/sip-body-large.pcap");
+    SIPDETECT_REQUIRE_SHARED_FILE(raw4, "zeek/sip-long-request-response-paths.pcap");
+    SIPDETECT_REQUIRE_SHARED_FILE(pppoe, "sipnab/DTMFsipinfo.pcap");
+    SIPDETECT_REQUIRE_SHARED_FILE(tcp, "sipnab/sip-over-tcp.pcap");
+    SIPDETECT_REQUIRE_SHARED_FILE(auth, "sipnab/sip-auth-failure.pcapng");
+
+    reader_counters c;
+    CHECK(read_all(pcapng, &c).size() == 8); // tshark: 8 SIP messages among 30 packets
+    CHECK(c.packets == 30);
+    CHECK(read_all(auth).size() == 8);
+
+    const auto body = read_all(null_tcp, &c); // DLT_NULL, SIP over TCP with a large body
+    REQUIRE(body.size() == 2);
+    CHECK(body[0].method == sip_method::invite);
+    CHECK(body[1].status == 100);
+
+    const auto paths = read_all(raw4); // LINKTYPE_IPV4, 10 Via headers
+    REQUIRE(paths.size() == 2);
+    CHECK(paths[0].via_count == 10);
+    CHECK(paths[0].method == sip_method::options);
+    CHECK(paths[1].status == 200);
+
+    CHECK(read_all(pppoe).size() == 32); // Ethernet + PPPoE session
+    const auto over_tcp = read_all(tcp);
+    CHECK(over_tcp.size() == 7);
+}
+
+TEST_CASE("readers: every shared capture reads to its end without error") {
+    SIPDETECT_REQUIRE_SHARED_FILE(root, "");
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+        const auto ext = entry.path().extension().string();
+        if (ext != ".pcap" && ext != ".pcapng") continue;
+        INFO(entry.path().string());
+        ++files;
+        auto reader = open_reader(entry.path());
+        input_record r;
+        std::uint64_t n = 0;
+        while (reader->next(r)) {
+            ++n;
+            CHECK((r.status == 0 || (r.status >= 100 && r.status <= 699)));
+        }
+        CHECK(reader->counters().records == n);
+        CHECK(reader->counters().packets > 0);
+    }
+    CHECK(files >= 20);
+}
+
+// ===========================================================================
+// Truncated and corrupt captures
+
+TEST_CASE("readers: a truncated pcap keeps the records before the cut, then names the file") {
+    temp_dir dir;
+    pcap_file f(1);
+    for (int i = 0; i < 3; ++i)
+        f.add(ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip_options("cid-" + std::to_string(i))))));
+    const std::string& full = f.bytes();
+
+    const auto cut_data = dir.write("cut-data.pcap", full.substr(0, full.size() - 30));
+    auto [records, err] = read_until_error(cut_data);
+    CHECK(records.size() == 2);
+    CHECK(contains(err, "cut-data.pcap: packet 3: "));
+    CHECK(contains(err, "truncated"));
+
+    // Cut inside the third record header.
+    const std::size_t third = 24 + 2 * ((full.size() - 24) / 3);
+    const auto cut_header = dir.write("cut-header.pcap", full.substr(0, third + 5));
+    std::tie(records, err) = read_until_error(cut_header);
+    CHECK(records.size() == 2);
+    CHECK(contains(err, "cut-header.pcap: packet 3: "));
+
+    // The error sticks: next() throws again.
+    {
+        auto reader = open_reader(cut_data);
+        input_record r;
+        CHECK(reader->next(r));
+        CHECK(reader->next(r));
+        CHECK_THROWS_AS(reader->next(r), input_exception);
+        CHECK_THROWS_AS(reader->next(r), input_exception);
+    }
+
+    // Cut inside the file header.
+    const auto cut_file_header = dir.write("cut-file-header.pcap", full.substr(0, 10));
+    std::tie(records, err) = read_until_error(cut_file_header);
+    CHECK(records.empty());
+    CHECK(contains(err, "cut-file-header.pcap"));
+
+    // An impossible captured length.
+    std::string huge = pcap_file(1).bytes();
+    put32le(huge, 1);
+    put32le(huge, 0);
+    put32le(huge, 0x7fffffffu);
+    put32le(huge, 0x7fffffffu);
+    huge += "xxxx";
+    std::tie(records, err) = read_until_error(dir.write("huge.pcap", huge));
+    CHECK(records.empty());
+    CHECK(contains(err, "huge.pcap: packet 1: "));
+}
+
+TEST_CASE("readers: a truncated real capture") {
+    SIPDETECT_REQUIRE_SHARED_FILE(pcap, "ipfixprobe/sip.pcap");
+    temp_dir dir;
+    std::ifstream in(pcap, std::ios::binary);
+    const std::string full((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto cut = dir.write("sip-cut.pcap", full.substr(0, full.size() / 2 + 7));
+    const auto [records, err] = read_until_error(cut);
+    CHECK(!records.empty());
+    CHECK(records.size() < 40);
+    CHECK(contains(err, "sip-cut.pcap: packet "));
+}
+
+TEST_CASE("readers: mutated captures never crash") {
+    temp_dir dir;
+    pcap_file f(1);
+    f.add(ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip_options()))));
+    f.add(ether(0x0800, ipv4(6, client4, server4, tcp(5060, 5062, sip_options() + sip_200()))));
+    f.add(ether(0x86dd, ipv6(17, v6("2001:db8::1"), v6("2001:db8::2"), udp(5060, 5062, sip_200()))));
+    f.add(ether(0x8100, std::string("\x00\x01\x08\x00", 4) + ipv4(17, client4, server4, udp(1, 2, sip_200()))));
+    const std::string base = f.bytes();
+    std::mt19937 rng(12345);
+    for (int round = 0; round < 300; ++round) {
+        std::string m = base;
+        const int flips = 1 + static_cast<int>(rng() % 8);
+        for (int k = 0; k < flips; ++k) {
+            // Keep the magic so the file is still read as a pcap.
+            const std::size_t at = 4 + rng() % (m.size() - 4);
+            m[at] = static_cast<char>(rng() & 0xff);
+        }
+        if (round % 5 == 0) m.resize(4 + rng() % (m.size() - 4));
+        const auto p = dir.write("fuzz.pcap", m);
+        try {
+            auto reader = open_reader(p, input_format::pcap);
+            input_record r;
+            while (reader->next(r)) {
+            }
+        } catch (const input_exception&) {
+        }
+    }
+    SUCCEED("no crash");
+}
+
+// ===========================================================================
+// Zeek sip.log
+
+TEST_CASE("readers: Zeek TSV fixtures read without error") {
+    SIPDETECT_REQUIRE_SHARED_FILE(wireshark, "zeek/wireshark.sip.log");
+    SIPDETECT_REQUIRE_SHARED_FILE(junk, "zeek/junk.sip.log");
+    reader_counters c;
+    const auto records = read_all(wireshark, &c);
+    CHECK(c.lines == 36);
+    CHECK(c.bad_timestamps == 36); // masked XXXXXXXXXX.XXXXXX: the epoch, with a warning count
+    REQUIRE(records.size() == 70);
+    for (const auto& r : records) CHECK(sipdetect::micros_of(r.time) == 0);
+    const auto& first = records[0];
+    CHECK(first.src == ip_address::parse("192.168.1.2"));
+    CHECK(first.dst == ip_address::parse("212.242.33.35"));
+    CHECK(first.src_port == 5060);
+    CHECK(first.method == sip_method::register_);
+    CHECK(first.status == 0);
+    CHECK(first.request_uri == "sip:sip.cybercity.dk");
+    CHECK(first.from_uri == "sip:voi18063@sip.cybercity.dk");
+    CHECK(first.to_uri == "sip:voi18063@sip.cybercity.dk");
+    CHECK(first.call_id == "578222729-4665d775@578222732-4665d772");
+    CHECK(first.user_agent == "Nero SIPPS IP Phone Version 2.0.51.16");
+    CHECK(first.via_count == 1);
+    const auto& second = records[1];
+    CHECK(second.status == 401);
+    CHECK(second.method == sip_method::register_);
+    CHECK(second.sent_by == sipdetect::sender::destination);
+    CHECK(second.to_uri == "sip:voi18063@sip.cybercity.dk"); // ";tag=..." dropped
+    CHECK(sipdetect::make_view(second).client == ip_address::parse("192.168.1.2"));
+
+    const auto one = read_all(junk, &c);
+    REQUIRE(one.size() == 1);
+    CHECK(one[0].method == sip_method::register_);
+    CHECK(one[0].src == ip_address::parse("1.1.1.1"));
+    CHECK(one[0].src_port == 31000);
+    CHECK(one[0].from_uri.empty());
+    CHECK(one[0].via_count == 0); // request_path (empty)
+}
+
+namespace {
+
+const char* const zeek_json_lines =
+    R"({"ts":1700000000.25,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":5060,"id.resp_h":"10.0.0.2","id.resp_p":5060,"trans_depth":0,"method":"REGISTER","uri":"sip:10.0.0.2","request_from":"\"Alice\" <sip:alice@10.0.0.2>","request_to":"<sip:alice@10.0.0.2>","response_from":"\"Alice\" <sip:alice@10.0.0.2>","response_to":"<sip:alice@10.0.0.2>;tag=xyz","call_id":"c1@x","seq":"1 REGISTER","request_path":["SIP/2.0/UDP 10.0.0.1:5060","SIP/2.0/UDP 10.0.0.9"],"response_path":["SIP/2.0/UDP 10.0.0.1:5060"],"user_agent":"Phone 1","status_code":401,"status_msg":"Unauthorized"}
+{"_path":"sip","ts":"2023-11-14T22:13:21.5Z","uid":"C2","id.orig_h":"2001:db8::1","id.orig_p":5070,"id.resp_h":"2001:db8::2","id.resp_p":5060,"method":"OPTIONS","uri":"sip:100@[2001:db8::2]","request_from":"sip:100@1.1.1.1;tag=1","request_to":"sip:100@1.1.1.1","call_id":"c2","seq":"1 OPTIONS","user_agent":"friendly-scanner"}
+
+{"ts":"XXXXXXXXXX.XXXXXX","id.orig_h":"10.0.0.3","id.orig_p":5060,"id.resp_h":"10.0.0.2","id.resp_p":5060,"method":"BYE","status_code":200}
+{"_path":"conn","ts":1.0,"id.orig_h":"10.0.0.3","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2}
+)";
+
+// The same transactions in Zeek's TSV layout.
+std::string zeek_tsv_text() {
+    std::string t =
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tsip\n"
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\ttrans_depth\tmethod\turi\tdate\t"
+        "request_from\trequest_to\tresponse_from\tresponse_to\treply_to\tcall_id\tseq\tsubject\trequest_path\t"
+        "response_path\tuser_agent\tstatus_code\tstatus_msg\twarning\trequest_body_len\tresponse_body_len\t"
+        "content_type\n"
+        "#types\ttime\tstring\taddr\tport\taddr\tport\tcount\tstring\tstring\tstring\tstring\tstring\tstring\t"
+        "string\tstring\tstring\tstring\tstring\tvector[string]\tvector[string]\tstring\tcount\tstring\tstring\t"
+        "count\tcount\tstring\n";
+    t += "1700000000.250000\tC1\t10.0.0.1\t5060\t10.0.0.2\t5060\t0\tREGISTER\tsip:10.0.0.2\t-\t"
+         "\"Alice\" <sip:alice@10.0.0.2>\t<sip:alice@10.0.0.2>\t\"Alice\" <sip:alice@10.0.0.2>\t"
+         "<sip:alice@10.0.0.2>;tag=xyz\t-\tc1@x\t1 REGISTER\t-\tSIP/2.0/UDP 10.0.0.1:5060,SIP/2.0/UDP 10.0.0.9\t"
+         "SIP/2.0/UDP 10.0.0.1:5060\tPhone 1\t401\tUnauthorized\t-\t0\t0\t-\n";
+    t += "1700000001.5\tC2\t2001:db8::1\t5070\t2001:db8::2\t5060\t0\tOPTIONS\tsip:100@[2001:db8::2]\t-\t"
+         "sip:100@1.1.1.1;tag=1\tsip:100@1.1.1.1\t-\t-\t-\tc2\t1 OPTIONS\t-\t(empty)\t(empty)\tfriendly-scanner\t"
+         "-\t-\t-\t0\t-\t-\n";
+    t += "XXXXXXXXXX.XXXXXX\tC3\t10.0.0.3\t5060\t10.0.0.2\t5060\t0\tBYE\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t"
+         "200\t-\t-\t-\t-\t-\n";
+    t += "#close\t2023-11-14-22-13-21\n";
+    return t;
+}
+
+} // namespace
+
+TEST_CASE("readers: Zeek JSON lines and the same log as TSV give the same records") {
+    temp_dir dir;
+    const auto json_path = dir.write("sip.json", zeek_json_lines);
+    const auto tsv_path = dir.write("sip.tsv", zeek_tsv_text());
+    REQUIRE(detect_format(json_path) == input_format::zeek_json);
+    REQUIRE(detect_format(tsv_path) == input_format::zeek_tsv);
+
+    reader_counters jc, tc;
+    const auto from_json = read_all(json_path, &jc);
+    const auto from_tsv = read_all(tsv_path, &tc);
+    REQUIRE(from_json.size() == 5);
+    CHECK(jc.skipped_records == 1); // _path conn
+    CHECK(jc.bad_timestamps == 1);
+    CHECK(tc.bad_timestamps == 1);
+
+    const auto& req = from_json[0];
+    CHECK(sipdetect::micros_of(req.time) == 1700000000'250000);
+    CHECK(req.src == ip_address::parse("10.0.0.1"));
+    CHECK(req.method == sip_method::register_);
+    CHECK(req.sent_by == sipdetect::sender::source);
+    CHECK(req.from_uri == "sip:alice@10.0.0.2");
+    CHECK(req.to_uri == "sip:alice@10.0.0.2");
+    CHECK(req.request_uri == "sip:10.0.0.2");
+    CHECK(req.user_agent == "Phone 1");
+    CHECK(req.call_id == "c1@x");
+    CHECK(req.via_count == 2);
+    const auto& resp = from_json[1];
+    CHECK(resp.status == 401);
+    CHECK(resp.method == sip_method::register_);
+    CHECK(resp.sent_by == sipdetect::sender::destination);
+    CHECK(resp.to_uri == "sip:alice@10.0.0.2");
+    CHECK(resp.via_count == 1);
+    CHECK(resp.request_uri.empty());
+    const auto& opt = from_json[2];
+    CHECK(sipdetect::micros_of(opt.time) == 1700000001'500000); // ISO 8601 ts
+    CHECK(opt.src == ip_address::parse("2001:db8::1"));
+    CHECK(opt.src_port == 5070);
+    CHECK(opt.from_uri == "sip:100@1.1.1.1");
+    CHECK(opt.method == sip_method::options);
+    const auto& bye = from_json[4];
+    CHECK(sipdetect::micros_of(bye.time) == 0);
+    CHECK(bye.status == 200);
+    CHECK(bye.method == sip_method::bye); // no seq: the method column
+
+    REQUIRE(from_tsv.size() == from_json.size());
+    for (std::size_t i = 0; i < from_tsv.size(); ++i) {
+        INFO("record " << i);
+        CHECK(key_of(from_tsv[i]) == key_of(from_json[i]));
+    }
+
+    // Several files as one time-ordered stream; equal times keep file order.
+    SIPDETECT_REQUIRE_SHARED_FILE(csv, "ipfixprobe/sip.unirec.csv");
+    reader_counters totals;
+    const auto merged = read_all_sorted({json_path, csv, tsv_path}, &totals);
+    REQUIRE(merged.size() == 50);
+    CHECK(totals.records == 50);
+    CHECK(std::is_sorted(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.time < b.time; }));
+    CHECK(key_of(merged[0]) == key_of(from_json[3])); // the epoch ones first, JSON before TSV
+    CHECK(key_of(merged[1]) == key_of(from_json[4]));
+    CHECK(key_of(merged[2]) == key_of(from_tsv[3]));
+}
+
+// ===========================================================================
+// Hostile text input
+
+TEST_CASE("readers: corrupt and hostile text files give a clear input_error") {
+    temp_dir dir;
+    const std::string tsv = zeek_tsv_text();
+    const std::string header = tsv.substr(0, tsv.find("1700000000.25"));
+
+    auto error_of_file = [&](const std::string& name, const std::string& content,
+                             input_format f = input_format::unknown) {
+        const auto p = dir.write(name, content);
+        return read_until_error(p, f);
+    };
+
+    SECTION("a line beyond the length bound") {
+        const auto [records, err] = error_of_file("long.log", header + std::string(max_line_length + 10, 'A') + "\n");
+        CHECK(records.empty());
+        CHECK(contains(err, "long.log: line 8: line longer than"));
+    }
+    SECTION("a Zeek TSV line with the wrong number of fields") {
+        const auto [records, err] = error_of_file("fields.log", header + "garbage\n");
+        CHECK(contains(err, "fields.log: line 8: expected 27 fields, got 1"));
+    }
+    SECTION("a Zeek TSV file cut in the middle of a line") {
+        const std::string cut = tsv.substr(0, tsv.find("1700000001.5") + 40);
+        const auto [records, err] = error_of_file("cut.log", cut);
+        CHECK(records.size() == 2); // the first transaction survives
+        CHECK(contains(err, "cut.log: line 9: truncated line"));
+    }
+    SECTION("a Zeek TSV with a bad address or port") {
+        std::string bad = header + "1.0\tC\t10.0.0.999\t5060\t10.0.0.2\t5060" + std::string(21, '\t') + "\n";
+        auto [records, err] = error_of_file("addr.log", bad);
+        CHECK(contains(err, "addr.log: line 8: bad id.orig_h"));
+        bad = header + "1.0\tC\t10.0.0.1\t70000\t10.0.0.2\t5060" + std::string(21, '\t') + "\n";
+        std::tie(records, err) = error_of_file("port.log", bad);
+        CHECK(contains(err, "bad id.orig_p"));
+    }
+    SECTION("not a sip.log") {
+        const auto [records, err] = error_of_file("conn.log", "#separator \\x09\n#path\tconn\n#fields\tts\tuid\n");
+        CHECK(contains(err, "not a Zeek sip.log"));
+        const auto [r2, err2] = error_of_file("nofields.log", "#separator \\x09\n1\t2\n");
+        CHECK(contains(err2, "data line before the #fields header"));
+    }
+    SECTION("invalid, truncated and deeply nested JSON") {
+        auto [records, err] = error_of_file("bad.json", "{\"ts\":1,\n");
+        CHECK(contains(err, "bad.json: line 1: invalid JSON"));
+        const std::string lines = zeek_json_lines;
+        std::tie(records, err) = error_of_file("cut.json", lines.substr(0, lines.find("\"_path\":\"sip\"") + 30));
+        CHECK(records.size() == 2);
+        CHECK(contains(err, "cut.json: line 2: truncated line"));
+        std::tie(records, err) = error_of_file("deep.json", "{\"a\":" + std::string(100000, '[') +
+                                                                 std::string(100000, ']') + "}\n");
+        CHECK(contains(err, "deep.json: line 1: JSON nested deeper than"));
+        std::tie(records, err) = error_of_file("array.json", "{}\n[1,2]\n", input_format::zeek_json);
+        CHECK(contains(err, "array.json: line 1: connection id"));
+        std::tie(records, err) =
+            error_of_file("types.json", "{\"id.orig_h\":1,\"id.orig_p\":1,\"id.resp_h\":\"1.1.1.1\",\"id.resp_p\":1}\n");
+        CHECK(contains(err, "field id.orig_h is not a string"));
+    }
+    SECTION("ipfixprobe CSV: wrong column count, bad quoting, bad values") {
+        const std::string tmpl = "ipaddr SRC_IP,ipaddr DST_IP,uint16 DST_PORT,time TIME_FIRST,uint16 SIP_MSG_TYPE\n";
+        auto [records, err] = error_of_file("cols.csv", "1.1.1.1,2.2.2.2,5060\n" + tmpl);
+        CHECK(contains(err, "cols.csv: line 1: expected 5 fields, got 3"));
+        std::tie(records, err) = error_of_file("quote.csv", "1.1.1.1,2.2.2.2,5060,\"2020-01-01T00:00:00,1\n" + tmpl);
+        CHECK(contains(err, "unterminated quoted field"));
+        std::tie(records, err) = error_of_file("time.csv", "1.1.1.1,2.2.2.2,5060,yesterday,1\n" + tmpl);
+        CHECK(contains(err, "bad TIME_FIRST"));
+        std::tie(records, err) =
+            error_of_file("resp.csv", "1.1.1.1,2.2.2.2,5060,2020-01-01T00:00:00,99\n" + tmpl);
+        CHECK(contains(err, "response without a valid SIP_STATUS_CODE"));
+        std::tie(records, err) = error_of_file("notmpl.csv", "1.1.1.1,2.2.2.2\n", input_format::ipfixprobe_csv);
+        CHECK(contains(err, "no UniRec template"));
+        std::tie(records, err) = error_of_file("nocol.csv", "1,2\nipaddr SRC_IP,ipaddr DST_IP\n");
+        CHECK(contains(err, "template has no DST_PORT column"));
+    }
+    SECTION("random bytes through every reader") {
+        std::mt19937 rng(777);
+        for (int round = 0; round < 40; ++round) {
+            std::string junk(static_cast<std::size_t>(rng() % 4096), '\0');
+            for (auto& ch : junk) ch = static_cast<char>(rng() % 4 == 0 ? '\n' : rng() & 0xff);
+            if (round % 3 == 0) junk = header + junk; // junk after a valid Zeek header
+            if (round % 3 == 1) junk = "{\"ts\":1}\n" + junk;
+            const auto p = dir.write("junk" + std::to_string(round), junk);
+            for (const auto f : {input_format::pcap, input_format::zeek_tsv, input_format::zeek_json,
+                                 input_format::ipfixprobe_csv, input_format::unknown}) {
+                try {
+                    auto reader = open_reader(p, f);
+                    input_record r;
+                    while (reader->next(r)) {
+                    }
+                } catch (const input_exception& e) {
+                    CHECK(contains(e.what(), p.string()));
+                }
+            }
+        }
+    }
+}
