@@ -83,7 +83,7 @@ struct proxy_event {
 
 struct proxy_stats {
     std::uint64_t records = 0;
-    std::uint64_t filtered = 0;
+    std::uint64_t filtered = 0;              // records excluded by the filter
     std::uint64_t malformed_dropped = 0;
     std::uint64_t candidates = 0;            // now
     std::uint64_t proxies = 0;               // learned now
@@ -166,7 +166,7 @@ private:
     using proxy_table = detail::flat_table<detail::source_key, detail::learned_proxy, detail::source_key_hasher>;
 
     static detail::source_key key_of(const ip_address& a) noexcept { return detail::source_key{a, 0}; }
-    bool filtered(const record_view& v) const noexcept;
+    bool filtered(const record_view& v) noexcept; // counts what it excludes
     bool still_learned(const ip_address& a, record_time t);
     detail::proxy_candidate* admit(const detail::source_key& key);
     void on_request(const record_view& v, std::uint64_t requests, std::uint64_t successes);

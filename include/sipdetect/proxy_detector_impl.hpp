@@ -40,10 +40,13 @@ record_time proxy_detector<Record, Clock>::season_end() const noexcept {
 }
 
 template <class Record, detector_clock Clock>
-bool proxy_detector<Record, Clock>::filtered(const record_view& v) const noexcept {
+bool proxy_detector<Record, Clock>::filtered(const record_view& v) noexcept {
     if (config_.filter.empty()) return false;
-    if (config_.filter_mode == proxy_filter_mode::exclude_devices) return config_.filter.contains(v.client);
-    return config_.filter.contains(v.client) && config_.filter.contains(v.server);
+    const bool out = config_.filter_mode == proxy_filter_mode::exclude_devices
+                         ? config_.filter.contains(v.client)
+                         : config_.filter.contains(v.client) && config_.filter.contains(v.server);
+    if (out) ++stats_.filtered;
+    return out;
 }
 
 template <class Record, detector_clock Clock>

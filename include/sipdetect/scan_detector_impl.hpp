@@ -395,10 +395,15 @@ scan_stats scan_detector<Record, Clock>::stats() const {
 
 namespace detail {
 
+// Members are written sorted: the image is canonical whatever the set's layout.
 inline void write_set(state_writer& w, const fingerprint_set& set) {
+    std::vector<std::uint32_t> members;
+    members.reserve(set.size());
+    set.for_each([&](std::uint32_t key, std::uint32_t flags) { members.push_back(key | flags << fingerprint_set::flag_shift); });
+    std::sort(members.begin(), members.end());
     w.boolean(set.saturated());
-    w.u64(set.size());
-    set.for_each([&](std::uint32_t key, std::uint32_t flags) { w.u32(key | flags << fingerprint_set::flag_shift); });
+    w.u64(members.size());
+    for (std::uint32_t m : members) w.u32(m);
 }
 
 inline fingerprint_set read_set(state_reader& r, std::uint32_t limit, const char* what) {
@@ -645,7 +650,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     }
     std::size_t active_entries = 0;
     table.for_each([&](const detail::source_key&, const detail::scan_source& s) {
-        active_entries += s.heavy && s.heavy->active ? 1 : 0;
+        if (s.heavy && s.heavy->active) ++active_entries;
     });
     if (active_entries != active.size()) r.fail("active entries missing from the active list");
     r.expect_end();

@@ -1,0 +1,92 @@
+// The hot path allocates nothing in steady state: a counting global
+// allocator watches feed() of both detectors.
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <sipdetect/proxy_detector.hpp>
+#include <sipdetect/scan_detector.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+
+void* operator new(std::size_t n) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace sipdetect;
+
+namespace {
+
+// Scanners, phones, a proxy with answers, IPv6: every path of feed().
+std::vector<msg> traffic(double t0) {
+    std::vector<msg> out;
+    for (int i = 0; i < 300; ++i) {
+        msg r = request(t0 + i * 0.01, "203.0.113.66", ("10.1." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)).c_str(),
+                        sip_method::options, "100");
+        r.user_agent = "friendly-scanner";
+        out.push_back(r);
+        out.push_back(response(r, t0 + i * 0.01 + 0.001, 200));
+        out.push_back(request(t0 + i * 0.01, "2001:db8::66", "2001:db8::5", sip_method::register_, std::to_string(i)));
+    }
+    for (int p = 0; p < 200; ++p) {
+        msg r = request(t0 + 5 + p * 0.01, ("198.51.100." + std::to_string(p + 1)).c_str(), "192.0.2.20", sip_method::register_,
+                        "phone" + std::to_string(p));
+        out.push_back(r);
+        out.push_back(response(r, t0 + 5 + p * 0.01 + 0.005, 401));
+    }
+    for (int u = 0; u < 60; ++u) {
+        msg r = request(t0 + 8 + u * 0.01, "192.0.2.10", "192.0.2.20", sip_method::invite, "900");
+        r.from_uri = "sip:user" + std::to_string(u) + "@example.net";
+        r.via_count = 2;
+        out.push_back(r);
+        out.push_back(response(r, t0 + 8 + u * 0.01 + 0.005, 200));
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("feed() allocates nothing in steady state") {
+    scan_config sc;
+    sc.threshold = 10;
+    scan_detector<msg> scans(sc);
+    proxy_config pc;
+    pc.closed_season = std::chrono::seconds(0);
+    pc.min_uris = 10;
+    proxy_detector<msg> proxies(pc);
+
+    const auto warm = traffic(0);
+    for (const msg& r : warm) {
+        scans.feed(r);
+        proxies.feed(r);
+    }
+    // Let pending verdicts and events happen: they allocate once per source, not per record.
+    proxies.clock().set(at_seconds(50));
+    (void)scans.poll();
+    (void)proxies.poll();
+
+    const auto steady = traffic(60); // the same parties a minute later
+    const std::size_t before = allocations.load();
+    for (const msg& r : steady) {
+        scans.feed(r);
+        proxies.feed(r);
+    }
+    const std::size_t during = allocations.load() - before;
+    CHECK(during == 0);
+    // And the counter does count: a new source allocates its table slot growth or evidence.
+    CHECK(scans.stats().tracked > 0);
+    const std::size_t before_new = allocations.load();
+    for (int i = 0; i < 2000; ++i)
+        scans.feed(request(200 + i * 0.001, ("10.200." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)).c_str(),
+                           "192.0.2.20", sip_method::options, "x"));
+    CHECK(allocations.load() > before_new);
+}

@@ -1,0 +1,330 @@
+// SIPPROXY rules, one test per rule.
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <sipdetect/proxy_detector.hpp>
+
+using namespace sipdetect;
+using detector = proxy_detector<msg>;
+using namespace std::chrono_literals;
+
+namespace {
+
+proxy_config quick(std::uint32_t min_uris = 5, record_duration season = 0s) {
+    proxy_config c;
+    c.min_uris = min_uris;
+    c.closed_season = season;
+    return c;
+}
+
+// `proxy` sends one INVITE per user to `next_hop`, each answered 200 after 50 ms.
+void relay_users(detector& d, const char* proxy, const char* next_hop, int users, double t0, unsigned via = 2,
+                 bool answered = true, const char* prefix = "user") {
+    for (int u = 0; u < users; ++u) {
+        msg r = request(t0 + u, proxy, next_hop, sip_method::invite, "900");
+        r.from_uri = "sip:" + std::string(prefix) + std::to_string(u) + "@example.net";
+        r.via_count = via;
+        d.feed(r);
+        if (answered) d.feed(response(r, t0 + u + 0.05, 200));
+    }
+}
+
+} // namespace
+
+TEST_CASE("a source sending for the minimum of distinct From URIs is a proxy") {
+    detector d(quick(5));
+    relay_users(d, "192.0.2.10", "192.0.2.20", 4, 0);
+    d.clock().set(at_seconds(1000));
+    CHECK(d.poll().empty());
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 100);
+    d.clock().set(at_seconds(2000));
+    const auto events = d.poll();
+    REQUIRE(events.size() == 1);
+    const proxy_event& e = events[0];
+    CHECK(e.source == ip("192.0.2.10"));
+    CHECK(e.uris == 5);
+    CHECK(e.first_seen == at_seconds(0));
+    CHECK(e.detected_at == at_seconds(104 + 32)); // the fifth URI plus the answer grace
+    REQUIRE(e.peers.size() == 1);
+    CHECK(e.peers[0] == ip("192.0.2.20"));
+    CHECK(e.min_via == 2);
+    CHECK(e.max_via == 2);
+    CHECK(e.answers_judged);
+    // Samples start once the source outgrows a phone's four URIs: phones keep no strings.
+    REQUIRE(e.uri_sample.size() == 1);
+    CHECK(e.uri_sample[0] == "sip:user4@example.net");
+    CHECK(d.is_learned(ip("192.0.2.10")));
+    // Learned proxies are reported once.
+    relay_users(d, "192.0.2.10", "192.0.2.20", 50, 3000, 2, true, "more");
+    d.clock().set(at_seconds(9000));
+    CHECK(d.poll().empty());
+}
+
+TEST_CASE("phones with a few URIs are not proxies") {
+    detector d(quick(5));
+    for (int phone = 1; phone <= 14; ++phone)
+        relay_users(d, ("127.0.0." + std::to_string(30 + phone)).c_str(), "127.0.0.10", 2 + phone % 3, phone * 10, 1);
+    CHECK(d.flush().empty());
+    CHECK(d.stats().candidates == 14);
+}
+
+TEST_CASE("the URI set stops growing at the minimum") {
+    detector d(quick(5));
+    relay_users(d, "192.0.2.10", "192.0.2.20", 4000, 0, 2, false);
+    const auto s = d.stats();
+    CHECK(s.candidates + s.proxies == 1);
+    CHECK(s.memory_bytes < 64 * 1024);
+}
+
+TEST_CASE("ClosedSeason: proxies found in training are learned silently; the boundary belongs to after") {
+    detector d(quick(5, 1h));
+    relay_users(d, "192.0.2.1", "192.0.2.20", 1, 0); // training starts at t = 0
+    // Crosses at t = 3599, one second before the end: learned silently.
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 3595);
+    // Crosses exactly at t = 3600: after training, an event.
+    relay_users(d, "192.0.2.11", "192.0.2.20", 5, 3596);
+    d.clock().set(at_seconds(10000));
+    const auto events = d.poll();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].source == ip("192.0.2.11"));
+    CHECK(d.is_learned(ip("192.0.2.10")));
+    CHECK(d.stats().learned_in_training == 1);
+    CHECK(d.season_end() == at_seconds(3600));
+}
+
+TEST_CASE("ClosedSeason in fractional days") {
+    proxy_config c = quick(5);
+    c.closed_season = days(0.5);
+    detector d(c);
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 0);
+    relay_users(d, "192.0.2.11", "192.0.2.20", 5, 12 * 3600);
+    CHECK(d.season_end() == at_seconds(12 * 3600));
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].source == ip("192.0.2.11"));
+}
+
+TEST_CASE("TimeToDeath: an inactive proxy is forgotten and is new again when it returns") {
+    proxy_config c = quick(5, 1h);
+    c.time_to_death = days(1);
+    detector d(c);
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 0); // learned in training
+    CHECK(d.flush().empty());
+    CHECK(d.is_learned(ip("192.0.2.10")));
+    // Active within TimeToDeath: still known, no event.
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 20 * 3600);
+    CHECK(d.flush().empty());
+    // Silent for more than a day, then back: new again.
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 20 * 3600 + 90000);
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].source == ip("192.0.2.10"));
+    CHECK(d.stats().proxies_expired == 1);
+}
+
+TEST_CASE("TimeToDeath expiry also happens at poll") {
+    proxy_config c = quick(5);
+    c.time_to_death = days(1);
+    detector d(c);
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 0);
+    CHECK(d.flush().size() == 1);
+    d.clock().set(at_seconds(3 * 86400));
+    (void)d.poll();
+    CHECK_FALSE(d.is_learned(ip("192.0.2.10")));
+    CHECK(d.stats().proxies_expired == 1);
+}
+
+TEST_CASE("filter, 12.2 semantics: devices inside the ranges are never detected") {
+    proxy_config c = quick(5);
+    c.filter = prefix_set::parse("192.0.2.0/24");
+    c.filter_mode = proxy_filter_mode::exclude_devices;
+    detector d(c);
+    relay_users(d, "192.0.2.10", "198.51.100.20", 5, 0);  // inside, sending outside: still excluded
+    relay_users(d, "198.51.100.10", "192.0.2.20", 5, 0);  // outside: detected
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].source == ip("198.51.100.10"));
+}
+
+TEST_CASE("filter, 13.0 semantics: communication with both ends inside is ignored") {
+    proxy_config c = quick(5);
+    c.filter = prefix_set::parse("192.0.2.0/24");
+    c.filter_mode = proxy_filter_mode::exclude_internal;
+    detector d(c);
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 0);     // both inside: ignored
+    relay_users(d, "192.0.2.11", "198.51.100.20", 5, 0);  // inside to outside: detected
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].source == ip("192.0.2.11"));
+    CHECK(d.stats().filtered == 10); // five requests and their five answers
+}
+
+TEST_CASE("IPv6 proxies") {
+    detector d(quick(5));
+    relay_users(d, "2001:db8::10", "2001:db8::20", 6, 0);
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].source.to_string() == "2001:db8::10");
+    CHECK(events[0].peers[0].to_string() == "2001:db8::20");
+}
+
+TEST_CASE("a scanner rotating From users is not a proxy when responses are visible") {
+    detector d(quick(5));
+    for (int u = 0; u < 259; ++u) {
+        msg r = request(u * 10.0, "206.55.185.163", ("10.5.0." + std::to_string(u % 20 + 1)).c_str(),
+                        sip_method::register_, std::to_string(u));
+        r.from_uri = "sip:" + std::to_string(1000 + u) + "@victim";
+        d.feed(r);
+        if (u % 3 != 0) d.feed(response(r, u * 10.0 + 0.1, u % 25 == 1 ? 200 : 403)); // a few succeed
+    }
+    CHECK(d.flush().empty());
+    CHECK(d.stats().judged_scanner_like == 1);
+    CHECK_FALSE(d.is_learned(ip("206.55.185.163")));
+}
+
+TEST_CASE("without any responses in the feed, the URI count alone decides (ADS behaviour)") {
+    detector d(quick(5));
+    for (int u = 0; u < 20; ++u) {
+        msg r = request(u, "206.55.185.163", "10.5.0.1", sip_method::register_, std::to_string(u));
+        r.from_uri = "sip:" + std::to_string(1000 + u) + "@victim";
+        d.feed(r);
+    }
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK_FALSE(events[0].answers_judged);
+}
+
+TEST_CASE("slow answers: the verdict waits for the answer grace") {
+    detector d(quick(5));
+    std::vector<msg> sent;
+    for (int u = 0; u < 5; ++u) {
+        msg r = request(u * 0.01, "192.0.2.10", "192.0.2.20", sip_method::invite, "900");
+        r.from_uri = "sip:user" + std::to_string(u) + "@example.net";
+        d.feed(r);
+        sent.push_back(r);
+    }
+    d.feed(response(sent[0], 0.5, 404)); // responses are visible in this feed
+    for (const msg& r : sent) d.feed(response(r, 10, 200));
+    d.clock().set(at_seconds(40));
+    const auto events = d.poll();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].successes == 5);
+}
+
+TEST_CASE("ACKs are not counted as unanswered requests") {
+    detector d(quick(5));
+    for (int u = 0; u < 5; ++u) {
+        msg inv = request(u, "192.0.2.10", "192.0.2.20", sip_method::invite, "900");
+        inv.from_uri = "sip:user" + std::to_string(u) + "@example.net";
+        d.feed(inv);
+        d.feed(response(inv, u + 0.1, 200));
+        msg ack = inv;
+        ack.method = sip_method::ack;
+        ack.time = at_seconds(u + 0.2);
+        d.feed(ack);
+    }
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].requests == 5);
+    CHECK(events[0].successes == 5);
+}
+
+TEST_CASE("the kamailio lab shape: phones, a relaying proxy and a PBX relaying on") {
+    proxy_config c = quick(10);
+    detector d(c);
+    double t = 0;
+    int user = 0;
+    for (int phone = 0; phone < 14; ++phone) {
+        const std::string phone_ip = "127.0.0." + std::to_string(phone < 9 ? 31 + phone : 41 + phone - 9);
+        const int users = phone < 4 ? 4 : (phone < 8 ? 3 : 2);
+        for (int k = 0; k < users && user < 46; ++k, ++user) {
+            const std::string from = "sip:u" + std::to_string(user) + "@lab";
+            // Phone registers through the proxy: 401, then 200.
+            msg reg = request(t += 0.1, phone_ip.c_str(), "127.0.0.10", sip_method::register_, "u" + std::to_string(user));
+            reg.from_uri = from;
+            d.feed(reg);
+            d.feed(response(reg, t + 0.01, 401));
+            d.feed(response(reg, t + 0.02, 200));
+            // The proxy relays it to the PBX with 2 Via.
+            msg relayed = reg;
+            relayed.src = ip("127.0.0.10");
+            relayed.dst = ip("127.0.0.20");
+            relayed.via_count = 2;
+            d.feed(relayed);
+            d.feed(response(relayed, t + 0.015, 401));
+            d.feed(response(relayed, t + 0.025, 200));
+            // A call: phone -> proxy -> PBX -> gateway .40.
+            msg inv = request(t += 0.1, phone_ip.c_str(), "127.0.0.10", sip_method::invite, "gw");
+            inv.from_uri = from;
+            d.feed(inv);
+            d.feed(response(inv, t + 0.05, 200));
+            msg inv2 = inv;
+            inv2.src = ip("127.0.0.10");
+            inv2.dst = ip("127.0.0.20");
+            inv2.via_count = 2;
+            d.feed(inv2);
+            d.feed(response(inv2, t + 0.04, 200));
+            msg inv3 = inv;
+            inv3.src = ip("127.0.0.20");
+            inv3.dst = ip("127.0.0.40");
+            inv3.dst_port = 5062;
+            inv3.via_count = 3;
+            d.feed(inv3);
+            d.feed(response(inv3, t + 0.03, 200));
+        }
+    }
+    const auto events = d.flush();
+    REQUIRE(events.size() == 2);
+    std::vector<std::string> sources{events[0].source.to_string(), events[1].source.to_string()};
+    std::sort(sources.begin(), sources.end());
+    CHECK(sources == std::vector<std::string>{"127.0.0.10", "127.0.0.20"});
+    for (const auto& e : events) {
+        CHECK(e.uris == 10);
+        if (e.source == ip("127.0.0.20")) {
+            CHECK(e.max_via == 3);
+            CHECK(e.peers == std::vector<ip_address>{ip("127.0.0.40")});
+        }
+    }
+}
+
+TEST_CASE("bounded candidates: eviction is counted") {
+    proxy_config c = quick(5);
+    c.max_candidates = 32;
+    detector d(c);
+    for (std::uint32_t i = 0; i < 5000; ++i) {
+        msg r = request(i * 0.001, "1.1.1.1", "192.0.2.20", sip_method::register_, "x");
+        r.src = ip_address::from_v4(0x0b000000u + i);
+        d.feed(r);
+    }
+    const auto s = d.stats();
+    CHECK(s.candidates <= 32);
+    CHECK(s.candidates_evicted + s.candidates_rejected == 5000 - 32);
+    // A proxy still gets through the pressure.
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 10);
+    CHECK(d.flush().size() == 1);
+}
+
+TEST_CASE("bounded proxies: the longest silent is evicted and counted") {
+    proxy_config c = quick(5);
+    c.max_proxies = 2;
+    detector d(c);
+    relay_users(d, "192.0.2.1", "192.0.2.20", 5, 0);
+    relay_users(d, "192.0.2.2", "192.0.2.20", 5, 100);
+    relay_users(d, "192.0.2.3", "192.0.2.20", 5, 200);
+    CHECK(d.flush().size() == 3);
+    CHECK(d.stats().proxies == 2);
+    CHECK(d.stats().proxies_evicted == 1);
+    CHECK_FALSE(d.is_learned(ip("192.0.2.1")));
+}
+
+TEST_CASE("proxy configuration is validated") {
+    proxy_config c;
+    c.min_uris = 1;
+    CHECK_THROWS_AS(detector(c), config_error);
+    c = proxy_config{};
+    c.closed_season = -1s;
+    CHECK_THROWS_AS(detector(c), config_error);
+    c = proxy_config{};
+    c.min_success_share = -0.1;
+    CHECK_THROWS_AS(detector(c), config_error);
+}

@@ -1,0 +1,280 @@
+// Persistent state of both detectors: round trips, continuity, corruption.
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <sipdetect/proxy_detector.hpp>
+#include <sipdetect/scan_detector.hpp>
+#include <sipdetect/state_file.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace sipdetect;
+using namespace std::chrono_literals;
+using scan = scan_detector<msg>;
+using proxy = proxy_detector<msg>;
+
+namespace {
+
+template <class D> std::string image_of(const D& d) {
+    std::ostringstream out;
+    d.save(out);
+    return out.str();
+}
+
+template <class D> load_report load_image(D& d, const std::string& image) {
+    std::istringstream in(image);
+    return d.load(in);
+}
+
+scan_config scan_cfg() {
+    scan_config c;
+    c.threshold = 5;
+    c.update_interval = 5min;
+    c.event_idle_timeout = 30min;
+    return c;
+}
+
+proxy_config proxy_cfg() {
+    proxy_config c;
+    c.min_uris = 5;
+    c.closed_season = 2h;
+    c.time_to_death = days(1);
+    return c;
+}
+
+// Three hours of traffic: a proxy learned in training, a scan still active
+// at the middle, a proxy that appears after training, phones, a second scan.
+std::vector<msg> story() {
+    std::vector<msg> out;
+    auto relay = [&](const char* proxy_ip, double t0, int users) {
+        for (int u = 0; u < users; ++u) {
+            msg r = request(t0 + u * 30, proxy_ip, "192.0.2.20", sip_method::invite, "900");
+            r.from_uri = "sip:user" + std::to_string(u) + "@" + proxy_ip;
+            r.via_count = 2;
+            out.push_back(r);
+            out.push_back(response(r, t0 + u * 30 + 0.2, 200));
+        }
+    };
+    relay("192.0.2.10", 0, 8); // learned in training
+    for (int i = 0; i < 40; ++i) {
+        // A scan from t = 3000 s to t = 6900 s: active across the middle.
+        msg r = request(3000 + i * 100, "203.0.113.66", ("10.1.0." + std::to_string(i + 1)).c_str(), sip_method::options, "100");
+        r.user_agent = "friendly-scanner";
+        out.push_back(r);
+        if (i % 2 == 0) out.push_back(response(r, 3000 + i * 100 + 0.1, 404));
+    }
+    for (int p = 0; p < 6; ++p) relay(("198.51.100." + std::to_string(p + 1)).c_str(), 500 + p * 900, 2);
+    relay("192.0.2.11", 8000, 7); // after training
+    for (int i = 0; i < 12; ++i)
+        out.push_back(request(9000 + i * 20, "203.0.113.77", "10.2.0.1", sip_method::register_, std::to_string(100 + i)));
+    std::stable_sort(out.begin(), out.end(), [](const msg& a, const msg& b) { return a.time < b.time; });
+    return out;
+}
+
+struct all_events {
+    std::vector<scan_event> scans;
+    std::vector<proxy_event> proxies;
+    friend bool operator==(const all_events&, const all_events&) = default;
+};
+
+void feed_range(scan& s, proxy& p, const std::vector<msg>& records, std::size_t from, std::size_t to, all_events& out) {
+    for (std::size_t i = from; i < to; ++i) {
+        s.feed(records[i]);
+        p.feed(records[i]);
+        if (i % 5 == 0) {
+            for (auto& e : s.poll()) out.scans.push_back(std::move(e));
+            for (auto& e : p.poll()) out.proxies.push_back(std::move(e));
+        }
+    }
+}
+
+} // namespace
+
+TEST_CASE("continuity: save at the middle, load into a fresh detector, same events as without a restart") {
+    const auto records = story();
+    all_events whole;
+    {
+        scan s(scan_cfg());
+        proxy p(proxy_cfg());
+        feed_range(s, p, records, 0, records.size(), whole);
+        for (auto& e : s.flush()) whole.scans.push_back(std::move(e));
+        for (auto& e : p.flush()) whole.proxies.push_back(std::move(e));
+    }
+    REQUIRE(whole.proxies.size() == 1); // 192.0.2.11, after training
+    CHECK(whole.proxies[0].source == ip("192.0.2.11"));
+    REQUIRE(whole.scans.size() >= 4);
+
+    for (std::size_t cut : {records.size() / 2, records.size() / 3, std::size_t{7}, records.size() - 3}) {
+        INFO("restart after record " << cut);
+        all_events restarted;
+        std::string scan_image, proxy_image;
+        {
+            scan s(scan_cfg());
+            proxy p(proxy_cfg());
+            feed_range(s, p, records, 0, cut, restarted);
+            scan_image = image_of(s);
+            proxy_image = image_of(p);
+        }
+        scan s(scan_cfg());
+        proxy p(proxy_cfg());
+        CHECK(load_image(s, scan_image).config_differences.empty());
+        CHECK(load_image(p, proxy_image).config_differences.empty());
+        CHECK(image_of(s) == scan_image); // the loaded state is the saved state
+        CHECK(image_of(p) == proxy_image);
+        feed_range(s, p, records, cut, records.size(), restarted);
+        for (auto& e : s.flush()) restarted.scans.push_back(std::move(e));
+        for (auto& e : p.flush()) restarted.proxies.push_back(std::move(e));
+        CHECK(restarted == whole);
+    }
+}
+
+TEST_CASE("the middle of the story holds what the continuity test must carry") {
+    const auto records = story();
+    scan s(scan_cfg());
+    proxy p(proxy_cfg());
+    all_events ignored;
+    feed_range(s, p, records, 0, records.size() / 2, ignored);
+    (void)s.poll();
+    (void)p.poll();
+    CHECK(p.watermark() < p.season_end());       // still inside ClosedSeason
+    CHECK(p.is_learned(ip("192.0.2.10")));       // a learned proxy
+    CHECK(s.stats().events_started >= 1);         // a scan event ...
+    CHECK(s.stats().events_ended == 0);           // ... still active
+}
+
+namespace {
+
+template <class D, class Config> void check_every_corruption(const Config& cfg, const std::vector<msg>& records) {
+    D d(cfg);
+    for (const msg& r : records) d.feed(r);
+    (void)d.poll();
+    const std::string good = image_of(d);
+    REQUIRE(good.size() < 20000);
+
+    D target(cfg);
+    for (std::size_t i = 0; i < records.size() / 2; ++i) target.feed(records[i]);
+    const std::string before = image_of(target);
+
+    std::size_t refused = 0;
+    for (std::size_t i = 0; i < good.size(); ++i) {
+        for (const unsigned mask : {0x01u, 0x80u, 0xffu}) {
+            std::string bad = good;
+            bad[i] = static_cast<char>(static_cast<unsigned char>(bad[i]) ^ mask);
+            try {
+                (void)load_image(target, bad);
+                FAIL("corruption of byte " << i << " with mask " << int(mask) << " was accepted");
+            } catch (const state_error&) {
+                ++refused;
+            }
+        }
+    }
+    for (std::size_t n = 0; n < good.size(); ++n) {
+        try {
+            (void)load_image(target, good.substr(0, n));
+            FAIL("truncation to " << n << " bytes was accepted");
+        } catch (const state_error&) {
+            ++refused;
+        }
+    }
+    CHECK(refused == good.size() * 4);
+    CHECK(image_of(target) == before); // untouched by every failed load
+    CHECK_NOTHROW(load_image(target, good));
+    CHECK(image_of(target) == good);
+}
+
+} // namespace
+
+TEST_CASE("every single-byte corruption and truncation of a scan state is refused, detector unchanged") {
+    auto records = story();
+    records.resize(120);
+    check_every_corruption<scan>(scan_cfg(), records);
+}
+
+TEST_CASE("every single-byte corruption and truncation of a proxy state is refused, detector unchanged") {
+    auto records = story();
+    records.resize(120);
+    check_every_corruption<proxy>(proxy_cfg(), records);
+}
+
+TEST_CASE("foreign version, wrong detector, trailing bytes and bad magic have clear errors") {
+    scan s(scan_cfg());
+    proxy p(proxy_cfg());
+    const std::string scan_image = image_of(s);
+    auto error_of = [](auto& d, const std::string& image) {
+        try {
+            (void)load_image(d, image);
+        } catch (const state_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(error_of(p, scan_image) == "state was saved by a scan_detector, not a proxy_detector");
+    std::string v2 = scan_image;
+    v2[8] = 2;
+    CHECK(error_of(s, v2) == "unsupported state format version 2 (this build reads 1)");
+    CHECK(error_of(s, "GARBAGE!" + scan_image.substr(8)) == "not a sipdetect state file (bad magic)");
+    CHECK(error_of(s, scan_image + "x") == "state has trailing bytes after the checksum");
+    CHECK(error_of(s, "") == "state truncated: 0 of 20 header bytes");
+    std::string lying = scan_image;
+    lying[12 + 5] = 0x7f; // payload length far beyond the file
+    CHECK(error_of(s, lying).find("payload length") != std::string::npos);
+}
+
+TEST_CASE("configuration is not taken from the file: differences are reported, the running one wins") {
+    scan s(scan_cfg());
+    for (const msg& r : story()) s.feed(r);
+    const std::string image = image_of(s);
+
+    scan_config other = scan_cfg();
+    other.threshold = 7;
+    other.update_interval = 1min;
+    scan t(other);
+    const load_report report = load_image(t, image);
+    CHECK(report.config_differences == std::vector<std::string>{"threshold", "update_interval"});
+    CHECK(t.config().threshold == 7);
+
+    scan_config reseeded = scan_cfg();
+    reseeded.hash_seed = 42;
+    scan u(reseeded);
+    CHECK_THROWS_WITH(load_image(u, image), "state was saved with a different hash_seed; its fingerprints cannot be used");
+
+    scan_config smaller = scan_cfg();
+    smaller.max_tracked = 1;
+    scan v(smaller);
+    CHECK_THROWS_AS(load_image(v, image), state_error);
+}
+
+TEST_CASE("atomic state files: the previous state survives a failed or interrupted save") {
+    const auto dir = std::filesystem::temp_directory_path() / ("sipdetect-state-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "scan.state";
+    std::filesystem::remove(path);
+
+    scan s(scan_cfg());
+    CHECK_FALSE(load_state_file(s, path)); // absent: nothing to load
+    for (const msg& r : story()) s.feed(r);
+    save_state_file(s, path);
+    const std::string first = image_of(s);
+    CHECK(std::filesystem::file_size(path) == first.size());
+    CHECK_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+
+    // A crash mid-save leaves a partial temporary file; the state file is intact.
+    { std::ofstream(path.string() + ".tmp") << "partial"; }
+    scan t(scan_cfg());
+    CHECK(load_state_file(t, path));
+    CHECK(image_of(t) == first);
+
+    // A save that cannot complete leaves the old file in place.
+    const auto blocked = dir / "blocked.state";
+    std::filesystem::create_directories(blocked.string() + ".tmp"); // the temp path is a directory
+    save_state_file(s, dir / "other.state");
+    CHECK_THROWS_AS(save_state_file(s, blocked), state_error);
+
+    // A corrupt file names itself in the error.
+    { std::ofstream(dir / "bad.state") << "not a state"; }
+    CHECK_THROWS_WITH(load_state_file(t, dir / "bad.state"),
+                      (dir / "bad.state").string() + ": state truncated: 11 of 20 header bytes");
+    std::filesystem::remove_all(dir);
+}
