@@ -146,6 +146,7 @@ namespace detail {
 struct scan_heavy {
     fingerprint_set targets, hosts, users;
     std::vector<scan_target> evidence;
+    std::vector<std::uint32_t> evidence_keys; // target fingerprint of each evidence entry
     std::vector<std::string> user_agents;
     std::uint32_t successful_targets = 0, failed_targets = 0;
     std::uint8_t tool = 0;

@@ -197,6 +197,7 @@ void scan_detector<Record, Clock>::add_target(detail::scan_source& s, const reco
         t.port = v.server_port;
         t.user.assign(user.substr(0, scan_user_cap));
         h.evidence.push_back(std::move(t));
+        h.evidence_keys.push_back(target_key);
     }
 }
 
@@ -219,6 +220,7 @@ void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
             t.answered_failure = s.first_answers & 2u;
             t.status = s.first_status;
             h->evidence.push_back(std::move(t));
+            h->evidence_keys.push_back(s.target_key);
         }
     }
     s.heavy = std::move(h);
@@ -257,13 +259,12 @@ void scan_detector<Record, Clock>::on_answer(const record_view& v, scan_submetho
     const std::uint32_t fresh = h.targets.set_flags(target_key, flags);
     if (fresh & 1u) ++h.successful_targets;
     if (fresh & 2u) ++h.failed_targets;
-    for (scan_target& t : h.evidence) {
-        if (t.host == v.server && t.port == v.server_port && t.user == user.substr(0, scan_user_cap)) {
-            t.answered_success = t.answered_success || success;
-            t.answered_failure = t.answered_failure || failure;
-            t.status = detail::merged_status(t.status, status);
-            break;
-        }
+    const auto at = std::find(h.evidence_keys.begin(), h.evidence_keys.end(), target_key);
+    if (at != h.evidence_keys.end()) {
+        scan_target& t = h.evidence[static_cast<std::size_t>(at - h.evidence_keys.begin())];
+        t.answered_success = t.answered_success || success;
+        t.answered_failure = t.answered_failure || failure;
+        t.status = detail::merged_status(t.status, status);
     }
     ++stats_.responses_matched;
     if (h.active && fresh) h.changed = true;
@@ -531,7 +532,9 @@ void scan_detector<Record, Clock>::save(std::ostream& out) const {
         detail::write_set(w, h.hosts);
         detail::write_set(w, h.users);
         w.u64(h.evidence.size());
-        for (const scan_target& t : h.evidence) {
+        for (std::size_t k = 0; k < h.evidence.size(); ++k) {
+            const scan_target& t = h.evidence[k];
+            w.u32(h.evidence_keys[k]);
             w.address(t.host);
             w.u16(t.port);
             w.bytes(t.user);
@@ -605,8 +608,9 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         h->targets = detail::read_set(r, config_.max_distinct, "targets");
         h->hosts = detail::read_set(r, config_.max_distinct, "hosts");
         h->users = detail::read_set(r, config_.max_distinct, "users");
-        const std::uint64_t evidence = r.count(1000, 25, "evidence target");
+        const std::uint64_t evidence = r.count(1000, 29, "evidence target");
         for (std::uint64_t k = 0; k < evidence; ++k) {
+            const std::uint32_t target_key = r.u32();
             scan_target t;
             t.host = r.address();
             t.port = r.u16();
@@ -614,7 +618,12 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
             t.answered_success = r.boolean();
             t.answered_failure = r.boolean();
             t.status = r.u16();
-            if (h->evidence.size() < config_.evidence_targets) h->evidence.push_back(std::move(t));
+            if (h->targets.flags(target_key) != ((t.answered_success ? 1u : 0u) | (t.answered_failure ? 2u : 0u)))
+                r.fail("evidence target disagrees with the target set");
+            if (h->evidence.size() < config_.evidence_targets) {
+                h->evidence.push_back(std::move(t));
+                h->evidence_keys.push_back(target_key);
+            }
         }
         const std::uint64_t agents = r.count(100, 4, "user agent");
         for (std::uint64_t k = 0; k < agents; ++k) {

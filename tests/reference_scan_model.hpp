@@ -1,0 +1,202 @@
+// A deliberately simple model of the SIPSCAN rules: exact strings in
+// std::map and std::vector, no fingerprints, no inline storage, no layout.
+// The real detector must produce exactly its events on any stream that
+// stays below max_tracked.
+#pragma once
+
+#include <sipdetect/scan_detector.hpp>
+#include <sipdetect/scanner_tools.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+template <class Record>
+class reference_scan_model {
+public:
+    explicit reference_scan_model(sipdetect::scan_config c) : cfg_(std::move(c)) {}
+
+    void feed(const Record& record) {
+        using namespace sipdetect;
+        const record_view v = make_view(record);
+        watermark_ = std::max(watermark_, v.time);
+        if (v.is_response() && (v.status < 100 || v.status > 699)) return;
+        scan_submethod m;
+        switch (v.method) {
+        case sip_method::register_: m = scan_submethod::register_; break;
+        case sip_method::options: m = scan_submethod::options; break;
+        case sip_method::invite: m = scan_submethod::invite; break;
+        default: return;
+        }
+        if ((m == scan_submethod::register_ && !cfg_.register_scan) || (m == scan_submethod::options && !cfg_.options_scan) ||
+            (m == scan_submethod::invite && !cfg_.invite_scan))
+            return;
+        std::string user(uri_user(v.to_uri));
+        if (user.empty()) user = std::string(uri_user(v.request_uri));
+        user = user.substr(0, 256);
+        const key k{v.client, m};
+        if (v.is_response()) {
+            if (v.status < 200) return;
+            auto it = sources_.find(k);
+            if (it == sources_.end()) return;
+            for (target& t : it->second.targets) {
+                if (t.host == v.server && t.port == v.server_port && t.user == user) {
+                    const bool fresh = (v.status < 300 && !t.success) || (v.status >= 300 && !t.failure);
+                    t.success = t.success || v.status < 300;
+                    t.failure = t.failure || v.status >= 300;
+                    if (!(t.status >= 200 && t.status < 300)) t.status = v.status;
+                    if (it->second.active && fresh) it->second.changed = true;
+                }
+            }
+            return;
+        }
+        if (cfg_.ignore_relayed && v.via_count >= 2) return;
+        if (!cfg_.destination_filter.empty() && !cfg_.destination_filter.contains(v.server)) return;
+        auto [it, fresh] = sources_.try_emplace(k);
+        source& s = it->second;
+        if (fresh) s.first_seen = s.last_seen = v.time;
+        s.first_seen = std::min(s.first_seen, v.time);
+        s.last_seen = std::max(s.last_seen, v.time);
+        ++s.requests;
+        const bool known = std::any_of(s.targets.begin(), s.targets.end(), [&](const target& t) {
+            return t.host == v.server && t.port == v.server_port && t.user == user;
+        });
+        if (!known) {
+            if (s.targets.size() >= cfg_.max_distinct) s.saturated = true;
+            else s.targets.push_back(target{v.server, v.server_port, user});
+        }
+        // Evidence beyond the first target is only kept once the source probes a second one.
+        if (s.targets.size() >= 2 || cfg_.threshold <= 1) {
+            if (s.tool == 0) s.tool = detail::match_scanner_tool(v.user_agent, uri_user(v.from_uri));
+            const std::string ua(v.user_agent.substr(0, user_agent_cap));
+            if (!ua.empty() && s.agents.size() < cfg_.max_user_agents &&
+                std::find(s.agents.begin(), s.agents.end(), ua) == s.agents.end())
+                s.agents.push_back(ua);
+            if (s.active) s.changed = true;
+        }
+        if (!s.active && s.targets.size() >= cfg_.threshold &&
+            static_cast<double>(successes(s)) <= cfg_.max_success_share * static_cast<double>(s.targets.size())) {
+            s.active = true;
+            s.pending_start = true;
+            s.changed = false;
+            s.id = next_id_++;
+            active_.push_back(k);
+        }
+    }
+
+    std::vector<sipdetect::scan_event> poll(sipdetect::record_time clock_now) {
+        using namespace sipdetect;
+        const record_time now = std::max(watermark_, clock_now);
+        std::vector<scan_event> out;
+        std::vector<key> still;
+        for (const key& k : active_) {
+            source& s = sources_.at(k);
+            if (s.pending_start) {
+                out.push_back(event(scan_phase::start, k, s));
+                s.pending_start = false;
+                s.changed = false;
+                s.last_emitted = now;
+            }
+            if (now - s.last_seen >= cfg_.event_idle_timeout) {
+                out.push_back(event(scan_phase::end, k, s));
+                sources_.erase(k);
+                continue;
+            }
+            if (s.changed && now - s.last_emitted >= cfg_.update_interval) {
+                out.push_back(event(scan_phase::update, k, s));
+                s.changed = false;
+                s.last_emitted = now;
+            }
+            still.push_back(k);
+        }
+        active_ = still;
+        if (last_sweep_ == record_time::min() || now - last_sweep_ >= cfg_.source_idle_timeout / 10) {
+            last_sweep_ = now;
+            std::erase_if(sources_, [&](const auto& kv) {
+                return kv.second.last_seen < now - cfg_.source_idle_timeout && !kv.second.active;
+            });
+        }
+        std::stable_sort(out.begin(), out.end(), [](const scan_event& a, const scan_event& b) {
+            return a.id != b.id ? a.id < b.id : a.phase < b.phase;
+        });
+        return out;
+    }
+
+    std::vector<sipdetect::scan_event> flush(sipdetect::record_time clock_now) {
+        auto out = poll(clock_now);
+        for (const key& k : active_) {
+            out.push_back(event(sipdetect::scan_phase::end, k, sources_.at(k)));
+            sources_.erase(k);
+        }
+        active_.clear();
+        return out;
+    }
+
+private:
+    struct target {
+        sipdetect::ip_address host;
+        std::uint16_t port;
+        std::string user;
+        bool success = false, failure = false;
+        std::uint16_t status = 0;
+    };
+    struct source {
+        sipdetect::record_time first_seen{}, last_seen{}, last_emitted{};
+        std::uint64_t requests = 0;
+        std::vector<target> targets;
+        bool saturated = false;
+        std::vector<std::string> agents;
+        std::uint8_t tool = 0;
+        bool active = false, pending_start = false, changed = false;
+        std::uint64_t id = 0;
+    };
+    using key = std::pair<sipdetect::ip_address, sipdetect::scan_submethod>;
+
+    static std::uint32_t successes(const source& s) {
+        return static_cast<std::uint32_t>(std::count_if(s.targets.begin(), s.targets.end(), [](const target& t) { return t.success; }));
+    }
+
+    sipdetect::scan_event event(sipdetect::scan_phase phase, const key& k, const source& s) const {
+        using namespace sipdetect;
+        scan_event e;
+        e.phase = phase;
+        e.id = s.id;
+        e.source = k.first;
+        e.submethod = k.second;
+        std::set<ip_address> hosts;
+        std::set<std::string> users;
+        for (const target& t : s.targets) {
+            hosts.insert(t.host);
+            users.insert(t.user);
+        }
+        e.hosts = static_cast<std::uint32_t>(hosts.size());
+        e.users = static_cast<std::uint32_t>(users.size());
+        e.targets = static_cast<std::uint32_t>(s.targets.size());
+        e.counts_saturated = s.saturated;
+        if (e.hosts >= cfg_.threshold && e.users >= cfg_.threshold) e.kind = scan_kind::mixed;
+        else e.kind = e.hosts >= e.users ? scan_kind::horizontal : scan_kind::vertical;
+        e.requests = s.requests;
+        e.successful_targets = successes(s);
+        e.failed_targets = static_cast<std::uint32_t>(
+            std::count_if(s.targets.begin(), s.targets.end(), [](const target& t) { return t.failure; }));
+        e.first_seen = s.first_seen;
+        e.last_seen = s.last_seen;
+        for (std::size_t i = 0; i < s.targets.size() && i < cfg_.evidence_targets; ++i) {
+            const target& t = s.targets[i];
+            e.sample.push_back(scan_target{t.host, t.port, t.user.substr(0, scan_user_cap), t.success, t.failure, t.status});
+        }
+        e.user_agents = s.agents;
+        e.tool = std::string(detail::scanner_tool_name(s.tool));
+        return e;
+    }
+
+    sipdetect::scan_config cfg_;
+    std::map<key, source> sources_;
+    std::vector<key> active_;
+    sipdetect::record_time watermark_ = sipdetect::record_time::min();
+    sipdetect::record_time last_sweep_ = sipdetect::record_time::min();
+    std::uint64_t next_id_ = 1;
+};
