@@ -78,7 +78,8 @@ public:
             if (s.active) s.changed = true;
         }
         if (!s.active && s.targets.size() >= cfg_.threshold &&
-            static_cast<double>(successes(s)) <= cfg_.max_success_share * static_cast<double>(s.targets.size())) {
+            (m != scan_submethod::register_ ||
+             static_cast<double>(successes(s)) <= cfg_.max_success_share * static_cast<double>(s.targets.size()))) {
             s.active = true;
             s.pending_start = true;
             s.changed = false;

@@ -798,8 +798,8 @@ TEST_CASE("readers: a truncated pcap keeps the records before the cut, then name
 TEST_CASE("readers: a truncated real capture") {
     SIPDETECT_REQUIRE_SHARED_FILE(pcap, "ipfixprobe/sip.pcap");
     temp_dir dir;
-    std::ifstream in(pcap, std::ios::binary);
-    const std::string full((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string full(static_cast<std::size_t>(std::filesystem::file_size(pcap)), '\0');
+    std::ifstream(pcap, std::ios::binary).read(full.data(), static_cast<std::streamsize>(full.size()));
     const auto cut = dir.write("sip-cut.pcap", full.substr(0, full.size() / 2 + 7));
     const auto [records, err] = read_until_error(cut);
     CHECK(!records.empty());

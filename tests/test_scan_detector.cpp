@@ -295,6 +295,21 @@ TEST_CASE("registrations that succeed (401 then 200) are not enumeration") {
     CHECK(d.poll().empty());
 }
 
+TEST_CASE("OPTIONS and INVITE answered 200 are still scans: the 200 is what the scanner looks for") {
+    for (auto m : {sip_method::options, sip_method::invite}) {
+        detector d(with_threshold(5));
+        for (int h = 1; h <= 6; ++h) {
+            const msg r = request(h, "203.0.113.66", ("10.1.0." + std::to_string(h)).c_str(), m, "100");
+            d.feed(r);
+            d.feed(response(r, h + 0.01, 200));
+        }
+        const auto events = d.poll();
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].targets == 6);
+        CHECK(events[0].successful_targets == 6);
+    }
+}
+
 TEST_CASE("a scan whose targets mostly fail is reported even if some succeed") {
     detector d(with_threshold(5));
     double t = 0;

@@ -253,9 +253,9 @@ TEST_CASE("atomic state files: the previous state survives a failed or interrupt
     std::filesystem::remove(path);
 
     scan s(scan_cfg());
-    CHECK_FALSE(load_state_file(s, path)); // absent: nothing to load
+    CHECK_FALSE(load_state_file(path, s)); // absent: nothing to load
     for (const msg& r : story()) s.feed(r);
-    save_state_file(s, path);
+    save_state_file(path, s);
     const std::string first = image_of(s);
     CHECK(std::filesystem::file_size(path) == first.size());
     CHECK_FALSE(std::filesystem::exists(path.string() + ".tmp"));
@@ -263,18 +263,40 @@ TEST_CASE("atomic state files: the previous state survives a failed or interrupt
     // A crash mid-save leaves a partial temporary file; the state file is intact.
     { std::ofstream(path.string() + ".tmp") << "partial"; }
     scan t(scan_cfg());
-    CHECK(load_state_file(t, path));
+    CHECK(load_state_file(path, t));
     CHECK(image_of(t) == first);
 
     // A save that cannot complete leaves the old file in place.
     const auto blocked = dir / "blocked.state";
     std::filesystem::create_directories(blocked.string() + ".tmp"); // the temp path is a directory
-    save_state_file(s, dir / "other.state");
-    CHECK_THROWS_AS(save_state_file(s, blocked), state_error);
+    save_state_file(dir / "other.state", s);
+    CHECK_THROWS_AS(save_state_file(blocked, s), state_error);
 
     // A corrupt file names itself in the error.
     { std::ofstream(dir / "bad.state") << "not a state"; }
-    CHECK_THROWS_WITH(load_state_file(t, dir / "bad.state"),
+    CHECK_THROWS_WITH(load_state_file(dir / "bad.state", t),
                       (dir / "bad.state").string() + ": state truncated: 11 of 20 header bytes");
+
+    // Both detectors in one bundle: all or nothing.
+    proxy p(proxy_cfg());
+    for (const msg& r : story()) p.feed(r);
+    save_state_file(dir / "both.state", s, p);
+    scan s2(scan_cfg());
+    proxy p2(proxy_cfg());
+    CHECK(load_state_file(dir / "both.state", s2, p2));
+    CHECK(image_of(s2) == image_of(s));
+    CHECK(image_of(p2) == image_of(p));
+    std::string bundle;
+    {
+        std::ifstream in(dir / "both.state", std::ios::binary);
+        bundle.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    bundle[bundle.size() - 1] = static_cast<char>(bundle.back() ^ 1); // corrupt the proxy image's checksum
+    { std::ofstream(dir / "both.state", std::ios::binary) << bundle; }
+    scan s3(scan_cfg());
+    proxy p3(proxy_cfg());
+    const std::string s3_before = image_of(s3);
+    CHECK_THROWS_AS(load_state_file(dir / "both.state", s3, p3), state_error);
+    CHECK(image_of(s3) == s3_before); // the scan image was fine, but nothing was committed
     std::filesystem::remove_all(dir);
 }

@@ -264,7 +264,7 @@ inline std::string_view bare_uri(std::string_view v) noexcept {
     std::size_t i = 0;
     if (!v.empty() && v.front() == '"') { // quoted display name, with \" escapes
         i = 1;
-        while (i < v.size() && v[i] != '"') i += v[i] == '\\' ? 2 : 1;
+        while (i < v.size() && v[i] != '"') i += v[i] == '\\' ? std::size_t{2} : std::size_t{1};
         i = i < v.size() ? i + 1 : v.size();
     }
     const std::size_t lt = v.find('<', i);

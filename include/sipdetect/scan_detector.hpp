@@ -79,9 +79,10 @@ struct scan_config {
     // A request that carries two or more Via headers was relayed by a proxy:
     // its transport source is the relay, not the party that probes.
     bool ignore_relayed = true;
-    // A requester whose distinct targets mostly answered 2xx is a proxy or
-    // registrar doing its job (401 then 200), not enumerating: no start event
-    // while successful targets exceed this share.
+    // A requester whose registrations mostly succeed (401 then 200) is a
+    // proxy or registrar doing its job, not enumerating: no REGISTER scan
+    // starts while successful targets exceed this share. OPTIONS and INVITE
+    // are exempt: a 200 there is what the scanner was looking for.
     double max_success_share = 0.5;
     // Seed of the fingerprint hashes. Fixed by default so replays are
     // reproducible; set a secret one in deployments.

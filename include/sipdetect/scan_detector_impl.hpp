@@ -276,7 +276,9 @@ void scan_detector<Record, Clock>::maybe_activate(const detail::source_key& key,
     detail::scan_heavy& h = *s.heavy;
     const std::uint32_t targets = h.targets.size();
     if (targets < config_.threshold) return;
-    if (static_cast<double>(h.successful_targets) > config_.max_success_share * static_cast<double>(targets)) return;
+    if (key.tag == static_cast<std::uint8_t>(scan_submethod::register_) &&
+        static_cast<double>(h.successful_targets) > config_.max_success_share * static_cast<double>(targets))
+        return;
     h.active = true;
     h.start_pending = true;
     h.changed = false;
