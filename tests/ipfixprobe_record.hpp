@@ -17,7 +17,7 @@
 struct ipfixprobe_record {
     sipdetect::ip_address SRC_IP, DST_IP;
     std::uint16_t SRC_PORT = 0, DST_PORT = 0;
-    sipdetect::record_time TIME_FIRST{};
+    sipdetect::record_time TIME_LAST{}; // the message's own time (TIME_FIRST may be an earlier packet of the flow)
     std::uint32_t PACKETS = 0, PACKETS_REV = 0;
     std::uint16_t SIP_MSG_TYPE = 0, SIP_STATUS_CODE = 0;
     std::string SIP_CALLED_PARTY, SIP_CALLING_PARTY, SIP_CALL_ID, SIP_CSEQ, SIP_REQUEST_URI, SIP_USER_AGENT, SIP_VIA;
@@ -43,7 +43,7 @@ inline sipdetect::sip_method ipfixprobe_method(std::uint16_t type) {
 template <>
 struct sipdetect::record_traits<ipfixprobe_record> {
     using R = ipfixprobe_record;
-    static record_time time(const R& r) { return r.TIME_FIRST; }
+    static record_time time(const R& r) { return r.TIME_LAST; }
     static ip_address source(const R& r) { return r.SRC_IP; }
     static ip_address destination(const R& r) { return r.DST_IP; }
     static std::uint16_t source_port(const R& r) { return r.SRC_PORT; }
@@ -131,7 +131,7 @@ inline std::vector<ipfixprobe_record> read_ipfixprobe_csv(const std::string& pat
         r.DST_IP = sipdetect::ip_address::parse(at("DST_IP"));
         r.SRC_PORT = u16("SRC_PORT");
         r.DST_PORT = u16("DST_PORT");
-        r.TIME_FIRST = parse_unirec_time(at("TIME_FIRST"));
+        r.TIME_LAST = parse_unirec_time(at("TIME_LAST"));
         r.PACKETS = static_cast<std::uint32_t>(std::stoul(at("PACKETS")));
         r.PACKETS_REV = static_cast<std::uint32_t>(std::stoul(at("PACKETS_REV")));
         r.SIP_MSG_TYPE = u16("SIP_MSG_TYPE");

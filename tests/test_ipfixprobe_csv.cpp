@@ -27,7 +27,7 @@ std::vector<scan_event> run(const std::vector<ipfixprobe_record>& records, std::
 std::vector<ipfixprobe_record> load_sorted(const std::filesystem::path& path) {
     auto records = read_ipfixprobe_csv(path.string());
     std::stable_sort(records.begin(), records.end(),
-                     [](const auto& a, const auto& b) { return a.TIME_FIRST < b.TIME_FIRST; });
+                     [](const auto& a, const auto& b) { return a.TIME_LAST < b.TIME_LAST; });
     return records;
 }
 

@@ -270,9 +270,12 @@ int main(int argc, char** argv) {
             break; // a later file would leave a hole in the stream
         }
     }
-    // Several files are one stream in record time; equal times keep input order.
-    std::stable_sort(records.begin(), records.end(),
-                     [](const input_record& a, const input_record& b) { return a.time < b.time; });
+    // Several files are one stream in record time. At equal times a request
+    // goes first (its answer cannot precede it), otherwise input order holds.
+    std::stable_sort(records.begin(), records.end(), [](const input_record& a, const input_record& b) {
+        if (a.time != b.time) return a.time < b.time;
+        return a.status == 0 && b.status != 0;
+    });
 
     printer print(opt.json);
     // Poll once per second of record time, as a live collector polls once a second.
