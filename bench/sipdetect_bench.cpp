@@ -20,7 +20,10 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <unistd.h>
 
 namespace bench {
 namespace {
@@ -331,6 +334,27 @@ void register_all() {
 
 class summary_reporter final : public benchmark::ConsoleReporter {
 public:
+    explicit summary_reporter(OutputOptions options) : ConsoleReporter(options) {}
+
+    // A display reporter passed to RunSpecifiedBenchmarks() does not see
+    // --benchmark_color and --benchmark_counters_tabular, so read them here
+    // (same defaults as the library: color when stdout is a terminal, no table).
+    static OutputOptions options_from(int argc, char** argv) {
+        bool color = isatty(STDOUT_FILENO) != 0;
+        bool tabular = false;
+        auto truthy = [](std::string_view v) { return v == "true" || v == "yes" || v == "1" || v == "on"; };
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view arg = argv[i];
+            if (arg.starts_with("--benchmark_color=")) {
+                const std::string_view v = arg.substr(18);
+                if (v != "auto") color = truthy(v);
+            } else if (arg.starts_with("--benchmark_counters_tabular=")) {
+                tabular = truthy(arg.substr(29));
+            }
+        }
+        return static_cast<OutputOptions>((color ? OO_Color : OO_None) | (tabular ? OO_Tabular : OO_None));
+    }
+
     void ReportRuns(const std::vector<Run>& runs) override {
         ConsoleReporter::ReportRuns(runs);
         for (const Run& run : runs) {
@@ -395,6 +419,7 @@ int main(int argc, char** argv) {
         std::cerr << e.what() << '\n';
         return 2;
     }
+    bench::summary_reporter reporter(bench::summary_reporter::options_from(argc, argv));
     benchmark::Initialize(&argc, argv);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
@@ -405,9 +430,13 @@ int main(int argc, char** argv) {
         std::to_string(s.background_sources) + " background sources, " + std::to_string(s.scanners) + " scanners x " +
             std::to_string(s.scan_targets) + " targets, " + std::to_string(s.proxies) + " proxies x " +
             std::to_string(s.proxy_uris) + " From URIs");
+    std::string counts;
+    for (const bench::workload_id id : bench::all_workloads)
+        counts += (counts.empty() ? "" : ", ") + std::string(bench::name_of(id)) + " " +
+                  std::to_string(bench::record_count(id, s));
+    benchmark::AddCustomContext("sipdetect_bench_records", counts);
     bench::register_all();
 
-    bench::summary_reporter reporter;
     benchmark::RunSpecifiedBenchmarks(&reporter);
     reporter.print_summary(stdout);
     benchmark::Shutdown();

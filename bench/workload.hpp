@@ -425,6 +425,21 @@ inline void shuffle(std::vector<unit>& units, std::uint64_t seed) {
 
 } // namespace gen
 
+// Records each workload will hold, without building it.
+inline std::size_t record_count(workload_id id, const workload_sizes& sizes) {
+    std::size_t background = 0;
+    for (std::uint32_t s = 0; s < sizes.background_sources; ++s) background += gen::builder::background_requests(s);
+    const std::size_t scans = std::size_t{sizes.scanners} * sizes.scan_targets;
+    const std::size_t proxied = 2 * std::size_t{sizes.proxies} * sizes.proxy_uris;
+    switch (id) {
+    case workload_id::background: return background;
+    case workload_id::scanners: return scans;
+    case workload_id::proxies: return proxied;
+    case workload_id::mix: return background + scans + proxied;
+    }
+    return 0;
+}
+
 // Builds one workload: units of traffic, shuffled, then records materialised
 // in their final order (so the text lies in record order, as in a
 // collector's buffers) with record times 100 us apart (10,000 records/s).

@@ -22,6 +22,8 @@ public:
     void feed(const Record& record) {
         using namespace sipdetect;
         const record_view v = make_view(record);
+        // Replayed with manual_clock: only the lateness rule applies.
+        if (watermark_ != record_time::min() && v.time < watermark_ - cfg_.max_lateness) return;
         watermark_ = std::max(watermark_, v.time);
         if (v.is_response() && (v.status < 100 || v.status > 699)) return;
         scan_submethod m;
@@ -90,7 +92,8 @@ public:
 
     std::vector<sipdetect::scan_event> poll(sipdetect::record_time clock_now) {
         using namespace sipdetect;
-        const record_time now = std::max(watermark_, clock_now);
+        last_now_ = std::max({last_now_, watermark_, clock_now});
+        const record_time now = last_now_;
         std::vector<scan_event> out;
         std::vector<key> still;
         for (const key& k : active_) {
@@ -199,5 +202,6 @@ private:
     std::vector<key> active_;
     sipdetect::record_time watermark_ = sipdetect::record_time::min();
     sipdetect::record_time last_sweep_ = sipdetect::record_time::min();
+    sipdetect::record_time last_now_ = sipdetect::record_time::min();
     std::uint64_t next_id_ = 1;
 };

@@ -673,6 +673,49 @@ TEST_CASE("readers: pcap IPv4 options, fragments, TCP segments, timestamps and b
         }
     }
 
+    SECTION("pcapng, with a timestamp beyond the microsecond range") {
+        const std::string frame = ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip)));
+        std::string ng;
+        put32le(ng, 0x0A0D0D0Au); // section header block
+        put32le(ng, 28);
+        put32le(ng, 0x1A2B3C4Du);
+        put16le(ng, 1);
+        put16le(ng, 0);
+        put32le(ng, 0xffffffffu);
+        put32le(ng, 0xffffffffu);
+        put32le(ng, 28);
+        put32le(ng, 1); // interface description block: Ethernet, microseconds
+        put32le(ng, 20);
+        put16le(ng, 1);
+        put16le(ng, 0);
+        put32le(ng, 0);
+        put32le(ng, 20);
+        auto epb = [&](std::uint64_t micros) {
+            std::string data = frame;
+            data.resize((frame.size() + 3) / 4 * 4, '\0');
+            const auto len = static_cast<std::uint32_t>(32 + data.size());
+            put32le(ng, 6);
+            put32le(ng, len);
+            put32le(ng, 0);
+            put32le(ng, static_cast<std::uint32_t>(micros >> 32));
+            put32le(ng, static_cast<std::uint32_t>(micros & 0xffffffffu));
+            put32le(ng, static_cast<std::uint32_t>(frame.size()));
+            put32le(ng, static_cast<std::uint32_t>(frame.size()));
+            ng += data;
+            put32le(ng, len);
+        };
+        epb(1700000000'250000);
+        epb(0xffffffffffffffffull);
+        const auto p = dir.write("ts.pcapng", ng);
+        REQUIRE(detect_format(p) == input_format::pcap);
+        reader_counters c;
+        const auto records = read_all(p, &c);
+        REQUIRE(records.size() == 2);
+        check_options(records[0], ip_address::parse("192.0.2.1"), ip_address::parse("192.0.2.2"));
+        CHECK(sipdetect::micros_of(records[1].time) == 0);
+        CHECK(c.bad_timestamps == 1);
+    }
+
     SECTION("not SIP, malformed SIP and cut headers are counted") {
         const auto p = dir.write(
             "junk.pcap",

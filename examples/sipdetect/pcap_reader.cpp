@@ -107,9 +107,17 @@ private:
     };
 
     void handle_packet(const pcap_pkthdr& h, const u_char* data) {
+        const auto sec = static_cast<std::int64_t>(h.ts.tv_sec);
         std::int64_t frac = static_cast<std::int64_t>(h.ts.tv_usec);
         if (nano_) frac /= 1000;
-        time_ = sipdetect::record_time_from_micros(static_cast<std::int64_t>(h.ts.tv_sec) * 1'000'000 + frac);
+        // A corrupt pcapng can hold a 64-bit timestamp beyond what microseconds represent.
+        constexpr std::int64_t max_seconds = 9'000'000'000'000; // about year 287,000
+        if (sec > max_seconds || sec < -max_seconds) {
+            ++counters_.bad_timestamps;
+            time_ = sipdetect::record_time{};
+        } else {
+            time_ = sipdetect::record_time_from_micros(sec * 1'000'000 + frac);
+        }
         const bytes b(data, h.caplen);
         switch (linktype_) {
         case DLT_EN10MB:

@@ -75,9 +75,10 @@ struct reader_counters {
     std::uint64_t empty_payloads = 0;    // UDP datagrams or TCP segments without payload
     std::uint64_t truncated_fields = 0;  // sum of the parser's truncated_fields over all messages
 
-    // text formats
+    // text formats (bad_timestamps also for pcap)
     std::uint64_t lines = 0;           // data lines read (headers and comments excluded)
-    std::uint64_t bad_timestamps = 0;  // Zeek: unparsable ts, read as the epoch (a warning, not an error)
+    std::uint64_t bad_timestamps = 0;  // unparsable Zeek ts or out-of-range packet time, read as the epoch
+                                       // (a warning, not an error)
     std::uint64_t skipped_records = 0; // lines that describe no SIP message (ipfixprobe SIP_MSG_TYPE 0,
                                        // Zeek lines with neither method nor status, other Zeek _paths)
 

@@ -48,10 +48,21 @@ record_time clock_now(C& c) {
     return std::chrono::time_point_cast<record_duration>(c.now());
 }
 
+// A live clock tells wall time, so records far beyond it can be refused
+// (see time_gate.hpp). A clock type says it is not live with a static member
+// `live = false`; manual_clock does.
+template <class C>
+inline constexpr bool clock_is_live = [] {
+    if constexpr (requires { C::live; }) return static_cast<bool>(C::live);
+    else return true;
+}();
+
 // A clock that only moves when told: for tests and offline replay. Left at
 // the epoch, poll() works purely on record time.
 class manual_clock {
 public:
+    static constexpr bool live = false;
+
     constexpr manual_clock() noexcept = default;
     constexpr explicit manual_clock(record_time start) noexcept : now_(start) {}
     constexpr record_time now() const noexcept { return now_; }

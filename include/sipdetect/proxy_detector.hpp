@@ -12,6 +12,7 @@
 #include <sipdetect/clock.hpp>
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/detail/hash.hpp>
+#include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/record.hpp>
 #include <sipdetect/scan_detector.hpp>
 #include <sipdetect/version.hpp>
@@ -58,6 +59,10 @@ struct proxy_config {
     std::uint32_t uri_samples = 8;
     std::uint32_t peer_samples = 8;
     std::uint32_t max_user_agents = 4;
+    // Hostile time, as in scan_config: a training season can be neither
+    // stalled nor ended early by a record's time.
+    record_duration max_lateness = std::chrono::hours(1);
+    record_duration max_clock_skew = std::chrono::hours(24);
     std::uint64_t hash_seed = 0x5eedf00du;
 
     void validate() const;
@@ -85,6 +90,8 @@ struct proxy_stats {
     std::uint64_t records = 0;
     std::uint64_t filtered = 0;              // records excluded by the filter
     std::uint64_t malformed_dropped = 0;
+    std::uint64_t late_dropped = 0;
+    std::uint64_t future_dropped = 0;
     std::uint64_t candidates = 0;            // now
     std::uint64_t proxies = 0;               // learned now
     std::uint64_t learned_in_training = 0;
@@ -153,7 +160,7 @@ public:
     const proxy_config& config() const noexcept { return config_; }
     proxy_stats stats() const;
     Clock& clock() noexcept { return clock_; }
-    record_time watermark() const noexcept { return watermark_; }
+    record_time watermark() const noexcept { return time_.watermark; }
     // Training ends here; record_time::max() before the first record.
     record_time season_end() const noexcept;
     bool is_learned(const ip_address& a) const { return proxies_.find(key_of(a)) != nullptr; }
@@ -183,8 +190,8 @@ private:
     proxy_table proxies_;
     std::vector<detail::source_key> crossed_; // candidates awaiting a verdict
     std::vector<proxy_event> pending_;
-    record_time first_record_{record_time::max()};
-    record_time watermark_{record_time::min()};
+    record_time first_record_{record_time::max()}; // training starts here and never moves
+    detail::time_gate time_;
     record_time last_sweep_{record_time::min()};
     bool responses_seen_ = false;
     std::uint64_t next_event_id_ = 1;

@@ -16,7 +16,8 @@ inline void proxy_config::validate() const {
     if (min_uris > (1u << 20)) throw config_error("proxy min_uris above 1048576 is not supported");
     if (closed_season < record_duration::zero()) throw config_error("closed_season must not be negative");
     if (time_to_death <= record_duration::zero()) throw config_error("time_to_death must be positive");
-    if (answer_grace < record_duration::zero() || candidate_idle_timeout <= record_duration::zero())
+    if (answer_grace < record_duration::zero() || candidate_idle_timeout <= record_duration::zero() ||
+        max_lateness < record_duration::zero() || max_clock_skew < record_duration::zero())
         throw config_error("proxy timeouts must be positive");
     if (!(min_success_share >= 0.0 && min_success_share <= 1.0))
         throw config_error("min_success_share must be within [0, 1]");
@@ -35,7 +36,7 @@ proxy_detector<Record, Clock>::proxy_detector(proxy_config config, Clock clock)
 template <class Record, detector_clock Clock>
 record_time proxy_detector<Record, Clock>::season_end() const noexcept {
     if (first_record_ == record_time::max()) return record_time::max();
-    if (config_.closed_season > record_time::max() - first_record_) return record_time::max();
+    if (first_record_ > record_time::max() - config_.closed_season) return record_time::max();
     return first_record_ + config_.closed_season;
 }
 
@@ -53,8 +54,14 @@ template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::feed(const Record& record) {
     const record_view v = make_view(record);
     ++stats_.records;
-    if (v.time < first_record_) first_record_ = v.time;
-    if (v.time > watermark_) watermark_ = v.time;
+    switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
+                                                        [this] { return clock_now(clock_); })) {
+    case detail::time_verdict::out_of_range: ++stats_.malformed_dropped; return;
+    case detail::time_verdict::late: ++stats_.late_dropped; return;
+    case detail::time_verdict::future: ++stats_.future_dropped; return;
+    case detail::time_verdict::accept: break;
+    }
+    if (first_record_ == record_time::max()) first_record_ = v.time;
     if (v.is_counters) {
         const sip_counters& c = v.counters;
         if (c.success_responses || c.failure_responses) responses_seen_ = true;
@@ -74,7 +81,7 @@ void proxy_detector<Record, Clock>::feed(const Record& record) {
         ++stats_.malformed_dropped;
         return;
     }
-    if (!crossed_.empty()) decide_due(watermark_, false);
+    if (!crossed_.empty()) decide_due(time_.watermark, false);
 }
 
 template <class Record, detector_clock Clock>
@@ -257,7 +264,7 @@ void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail:
 
 template <class Record, detector_clock Clock>
 std::vector<proxy_event> proxy_detector<Record, Clock>::poll() {
-    const record_time now = std::max(watermark_, clock_now(clock_));
+    const record_time now = time_.poll_now(clock_now(clock_));
     decide_due(now, false);
     sweep(now);
     std::vector<proxy_event> out;
@@ -267,7 +274,7 @@ std::vector<proxy_event> proxy_detector<Record, Clock>::poll() {
 
 template <class Record, detector_clock Clock>
 std::vector<proxy_event> proxy_detector<Record, Clock>::flush() {
-    const record_time now = std::max(watermark_, clock_now(clock_));
+    const record_time now = time_.poll_now(clock_now(clock_));
     decide_due(now, true);
     // Scanner-like candidates re-queued by decide() are left for later traffic.
     std::vector<proxy_event> out;
@@ -325,6 +332,8 @@ inline void write_proxy_config(state_writer& w, const proxy_config& c) {
     w.u32(c.uri_samples);
     w.u32(c.peer_samples);
     w.u32(c.max_user_agents);
+    w.duration(c.max_lateness);
+    w.duration(c.max_clock_skew);
     w.u64(c.hash_seed);
 }
 
@@ -350,6 +359,8 @@ inline proxy_config read_proxy_config(state_reader& r) {
     c.uri_samples = r.u32();
     c.peer_samples = r.u32();
     c.max_user_agents = r.u32();
+    c.max_lateness = r.duration();
+    c.max_clock_skew = r.duration();
     c.hash_seed = r.u64();
     return c;
 }
@@ -372,11 +383,14 @@ inline std::vector<std::string> proxy_config_differences(const proxy_config& sav
     note(saved.uri_samples != running.uri_samples, "uri_samples");
     note(saved.peer_samples != running.peer_samples, "peer_samples");
     note(saved.max_user_agents != running.max_user_agents, "max_user_agents");
+    note(saved.max_lateness != running.max_lateness, "max_lateness");
+    note(saved.max_clock_skew != running.max_clock_skew, "max_clock_skew");
     return out;
 }
 
-inline constexpr std::array<std::uint64_t proxy_stats::*, 11> saved_proxy_counters{
+inline constexpr std::array<std::uint64_t proxy_stats::*, 13> saved_proxy_counters{
     &proxy_stats::records,            &proxy_stats::filtered,           &proxy_stats::malformed_dropped,
+    &proxy_stats::late_dropped,       &proxy_stats::future_dropped,
     &proxy_stats::learned_in_training, &proxy_stats::new_proxy_events,  &proxy_stats::judged_scanner_like,
     &proxy_stats::candidates_evicted, &proxy_stats::candidates_rejected, &proxy_stats::candidates_expired,
     &proxy_stats::proxies_evicted,    &proxy_stats::proxies_expired};
@@ -407,7 +421,7 @@ void proxy_detector<Record, Clock>::save(std::ostream& out) const {
     detail::state_writer w;
     detail::write_proxy_config(w, config_);
     w.time(first_record_);
-    w.time(watermark_);
+    detail::write_time_gate(w, time_);
     w.time(last_sweep_);
     w.boolean(responses_seen_);
     w.u64(next_event_id_);
@@ -476,7 +490,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     load_report report{detail::proxy_config_differences(saved, config_)};
 
     const record_time first_record = r.time();
-    const record_time watermark = r.time();
+    const detail::time_gate time = detail::read_time_gate(r);
     const record_time last_sweep = r.time();
     const bool responses_seen = r.boolean();
     const std::uint64_t next_event_id = r.u64();
@@ -573,7 +587,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     crossed_ = std::move(crossed);
     pending_ = std::move(pending);
     first_record_ = first_record;
-    watermark_ = watermark;
+    time_ = time;
     last_sweep_ = last_sweep;
     responses_seen_ = responses_seen;
     next_event_id_ = next_event_id;

@@ -12,6 +12,7 @@
 #include <sipdetect/clock.hpp>
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/detail/hash.hpp>
+#include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/errors.hpp>
 #include <sipdetect/record.hpp>
 #include <sipdetect/version.hpp>
@@ -84,6 +85,10 @@ struct scan_config {
     // starts while successful targets exceed this share. OPTIONS and INVITE
     // are exempt: a 200 there is what the scanner was looking for.
     double max_success_share = 0.5;
+    // Hostile time (README "Time"): records older than the newest minus
+    // max_lateness, or beyond a live clock plus max_clock_skew, are dropped.
+    record_duration max_lateness = std::chrono::hours(1);
+    record_duration max_clock_skew = std::chrono::hours(24);
     // Seed of the fingerprint hashes. Fixed by default so replays are
     // reproducible; set a secret one in deployments.
     std::uint64_t hash_seed = 0x5eed5ca9u;
@@ -130,6 +135,8 @@ struct scan_stats {
     std::uint64_t relayed_ignored = 0;    // requests with >= 2 Via
     std::uint64_t filtered = 0;           // responders outside destination_filter
     std::uint64_t malformed_dropped = 0;  // impossible status codes and the like
+    std::uint64_t late_dropped = 0;       // older than the newest record minus max_lateness
+    std::uint64_t future_dropped = 0;     // beyond the live clock plus max_clock_skew
     std::uint64_t tracked = 0;            // entries now
     std::uint64_t evicted = 0;            // entries pushed out at max_tracked
     std::uint64_t evicted_with_progress = 0; // of those, entries that had probed several targets
@@ -202,7 +209,7 @@ public:
     const scan_config& config() const noexcept { return config_; }
     scan_stats stats() const;
     Clock& clock() noexcept { return clock_; }
-    record_time watermark() const noexcept { return watermark_; }
+    record_time watermark() const noexcept { return time_.watermark; }
 
     // Persistent state (format in README "State files"). load() leaves the
     // detector untouched and throws state_error on any defect.
@@ -228,7 +235,7 @@ private:
     Clock clock_;
     table_type table_;
     std::vector<detail::source_key> active_; // keys with an active scan, few
-    record_time watermark_{record_time::min()};
+    detail::time_gate time_;
     record_time last_sweep_{record_time::min()};
     std::uint64_t next_event_id_ = 1;
     scan_stats stats_;

@@ -24,7 +24,8 @@ inline void scan_config::validate() const {
     if (!(max_success_share >= 0.0 && max_success_share <= 1.0))
         throw config_error("max_success_share must be within [0, 1]");
     if (event_idle_timeout <= record_duration::zero() || update_interval < record_duration::zero() ||
-        source_idle_timeout <= record_duration::zero())
+        source_idle_timeout <= record_duration::zero() || max_lateness < record_duration::zero() ||
+        max_clock_skew < record_duration::zero())
         throw config_error("scan timeouts must be positive");
 }
 
@@ -73,7 +74,13 @@ template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::feed(const Record& record) {
     const record_view v = make_view(record);
     ++stats_.records;
-    if (v.time > watermark_) watermark_ = v.time;
+    switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
+                                                        [this] { return clock_now(clock_); })) {
+    case detail::time_verdict::out_of_range: ++stats_.malformed_dropped; return;
+    case detail::time_verdict::late: ++stats_.late_dropped; return;
+    case detail::time_verdict::future: ++stats_.future_dropped; return;
+    case detail::time_verdict::accept: break;
+    }
     if (v.is_counters) {
         const sip_counters& c = v.counters;
         const std::array<std::pair<scan_submethod, std::uint32_t>, 3> counts{
@@ -314,7 +321,7 @@ scan_event scan_detector<Record, Clock>::make_event(scan_phase phase, const deta
 
 template <class Record, detector_clock Clock>
 std::vector<scan_event> scan_detector<Record, Clock>::poll() {
-    const record_time now = std::max(watermark_, clock_now(clock_));
+    const record_time now = time_.poll_now(clock_now(clock_));
     std::vector<scan_event> out;
     std::vector<detail::source_key> still_active;
     for (const detail::source_key& key : active_) {
@@ -434,6 +441,8 @@ inline void write_scan_config(state_writer& w, const scan_config& c) {
     w.u32(c.max_user_agents);
     w.boolean(c.ignore_relayed);
     w.f64(c.max_success_share);
+    w.duration(c.max_lateness);
+    w.duration(c.max_clock_skew);
     w.u64(c.hash_seed);
 }
 
@@ -458,6 +467,8 @@ inline scan_config read_scan_config(state_reader& r) {
     c.max_user_agents = r.u32();
     c.ignore_relayed = r.boolean();
     c.max_success_share = r.f64();
+    c.max_lateness = r.duration();
+    c.max_clock_skew = r.duration();
     c.hash_seed = r.u64();
     return c;
 }
@@ -481,6 +492,8 @@ inline std::vector<std::string> scan_config_differences(const scan_config& saved
     note(saved.max_user_agents != running.max_user_agents, "max_user_agents");
     note(saved.ignore_relayed != running.ignore_relayed, "ignore_relayed");
     note(saved.max_success_share != running.max_success_share, "max_success_share");
+    note(saved.max_lateness != running.max_lateness, "max_lateness");
+    note(saved.max_clock_skew != running.max_clock_skew, "max_clock_skew");
     return out;
 }
 
@@ -494,9 +507,10 @@ void read_counters(state_reader& r, const std::array<std::uint64_t Stats::*, N>&
 }
 
 // Cumulative counters that survive a restart; gauges (tracked, memory) are recomputed.
-inline constexpr std::array<std::uint64_t scan_stats::*, 12> saved_scan_counters{
+inline constexpr std::array<std::uint64_t scan_stats::*, 14> saved_scan_counters{
     &scan_stats::records,          &scan_stats::requests,       &scan_stats::responses_matched,
     &scan_stats::relayed_ignored,  &scan_stats::filtered,       &scan_stats::malformed_dropped,
+    &scan_stats::late_dropped,     &scan_stats::future_dropped,
     &scan_stats::evicted,          &scan_stats::evicted_with_progress, &scan_stats::rejected,
     &scan_stats::expired,          &scan_stats::events_started, &scan_stats::events_ended};
 
@@ -506,7 +520,7 @@ template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::save(std::ostream& out) const {
     detail::state_writer w;
     detail::write_scan_config(w, config_);
-    w.time(watermark_);
+    detail::write_time_gate(w, time_);
     w.time(last_sweep_);
     w.u64(next_event_id_);
     detail::write_counters(w, detail::saved_scan_counters, stats_);
@@ -571,7 +585,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
     load_report report{detail::scan_config_differences(saved, config_)};
 
-    const record_time watermark = r.time();
+    const detail::time_gate time = detail::read_time_gate(r);
     const record_time last_sweep = r.time();
     const std::uint64_t next_event_id = r.u64();
     scan_stats stats;
@@ -668,7 +682,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     // Commit: nothing above touched *this.
     table_ = std::move(table);
     active_ = std::move(active);
-    watermark_ = watermark;
+    time_ = time;
     last_sweep_ = last_sweep;
     next_event_id_ = next_event_id;
     stats_ = stats;

@@ -10,6 +10,7 @@
 
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
+#include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/errors.hpp>
 #include <sipdetect/version.hpp>
 
@@ -210,6 +211,20 @@ private:
     std::size_t pos_ = 0;
     std::size_t end_ = 0;
 };
+
+inline void write_time_gate(state_writer& w, const time_gate& g) {
+    w.time(g.watermark);
+    w.time(g.clock_reading);
+    w.time(g.last_now);
+}
+
+inline time_gate read_time_gate(state_reader& r) {
+    time_gate g;
+    g.watermark = r.time();
+    g.clock_reading = r.time();
+    g.last_now = r.time();
+    return g;
+}
 
 } // namespace detail
 SIPDETECT_NAMESPACE_END
