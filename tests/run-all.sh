@@ -20,5 +20,7 @@ run_suite() {
 
 run_suite gcc -DCMAKE_CXX_COMPILER=g++
 run_suite clang -DCMAKE_CXX_COMPILER=clang++
-run_suite sanitizers -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DSIPDETECT_SANITIZE=address,undefined
+# Under the sanitizers the spoofed flood is 1 M records instead of 10 M, to stay well inside CI's time.
+SIPDETECT_FLOOD_RECORDS=1000000 \
+    run_suite sanitizers -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DSIPDETECT_SANITIZE=address,undefined
 echo "all suites passed"

@@ -1,4 +1,5 @@
-// sipdetect command-line program: the pcap/pcapng reader (libpcap).
+// sipdetect command-line program: the pcap/pcapng reader (libpcap), and the
+// frame decoder it shares with the NetMon reader (detail::decode_frame).
 //
 // Link types: Ethernet (802.1Q/802.1ad/QinQ VLAN tags, PPPoE session), Linux
 // cooked SLL and SLL2, raw IP (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6) and BSD
@@ -54,9 +55,17 @@ constexpr std::uint32_t le32(const std::uint8_t* p) noexcept {
     return std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | std::uint32_t{p[0]};
 }
 
-bool supported_link_type(int dlt) noexcept {
-    return dlt == DLT_EN10MB || dlt == DLT_LINUX_SLL || dlt == dlt_linux_sll2 || dlt == DLT_RAW ||
-           dlt == linktype_raw || dlt == dlt_ipv4 || dlt == dlt_ipv6 || dlt == DLT_NULL || dlt == DLT_LOOP;
+// The link layer of a libpcap DLT_ value; nullopt when unsupported.
+std::optional<detail::link_layer> link_layer_of(int dlt) noexcept {
+    if (dlt == DLT_EN10MB) return detail::link_layer::ethernet;
+    if (dlt == DLT_LINUX_SLL) return detail::link_layer::linux_sll;
+    if (dlt == dlt_linux_sll2) return detail::link_layer::linux_sll2;
+    if (dlt == DLT_RAW || dlt == linktype_raw) return detail::link_layer::raw_ip;
+    if (dlt == dlt_ipv4) return detail::link_layer::raw_ipv4;
+    if (dlt == dlt_ipv6) return detail::link_layer::raw_ipv6;
+    if (dlt == DLT_NULL) return detail::link_layer::bsd_null;
+    if (dlt == DLT_LOOP) return detail::link_layer::bsd_loop;
+    return std::nullopt;
 }
 
 struct pcap_closer {
@@ -69,13 +78,15 @@ public:
         char errbuf[PCAP_ERRBUF_SIZE] = {};
         pcap_.reset(pcap_open_offline(path.c_str(), errbuf));
         if (!pcap_) detail::fail(path, "", errbuf[0] != '\0' ? errbuf : "cannot open capture");
-        linktype_ = pcap_datalink(pcap_.get());
+        const int linktype = pcap_datalink(pcap_.get());
         nano_ = pcap_get_tstamp_precision(pcap_.get()) == PCAP_TSTAMP_PRECISION_NANO;
-        if (!supported_link_type(linktype_)) {
-            const char* name = pcap_datalink_val_to_name(linktype_);
-            detail::fail(path, "", "unsupported link type " + std::to_string(linktype_) +
+        const auto link = link_layer_of(linktype);
+        if (!link) {
+            const char* name = pcap_datalink_val_to_name(linktype);
+            detail::fail(path, "", "unsupported link type " + std::to_string(linktype) +
                                        (name ? std::string(" (") + name + ")" : std::string()));
         }
+        link_ = *link;
     }
 
     bool next(input_record& out) override {
@@ -102,55 +113,72 @@ public:
     }
 
 private:
-    struct ip_pair {
-        sipdetect::ip_address src, dst;
-    };
-
     void handle_packet(const pcap_pkthdr& h, const u_char* data) {
         const auto sec = static_cast<std::int64_t>(h.ts.tv_sec);
         std::int64_t frac = static_cast<std::int64_t>(h.ts.tv_usec);
         if (nano_) frac /= 1000;
         // A corrupt pcapng can hold a 64-bit timestamp beyond what microseconds represent.
         constexpr std::int64_t max_seconds = 9'000'000'000'000; // about year 287,000
-        if (sec > max_seconds || sec < -max_seconds) {
+        sipdetect::record_time time{};
+        if (sec > max_seconds || sec < -max_seconds)
             ++counters_.bad_timestamps;
-            time_ = sipdetect::record_time{};
-        } else {
-            time_ = sipdetect::record_time_from_micros(sec * 1'000'000 + frac);
-        }
-        const bytes b(data, h.caplen);
-        switch (linktype_) {
-        case DLT_EN10MB:
+        else
+            time = sipdetect::record_time_from_micros(sec * 1'000'000 + frac);
+        detail::decode_frame(link_, bytes(data, h.caplen), time, counters_, pending_);
+    }
+
+    std::unique_ptr<pcap_t, pcap_closer> pcap_;
+    detail::link_layer link_ = detail::link_layer::ethernet;
+    bool nano_ = false;
+    std::deque<input_record> pending_;
+    std::optional<input_error> error_;
+};
+
+// Link layer -> IP -> UDP/TCP -> SIP, for one frame.
+class frame_decoder {
+public:
+    frame_decoder(detail::link_layer link, sipdetect::record_time time, reader_counters& counters,
+                  std::deque<input_record>& out) noexcept
+        : link_(link), time_(time), counters_(counters), out_(out) {}
+
+    void frame(bytes b) {
+        switch (link_) {
+        case detail::link_layer::ethernet:
             if (b.size() < 14) return truncated();
             return ethertype(be16(b.data() + 12), b.subspan(14));
-        case DLT_LINUX_SLL:
+        case detail::link_layer::linux_sll:
             if (b.size() < 16) return truncated();
             return ethertype(be16(b.data() + 14), b.subspan(16));
-        case DLT_NULL:
-        case DLT_LOOP: {
+        case detail::link_layer::linux_sll2:
+            if (b.size() < 20) return truncated();
+            return ethertype(be16(b.data()), b.subspan(20));
+        case detail::link_layer::bsd_null:
+        case detail::link_layer::bsd_loop: {
             if (b.size() < 4) return truncated();
             // DLT_NULL holds the AF in the capturing host's byte order, DLT_LOOP in network order.
             std::uint32_t af = be32(b.data());
-            if (linktype_ == DLT_NULL && (af & 0xffff0000u) != 0) af = le32(b.data());
+            if (link_ == detail::link_layer::bsd_null && (af & 0xffff0000u) != 0) af = le32(b.data());
             if (af == 2) return ipv4(b.subspan(4));
             if (af == 10 || af == 24 || af == 28 || af == 30) return ipv6(b.subspan(4)); // Linux, BSDs, macOS
             ++counters_.non_ip;
             return;
         }
-        default:
-            if (linktype_ == dlt_linux_sll2) {
-                if (b.size() < 20) return truncated();
-                return ethertype(be16(b.data()), b.subspan(20));
-            }
-            return raw_ip(b); // DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6
+        case detail::link_layer::raw_ip:
+        case detail::link_layer::raw_ipv4:
+        case detail::link_layer::raw_ipv6: return raw_ip(b);
         }
     }
+
+private:
+    struct ip_pair {
+        sipdetect::ip_address src, dst;
+    };
 
     void raw_ip(bytes b) {
         if (b.empty()) return truncated();
         const unsigned version = b[0] >> 4;
-        if (version == 4 && linktype_ != dlt_ipv6) return ipv4(b);
-        if (version == 6 && linktype_ != dlt_ipv4) return ipv6(b);
+        if (version == 4 && link_ != detail::link_layer::raw_ipv6) return ipv4(b);
+        if (version == 6 && link_ != detail::link_layer::raw_ipv4) return ipv6(b);
         ++counters_.non_ip;
     }
 
@@ -313,20 +341,23 @@ private:
         r.via_count = m.via_count;
         ++counters_.sip_messages;
         counters_.truncated_fields += m.truncated_fields;
-        pending_.push_back(std::move(r));
+        out_.push_back(std::move(r));
     }
 
     void truncated() noexcept { ++counters_.truncated_packets; }
 
-    std::unique_ptr<pcap_t, pcap_closer> pcap_;
-    int linktype_ = 0;
-    bool nano_ = false;
-    sipdetect::record_time time_{};
-    std::deque<input_record> pending_;
-    std::optional<input_error> error_;
+    detail::link_layer link_;
+    sipdetect::record_time time_;
+    reader_counters& counters_;
+    std::deque<input_record>& out_;
 };
 
 } // namespace
+
+void detail::decode_frame(link_layer link, std::span<const std::uint8_t> frame, sipdetect::record_time time,
+                          reader_counters& counters, std::deque<input_record>& out) {
+    frame_decoder(link, time, counters, out).frame(frame);
+}
 
 std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& path) {
     return std::make_unique<pcap_reader>(path);

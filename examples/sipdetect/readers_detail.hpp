@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -25,6 +27,27 @@ namespace sipdetect_cli::detail {
 
 // A UniRec template line: "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,..." (readers.cpp).
 bool is_unirec_template(std::string_view line) noexcept;
+
+// Link layers of captured frames that decode_frame understands.
+enum class link_layer {
+    ethernet,   // Ethernet II with 802.1Q/802.1ad/QinQ tags and PPPoE sessions
+    linux_sll,  // Linux cooked capture v1
+    linux_sll2, // Linux cooked capture v2
+    raw_ip,     // IPv4 or IPv6, told apart by the version nibble
+    raw_ipv4,   // IPv4 only
+    raw_ipv6,   // IPv6 only
+    bsd_null,   // 4-byte address family in the capturing host's byte order
+    bsd_loop,   // 4-byte address family in network byte order
+};
+
+// Decodes one captured frame, link layer to SIP (pcap_reader.cpp; the pcap
+// and NetMon readers share it): appends one input_record per SIP message, all
+// stamped `time`, to `out`, and counts what it finds in `counters` (every
+// packet counter except `packets` itself, which the caller counts). Never
+// throws on frame content: cut or impossible headers are counted as
+// truncated_packets.
+void decode_frame(link_layer link, std::span<const std::uint8_t> frame, sipdetect::record_time time,
+                  reader_counters& counters, std::deque<input_record>& out);
 
 [[noreturn]] inline void fail(const std::filesystem::path& file, std::string where, std::string what) {
     throw input_exception(input_error{file.string(), std::move(where), std::move(what)});
