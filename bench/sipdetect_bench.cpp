@@ -126,13 +126,29 @@ double heap_per_source(std::int64_t before, std::int64_t after, std::size_t sour
     return sources == 0 ? 0.0 : static_cast<double>(after - before) / static_cast<double>(sources);
 }
 
-void check_scan_stats(pass_result& r, const sipdetect::scan_stats& s) {
-    if (r.problem.empty() && (s.evicted != 0 || s.rejected != 0))
+// Every record must be read and none dropped: "0 scanners" on the
+// background is only an answer if the detector looked at all of it.
+void check_scan_stats(pass_result& r, const workload& w, const sipdetect::scan_stats& s) {
+    if (!r.problem.empty()) return;
+    if (s.records != w.records.size() || s.requests != w.scan_requests)
+        r.problem = "scan_detector counted " + std::to_string(s.records) + " records and " +
+                    std::to_string(s.requests) + " requests, expected " + std::to_string(w.records.size()) +
+                    " and " + std::to_string(w.scan_requests);
+    else if (s.malformed_dropped != 0 || s.late_dropped != 0 || s.future_dropped != 0)
+        r.problem = "scan_detector dropped records (malformed, late or future)";
+    else if (s.evicted != 0 || s.rejected != 0)
         r.problem = "scan_detector evicted " + std::to_string(s.evicted) + " and rejected " +
                     std::to_string(s.rejected) + " sources: raise max_tracked";
 }
-void check_proxy_stats(pass_result& r, const sipdetect::proxy_stats& s) {
-    if (r.problem.empty() && (s.candidates_evicted != 0 || s.candidates_rejected != 0 || s.proxies_evicted != 0))
+void check_proxy_stats(pass_result& r, const workload& w, const sipdetect::proxy_stats& s) {
+    if (!r.problem.empty()) return;
+    if (s.records != w.records.size() || s.candidates + s.proxies != w.sources)
+        r.problem = "proxy_detector counted " + std::to_string(s.records) + " records and " +
+                    std::to_string(s.candidates + s.proxies) + " requesters, expected " +
+                    std::to_string(w.records.size()) + " and " + std::to_string(w.sources);
+    else if (s.malformed_dropped != 0 || s.late_dropped != 0 || s.future_dropped != 0)
+        r.problem = "proxy_detector dropped records (malformed, late or future)";
+    else if (s.candidates_evicted != 0 || s.candidates_rejected != 0 || s.proxies_evicted != 0)
         r.problem = "proxy_detector evicted or rejected candidates: raise max_candidates";
 }
 double scan_bytes(const sipdetect::scan_stats& s) { return per(s.memory_bytes, s.tracked); }
@@ -161,7 +177,7 @@ pass_result scan_pass(const workload& w) {
     r.scan_bytes_per_entry = scan_bytes(stats);
     r.heap_bytes_per_source = heap_per_source(heap0, heap1, w.sources);
     check_count(r, "scanners", r.scanners, w.expected_scanners);
-    check_scan_stats(r, stats);
+    check_scan_stats(r, w, stats);
     return r;
 }
 
@@ -188,7 +204,7 @@ pass_result proxy_pass(const workload& w) {
     r.proxy_bytes_per_entry = proxy_bytes(stats);
     r.heap_bytes_per_source = heap_per_source(heap0, heap1, w.sources);
     check_count(r, "proxies", r.proxies, w.expected_proxies);
-    check_proxy_stats(r, stats);
+    check_proxy_stats(r, w, stats);
     return r;
 }
 
@@ -228,8 +244,8 @@ pass_result both_pass(const workload& w) {
     r.heap_bytes_per_source = heap_per_source(heap0, heap1, w.sources);
     check_count(r, "scanners", r.scanners, w.expected_scanners);
     check_count(r, "proxies", r.proxies, w.expected_proxies);
-    check_scan_stats(r, scan_stats);
-    check_proxy_stats(r, proxy_stats);
+    check_scan_stats(r, w, scan_stats);
+    check_proxy_stats(r, w, proxy_stats);
     return r;
 }
 

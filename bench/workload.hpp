@@ -155,6 +155,7 @@ struct workload {
     std::size_t sources = 0;            // distinct requester addresses
     std::size_t expected_scanners = 0;  // distinct sources a correct SIPSCAN reports
     std::size_t expected_proxies = 0;   // distinct sources a correct SIPPROXY reports
+    std::size_t scan_requests = 0;      // requests SIPSCAN must count (REGISTER/OPTIONS/INVITE, < 2 Via)
 };
 
 namespace gen {
@@ -482,6 +483,12 @@ inline std::unique_ptr<workload> make_workload(workload_id id, const workload_si
     sipdetect::record_time t = sipdetect::record_time_from_micros(1'709'251'200'000'000); // 2024-03-01T00:00:00Z
     const sipdetect::record_duration step{100};
     for (const unit& u : units) b.emit(u, t, step);
+    for (const sip_flow& f : w->records) {
+        using sipdetect::sip_method;
+        const bool scanned_method =
+            f.method == sip_method::register_ || f.method == sip_method::options || f.method == sip_method::invite;
+        if (f.status == 0 && f.via_count < 2 && scanned_method) ++w->scan_requests;
+    }
     return w;
 }
 

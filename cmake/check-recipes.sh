@@ -77,9 +77,10 @@ for name in ("vcpkg-cmake", "vcpkg-cmake-config"):
 EOF
 ok "vcpkg.json is valid JSON: sipdetect $version, Apache-2.0, host deps vcpkg-cmake and vcpkg-cmake-config"
 
-for opt in $(sed -nE 's/^[[:space:]]*option\((SIPDETECT_BUILD_[A-Z_]+).*/\1/p' "$root/CMakeLists.txt"); do
+while read -r opt; do
     grep -q -- "-D$opt=OFF" "$port/portfile.cmake" || { echo "portfile.cmake does not turn off $opt" >&2; exit 1; }
-done
+done < <(sed -nE 's/^[[:space:]]*option\((SIPDETECT_BUILD_[A-Z_]+).*/\1/p' "$root/CMakeLists.txt")
+# shellcheck disable=SC2016  # literal text of the portfile
 for call in 'set(VCPKG_BUILD_TYPE release)' 'vcpkg_cmake_configure(' 'vcpkg_cmake_install()' \
     'vcpkg_cmake_config_fixup(CONFIG_PATH share/cmake/sipdetect)' 'vcpkg_fixup_pkgconfig()' \
     'file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug"' 'vcpkg_install_copyright(FILE_LIST "${SOURCE_PATH}/LICENSE")'; do
@@ -158,11 +159,11 @@ get_filename_component(_IMPORT_PREFIX "${_IMPORT_PREFIX}" PATH)]]
 endforeach()
 EOF
 fixed=$(cmake -DDIR="$vcpkg_tree/share/sipdetect" -P "$work/vcpkg-fixup.cmake")
-grep -q "sipdetectTargets.cmake" <<<"$fixed" && grep -q "sipdetectConfig.cmake" <<<"$fixed" || {
+if ! grep -q "sipdetectTargets.cmake" <<<"$fixed" || ! grep -q "sipdetectConfig.cmake" <<<"$fixed"; then
     echo "the vcpkg path corrections no longer match the installed CMake files:"
     echo "$fixed"
     exit 1
-}
+fi
 usage_project "$work/vcpkg-usage-tree"
 build_and_run "$work/vcpkg-usage-tree" "$work/build-vcpkg-usage-tree" "$vcpkg_tree" main
 PKG_CONFIG_PATH="$vcpkg_tree/share/pkgconfig" pkg-config --cflags sipdetect | grep -q -- "-I$vcpkg_tree/"

@@ -14,6 +14,10 @@ namespace {
 std::atomic<std::size_t> allocations{0};
 }
 
+// These replace the global allocator on purpose: malloc/free behind new/delete.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
     allocations.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(n == 0 ? 1 : n)) return p;

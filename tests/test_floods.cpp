@@ -26,6 +26,10 @@ void note_peak() {
 } // namespace
 
 // Each block carries its size in front, so frees can be subtracted.
+// These replace the global allocator on purpose: malloc/free behind new/delete.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t n) {
     auto* p = static_cast<std::size_t*>(std::malloc(n + sizeof(std::max_align_t)));
     if (p == nullptr) throw std::bad_alloc();

@@ -1,5 +1,6 @@
 // The sipdetect program's input readers: format detection, pcap/pcapng link
-// types, Zeek sip.log (TSV and JSON), ipfixprobe UniRec CSV, hostile input.
+// types, Microsoft NetMon 2.x, Zeek sip.log (TSV and JSON), ipfixprobe UniRec
+// CSV, hostile input.
 #include "catch.hpp"
 
 #include "sipdetect/readers.hpp"
@@ -108,6 +109,56 @@ private:
     void put32(std::uint32_t v) { big_endian_ ? put32be(bytes_, v) : put32le(bytes_, v); }
     bool big_endian_;
     std::string bytes_;
+};
+
+// A Microsoft Network Monitor 2.x capture: 128-byte header, frame records,
+// then the frame table. Capture start 2023-11-14 22:13:20.000 (1700000000 s).
+class netmon_file {
+public:
+    explicit netmon_file(unsigned network = 1, unsigned version_minor = 0)
+        : network_(network), minor_(version_minor) {}
+
+    // Adds a frame record `gap` bytes after the previous one. From version
+    // 2.1 on a trailer follows the data: `frame_network`, a process index and
+    // (2.3+) a FILETIME `filetime`.
+    netmon_file& add(const std::string& frame, std::uint64_t delta_us = 250000, unsigned frame_network = 1,
+                     std::uint64_t filetime = 0, std::size_t gap = 0) {
+        records_ += std::string(gap, '\xee');
+        offsets_.push_back(static_cast<std::uint32_t>(128 + records_.size()));
+        put32le(records_, static_cast<std::uint32_t>(delta_us & 0xffffffffu));
+        put32le(records_, static_cast<std::uint32_t>(delta_us >> 32));
+        put32le(records_, static_cast<std::uint32_t>(frame.size()));
+        put32le(records_, static_cast<std::uint32_t>(frame.size()));
+        records_ += frame;
+        if (minor_ >= 1) put16le(records_, frame_network);
+        if (minor_ >= 2) put32le(records_, 0);
+        if (minor_ >= 3) {
+            put32le(records_, static_cast<std::uint32_t>(filetime & 0xffffffffu));
+            put32le(records_, static_cast<std::uint32_t>(filetime >> 32));
+            put8(records_, 0);
+        }
+        return *this;
+    }
+    std::vector<std::uint32_t>& offsets() { return offsets_; }
+
+    std::string bytes() const {
+        std::string h = "GMBU";
+        put8(h, minor_);
+        put8(h, 2);
+        put16le(h, network_);
+        for (unsigned v : {2023u, 11u, 2u, 14u, 22u, 13u, 20u, 0u}) put16le(h, v); // SYSTEMTIME
+        put32le(h, static_cast<std::uint32_t>(128 + records_.size()));             // frame table offset
+        put32le(h, static_cast<std::uint32_t>(4 * offsets_.size()));              // and length
+        h.resize(128, '\0');
+        std::string table;
+        for (auto o : offsets_) put32le(table, o);
+        return h + records_ + table;
+    }
+
+private:
+    unsigned network_, minor_;
+    std::string records_;
+    std::vector<std::uint32_t> offsets_;
 };
 
 std::string udp(unsigned sport, unsigned dport, const std::string& payload) {
@@ -289,8 +340,9 @@ TEST_CASE("readers: detect_format on the shared captures and logs") {
     CHECK(detect_format(zeek_a) == input_format::zeek_tsv);
     CHECK(detect_format(zeek_b) == input_format::zeek_tsv);
     CHECK(detect_format(csv) == input_format::ipfixprobe_csv);
-    // Microsoft NetMon 2.x, which libpcap cannot read: not mistaken for anything.
-    CHECK(detect_format(netmon) == input_format::unknown);
+    // Microsoft NetMon 2.x, which libpcap cannot read: its own reader.
+    CHECK(detect_format(netmon) == input_format::netmon);
+    CHECK(std::string(to_string(input_format::netmon)) == "netmon");
 }
 
 TEST_CASE("readers: detect_format on generated files, from content only") {
@@ -323,6 +375,8 @@ TEST_CASE("readers: detect_format on generated files, from content only") {
     CHECK(detect_format(dir.write("l", "hello, world\nthis is text\n")) == input_format::unknown);
     CHECK(detect_format(dir.write("m", std::string("\x00\x01\x02\x03junk", 8))) == input_format::unknown);
     CHECK(detect_format(dir.write("n", "ab")) == input_format::unknown);
+    CHECK(detect_format(dir.write("n2.pcap", std::string("GMBU\x00\x02\x01\x00", 8))) == input_format::netmon);
+    CHECK(detect_format(dir.write("n3", "RTSS")) == input_format::unknown); // NetMon 1.x: not read
     // A truncated pcap is still a pcap: reading it reports the truncation.
     CHECK(detect_format(dir.write("o", pcap_file(1).bytes().substr(0, 10))) == input_format::pcap);
 
@@ -371,7 +425,8 @@ TEST_CASE("readers: ipfixprobe CSV gives 40 records with biflow responses sent b
             CHECK(v.server == pbx);
             CHECK(v.client_port == 5060);
             CHECK(v.server_port == 5060);
-            CHECK(sipdetect::micros_of(r.time) == 1471336062059571); // 2016-08-16T08:27:42.059571 UTC
+            // TIME_LAST 2016-08-16T08:27:42.061690 (TIME_FIRST is the REGISTER's, 2.119 ms earlier).
+            CHECK(sipdetect::micros_of(r.time) == 1471336062061690);
         }
     }
     CHECK(responses == 16);
@@ -413,24 +468,36 @@ TEST_CASE("readers: the ipfixprobe pcap and CSV describe the same SIP messages")
     CHECK(pc.malformed == 0);
     CHECK(from_pcap.size() == 40);
     CHECK(tuples(from_pcap) == tuples(from_csv));
-    // Times: each svmap INVITE opens its own flow, so its TIME_FIRST is its packet time.
-    // Not so for a message that follows another one on the same 5-tuple: ipfixprobe
-    // flushes the biflow and the exported TIME_FIRST is that of the previous packet
-    // (the 401 before a retried REGISTER, up to 6.7 s earlier here). The reader
-    // reports TIME_FIRST as is; it only has to stay within the capture.
-    std::multiset<std::pair<std::int64_t, std::string>> inv_pcap, inv_csv;
-    for (const auto& r : from_pcap)
-        if (r.method == sip_method::invite && r.status == 0) inv_pcap.emplace(sipdetect::micros_of(r.time), r.call_id);
-    for (const auto& r : from_csv)
-        if (r.method == sip_method::invite && r.status == 0) inv_csv.emplace(sipdetect::micros_of(r.time), r.call_id);
-    CHECK(inv_pcap.size() == 9);
-    CHECK(inv_pcap == inv_csv);
-    const auto [lo, hi] = std::minmax_element(from_pcap.begin(), from_pcap.end(),
-                                              [](const auto& a, const auto& b) { return a.time < b.time; });
-    for (const auto& r : from_csv) {
-        CHECK(r.time >= lo->time);
-        CHECK(r.time <= hi->time);
-    }
+    // Times: the reader takes TIME_LAST, the time of the message's own packet
+    // (ipfixprobe_reader.cpp, "Time trap"). Checked with tshark for every one
+    // of the 40 records, requests and responses: TIME_LAST equals the packet's
+    // frame.time_epoch to the microsecond. TIME_FIRST does so only for the 9
+    // INVITEs, each of which opens its own flow; for the 16 responses it is
+    // the request's time (0.6 to 9.9 ms early), for the 15 REGISTERs that of
+    // an earlier packet on the same 5-tuple (5 to 6 ms early, and 6.6 s and
+    // 6.7 s for two of them). So the time joins the key, and both sides hold
+    // the same 40 (time, message) pairs. The brute-force REGISTERs to 6001
+    // share Call-ID, CSeq and To; only the time tells them apart, and the
+    // multisets match with it.
+    using timed = std::tuple<std::int64_t, ip_address, ip_address, sip_method, std::uint16_t, std::string, std::string>;
+    auto timed_tuples = [](const std::vector<input_record>& records) {
+        std::multiset<timed> out;
+        for (const auto& r : records) {
+            const auto v = sipdetect::make_view(r);
+            out.emplace(sipdetect::micros_of(r.time), v.client, v.server, v.method, v.status, std::string(v.to_uri),
+                        r.call_id);
+        }
+        return out;
+    };
+    CHECK(timed_tuples(from_pcap) == timed_tuples(from_csv));
+    // Spot checks: the INVITE of the first line, and the 200 OK whose TIME_FIRST is 2.119 ms early.
+    const auto at = [&](std::int64_t micros) {
+        return std::count_if(from_pcap.begin(), from_pcap.end(),
+                             [&](const auto& r) { return sipdetect::micros_of(r.time) == micros; });
+    };
+    CHECK(at(1471336048605282) == 1);
+    CHECK(at(1471336062061690) == 1);
+    CHECK(at(1471336062059571) == 1); // the REGISTER the 200 answers
 }
 
 TEST_CASE("readers: generated ipfixprobe CSV, columns by name, quoting, template first or last") {
@@ -478,6 +545,42 @@ TEST_CASE("readers: generated ipfixprobe CSV, columns by name, quoting, template
         const auto v = sipdetect::make_view(resp);
         CHECK(v.client == ip_address::parse("10.0.0.1"));
         CHECK(v.server == ip_address::parse("10.0.0.2"));
+    }
+}
+
+TEST_CASE("readers: ipfixprobe record time is TIME_LAST, else TIME_FIRST") {
+    temp_dir dir;
+    SECTION("TIME_LAST wins whatever the column order") {
+        const std::string first = "2020-01-01T00:00:01.5", last = "2020-01-01T00:00:07.25";
+        for (const bool last_first : {false, true}) {
+            const std::string tmpl = "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT," +
+                                     std::string(last_first ? "time TIME_LAST,time TIME_FIRST"
+                                                            : "time TIME_FIRST,time TIME_LAST") +
+                                     ",uint16 SIP_MSG_TYPE\n";
+            const std::string line =
+                "10.0.0.2,10.0.0.1,5060," + (last_first ? last + "," + first : first + "," + last) + ",6\n";
+            const auto records = read_all(dir.write("last.csv", line + tmpl));
+            REQUIRE(records.size() == 1);
+            CHECK(sipdetect::micros_of(records[0].time) == 1577836807'250000);
+        }
+    }
+    SECTION("without TIME_LAST: TIME_FIRST") {
+        const auto records = read_all(
+            dir.write("first.csv", "10.0.0.2,10.0.0.1,5060,2020-01-01T00:00:01.5,6\n"
+                                   "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,time TIME_FIRST,uint16 SIP_MSG_TYPE\n"));
+        REQUIRE(records.size() == 1);
+        CHECK(sipdetect::micros_of(records[0].time) == 1577836801'500000);
+    }
+    SECTION("a bad TIME_LAST is an error even when TIME_FIRST is fine; no time column at all is one too") {
+        auto [records, err] = read_until_error(
+            dir.write("bad.csv", "10.0.0.2,10.0.0.1,5060,2020-01-01T00:00:01.5,later,6\n"
+                                 "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,time TIME_FIRST,time TIME_LAST,"
+                                 "uint16 SIP_MSG_TYPE\n"));
+        CHECK(records.empty());
+        CHECK(contains(err, "bad.csv: line 1: bad TIME_LAST \"later\""));
+        std::tie(records, err) = read_until_error(dir.write(
+            "notime.csv", "10.0.0.2,10.0.0.1,5060,6\nipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,uint16 SIP_MSG_TYPE\n"));
+        CHECK(contains(err, "notime.csv: template (last line): template has no TIME_LAST or TIME_FIRST column"));
     }
 }
 
@@ -771,7 +874,7 @@ TEST_CASE("readers: every shared capture reads to its end without error") {
     std::size_t files = 0;
     for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
         const auto ext = entry.path().extension().string();
-        if (ext != ".pcap" && ext != ".pcapng") continue;
+        if (ext != ".pcap" && ext != ".pcapng" && ext != ".cap") continue;
         INFO(entry.path().string());
         ++files;
         auto reader = open_reader(entry.path());
@@ -875,6 +978,261 @@ TEST_CASE("readers: mutated captures never crash") {
             while (reader->next(r)) {
             }
         } catch (const input_exception&) {
+        }
+    }
+    SUCCEED("no crash");
+}
+
+// ===========================================================================
+// Microsoft Network Monitor 2.x
+
+TEST_CASE("readers: the NetMon 2.x capture of the PROTOS c07 SIP test cases") {
+    SIPDETECT_REQUIRE_SHARED_FILE(cap, "sipnab/c07-sip-r2.cap");
+    REQUIRE(detect_format(cap) == input_format::netmon);
+    reader_counters c;
+    const auto records = read_all(cap, &c);
+    CHECK(c.packets == 39); // capinfos: 39 packets
+    CHECK(c.truncated_packets == 0);
+    CHECK(c.non_ip == 0);
+    CHECK(c.bad_timestamps == 0);
+    // `tshark -Y sip` shows 12 SIP frames: 3 and 5-15. Frames 14 and 15 have
+    // start lines of 2,076 and 4,126 bytes, beyond the parser's max_start_line
+    // (2,048), so they are malformed here: 10 SIP messages.
+    CHECK(c.sip_messages == 10);
+    CHECK(c.malformed == 22); // frames 14, 15, and 20-39 whose methods are not tokens (tshark: not SIP)
+    CHECK(c.not_sip == 7);    // 2 NBNS, frame 4 (no method), frames 16-19 (16,000 bytes without a line end)
+    REQUIRE(records.size() == 10);
+    // Times: capture start 2005-07-17 15:39:20.502 read as UTC, plus each frame's
+    // offset; equal to tshark's frame.time_epoch (run with TZ=UTC) for frames 3, 5-13.
+    const std::vector<std::int64_t> tshark_times{
+        1121614765'123000, 1121614765'406000, 1121614765'542000, 1121614765'687000, 1121614765'838000,
+        1121614765'975000, 1121614766'115000, 1121614766'285000, 1121614766'601000, 1121614767'114000};
+    const ip_address lo = ip_address::parse("127.0.0.1");
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        INFO("record " << i);
+        const auto& r = records[i];
+        CHECK(sipdetect::micros_of(r.time) == tshark_times[i]);
+        CHECK(r.src == lo);
+        CHECK(r.dst == lo);
+        CHECK(r.src_port == 5060);
+        CHECK(r.dst_port == 80);
+        CHECK(r.status == 0);
+        CHECK(r.request_uri == "sip:tori@localhost");
+        CHECK(r.call_id == std::to_string(i == 0 ? 0 : i + 1) + "@localhost"); // test case 1 is frame 4
+        CHECK(r.method == (i == 0 ? sip_method::invite : sip_method::unknown)); // then methods of 'a's
+    }
+}
+
+TEST_CASE("readers: generated NetMon 2.x captures") {
+    temp_dir dir;
+    const std::string options_frame = ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip_options())));
+    const ip_address c4 = ip_address::parse("192.0.2.1"), s4 = ip_address::parse("192.0.2.2");
+
+    SECTION("one SIP OPTIONS over UDP/IPv4/Ethernet") {
+        const auto p = dir.write("one.cap", netmon_file().add(options_frame).bytes());
+        REQUIRE(detect_format(p) == input_format::netmon);
+        reader_counters c;
+        const auto records = read_all(p, &c);
+        CHECK(c.packets == 1);
+        CHECK(c.sip_messages == 1);
+        REQUIRE(records.size() == 1);
+        check_options(records[0], c4, s4); // 1700000000 s + 250 ms
+        CHECK(open_reader(p)->format() == input_format::netmon);
+    }
+    SECTION("frames with gaps between them, listed out of file order, a frame before the start, raw IP") {
+        netmon_file f;
+        f.add(ether(0x0806, std::string(28, '\0')), 0)
+            .add(options_frame, 250000, 1, 0, 7)
+            .add(ether(0x86dd, ipv6(17, v6("2001:db8::2"), v6("2001:db8::1"), udp(5062, 5060, sip_200()))),
+                 std::uint64_t(0) - 1'000000, 1, 0, 3); // -1 s: before the nominal start
+        std::swap(f.offsets()[0], f.offsets()[2]);
+        reader_counters c;
+        const auto records = read_all(dir.write("gaps.cap", f.bytes()), &c);
+        CHECK(c.packets == 3);
+        CHECK(c.non_ip == 1);
+        REQUIRE(records.size() == 2);
+        CHECK(records[0].status == 200);
+        CHECK(records[0].src == ip_address::parse("2001:db8::2"));
+        CHECK(sipdetect::micros_of(records[0].time) == 1699999999'000000);
+        check_options(records[1], c4, s4);
+
+        const std::string ip_only = ipv4(17, client4, server4, udp(5060, 5062, sip_options()));
+        const auto raw = read_all(dir.write("raw.cap", netmon_file(9).add(ip_only).bytes())); // "raw IP frames"
+        REQUIRE(raw.size() == 1);
+        check_options(raw[0], c4, s4);
+    }
+    SECTION("version 2.1 and 2.2 trailers: per-frame network types") {
+        for (const unsigned minor : {1u, 2u}) {
+            INFO("2." << minor);
+            const std::string ip_only = ipv4(17, client4, server4, udp(5060, 5062, sip_options()));
+            netmon_file f(1, minor);
+            f.add(options_frame, 250000, 1)       // Ethernet
+                .add(ip_only, 250000, 0xE065)     // converted pcap, LINKTYPE_RAW
+                .add(ip_only, 250000, 0xE0E4)     // converted pcap, LINKTYPE_IPV4
+                .add(std::string(40, 'x'), 0, 0xFFFD) // NetMon network info: metadata
+                .add(options_frame, 250000, 6);   // 802.11: not decoded
+            reader_counters c;
+            const auto records = read_all(dir.write("trailer.cap", f.bytes()), &c);
+            CHECK(c.packets == 5);
+            CHECK(c.non_ip == 2);
+            CHECK(c.truncated_packets == 0);
+            REQUIRE(records.size() == 3);
+            for (const auto& r : records) check_options(r, c4, s4);
+        }
+    }
+    SECTION("version 2.3: each frame's own UTC time") {
+        // FILETIME: 100 ns units since 1601-01-01; 1700000000.25 s after 1970.
+        const std::uint64_t filetime = (11644473600ull + 1700000000ull) * 10'000'000ull + 2'500'000ull;
+        const auto records =
+            read_all(dir.write("v23.cap", netmon_file(1, 3).add(options_frame, 99, 1, filetime).bytes()));
+        REQUIRE(records.size() == 1);
+        check_options(records[0], c4, s4);
+    }
+}
+
+TEST_CASE("readers: truncated and corrupt NetMon captures give a clear input_error") {
+    temp_dir dir;
+    const std::string frame = ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip_options())));
+    netmon_file two;
+    two.add(frame).add(frame);
+    const std::string good = two.bytes();
+    REQUIRE(read_all(dir.write("good.cap", good)).size() == 2);
+
+    SECTION("cut in the middle: the frame table at the end is gone") {
+        const auto [records, err] = read_until_error(dir.write("cut.cap", good.substr(0, good.size() / 2)));
+        CHECK(records.empty());
+        CHECK(contains(err, "cut.cap: frame table (8 bytes at offset "));
+        CHECK(contains(err, "outside the file"));
+    }
+    SECTION("cut inside the file header") {
+        const auto [records, err] = read_until_error(dir.write("hdr.cap", good.substr(0, 60)));
+        CHECK(contains(err, "hdr.cap: truncated file header (60 of 128 bytes)"));
+    }
+    SECTION("a frame table entry pointing outside the file: the frames before it stay") {
+        netmon_file f = two;
+        f.offsets()[1] = 0x7ffffff0u;
+        const auto p = dir.write("outside.cap", f.bytes());
+        const auto [records, err] = read_until_error(p);
+        CHECK(records.size() == 1);
+        CHECK(contains(err, "outside.cap: frame 2: frame record outside the file"));
+        auto reader = open_reader(p); // the error sticks
+        input_record r;
+        CHECK(reader->next(r));
+        CHECK_THROWS_AS(reader->next(r), input_exception);
+        CHECK_THROWS_AS(reader->next(r), input_exception);
+    }
+    SECTION("a frame record over the file header or the frame table") {
+        netmon_file f = two;
+        f.offsets()[0] = 100;
+        auto [records, err] = read_until_error(dir.write("overhdr.cap", f.bytes()));
+        CHECK(contains(err, "overhdr.cap: frame 1: frame record overlaps the file header"));
+        std::string over_table = good; // frame 2's data runs 4 bytes into the frame table
+        const auto caplen = static_cast<std::uint32_t>(frame.size() + 4);
+        for (std::size_t k = 0; k < 4; ++k)
+            over_table[128 + 16 + frame.size() + 12 + k] = static_cast<char>((caplen >> (8 * k)) & 0xffu);
+        std::tie(records, err) = read_until_error(dir.write("overtable.cap", over_table));
+        CHECK(records.size() == 1);
+        CHECK(contains(err, "overtable.cap: frame 2: frame record overlaps the frame table"));
+    }
+    SECTION("a captured length beyond the limit, and one beyond the end of the file") {
+        std::string huge = good;
+        huge[128 + 12] = '\x00';
+        huge[128 + 13] = '\x00';
+        huge[128 + 14] = '\x00';
+        huge[128 + 15] = '\x10'; // 256 MiB
+        auto [records, err] = read_until_error(dir.write("huge.cap", huge));
+        CHECK(records.empty());
+        CHECK(contains(err, "huge.cap: frame 1: captured length 268435456 beyond the limit of 262144 bytes"));
+        std::string longer = good;
+        const std::size_t second = 128 + 16 + frame.size();
+        longer[second + 12] = '\x00';
+        longer[second + 13] = '\x10'; // 4 KiB: past the frame table and the end of the file
+        longer[second + 14] = '\x00';
+        longer[second + 15] = '\x00';
+        std::tie(records, err) = read_until_error(dir.write("longer.cap", longer));
+        CHECK(records.size() == 1);
+        CHECK(contains(err, "longer.cap: frame 2: frame record outside the file"));
+    }
+    SECTION("overlapping records: the same record twice, or taking turns") {
+        netmon_file f = two;
+        f.offsets()[1] = f.offsets()[0];
+        auto [records, err] = read_until_error(dir.write("twice.cap", f.bytes()));
+        CHECK(records.size() == 1);
+        CHECK(contains(err, "twice.cap: frame 2: frame record overlaps frame 1"));
+        f = two;
+        const auto a = f.offsets()[0], b = f.offsets()[1];
+        f.offsets() = {a, b, a, b, a, b};
+        std::tie(records, err) = read_until_error(dir.write("turns.cap", f.bytes()));
+        CHECK(records.size() == 2);
+        CHECK(contains(err, "turns.cap: frame 3: frame records overlap"));
+    }
+    SECTION("header fields: network type, version, frame table length") {
+        auto [records, err] = read_until_error(dir.write("wifi.cap", netmon_file(6).add(frame).bytes()));
+        CHECK(records.empty());
+        CHECK(contains(err, "wifi.cap: unsupported network (MAC) type 6 (IEEE 802.11)"));
+        std::tie(records, err) = read_until_error(dir.write("tr.cap", netmon_file(2).add(frame).bytes()));
+        CHECK(contains(err, "tr.cap: unsupported network (MAC) type 2 (Token Ring)"));
+        std::tie(records, err) = read_until_error(dir.write("e001.cap", netmon_file(0xE001).add(frame).bytes()));
+        CHECK(contains(err, "e001.cap: unsupported network (MAC) type 57345 (0xE000 | pcap link type 1: valid only "
+                            "in the frame trailers of version 2.1 and later)"));
+        std::string v3 = good;
+        v3[5] = '\x03';
+        std::tie(records, err) = read_until_error(dir.write("v3.cap", v3));
+        CHECK(contains(err, "v3.cap: unsupported Network Monitor file version 3.0"));
+        std::string odd = good;
+        odd[28] = '\x07';
+        std::tie(records, err) = read_until_error(dir.write("odd.cap", odd));
+        CHECK(contains(err, "odd.cap: frame table length 7 is not a multiple of 4"));
+        std::tie(records, err) = read_until_error(dir.write("pcap-as-netmon.cap", pcap_file(1).add(frame).bytes()),
+                                                  input_format::netmon);
+        CHECK(contains(err, "pcap-as-netmon.cap: "));
+    }
+    SECTION("an invalid capture start or frame offset: the epoch, with a warning count") {
+        std::string bad_start = good;
+        bad_start[10] = '\x0d'; // month 13
+        reader_counters c;
+        auto records = read_all(dir.write("month.cap", bad_start), &c);
+        REQUIRE(records.size() == 2);
+        CHECK(sipdetect::micros_of(records[0].time) == 0);
+        CHECK(c.bad_timestamps == 2);
+        netmon_file extreme;
+        extreme.add(frame, std::uint64_t{1} << 63).add(frame, ~std::uint64_t{0} >> 1).add(frame, 250000);
+        records = read_all(dir.write("extreme.cap", extreme.bytes()), &c);
+        REQUIRE(records.size() == 3);
+        CHECK(sipdetect::micros_of(records[0].time) == 0);
+        CHECK(sipdetect::micros_of(records[1].time) == 0);
+        CHECK(c.bad_timestamps == 2);
+        check_options(records[2], ip_address::parse("192.0.2.1"), ip_address::parse("192.0.2.2"));
+    }
+}
+
+TEST_CASE("readers: mutated NetMon captures never crash") {
+    temp_dir dir;
+    netmon_file f(1, 2);
+    f.add(ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip_options()))), 1, 1)
+        .add(ether(0x0800, ipv4(6, client4, server4, tcp(5060, 5062, sip_options() + sip_200()))), 2, 1, 0, 5)
+        .add(ipv6(17, v6("2001:db8::1"), v6("2001:db8::2"), udp(5060, 5062, sip_200())), 3, 0xE065);
+    const std::string base = f.bytes();
+    std::mt19937 rng(4242);
+    for (int round = 0; round < 400; ++round) {
+        std::string m = base;
+        const int flips = 1 + static_cast<int>(rng() % 8);
+        for (int k = 0; k < flips; ++k) {
+            // Mostly in the header, the record headers and the frame table, where offsets and lengths live.
+            const std::size_t at = rng() % 2 == 0 ? 4 + rng() % 28 : rng() % 2 == 0 ? m.size() - 1 - rng() % 12
+                                                                                     : 4 + rng() % (m.size() - 4);
+            m[at] = static_cast<char>(rng() & 0xff);
+        }
+        if (round % 5 == 0) m.resize(4 + rng() % (m.size() - 4));
+        const auto p = dir.write("fuzz.cap", m);
+        try {
+            auto reader = open_reader(p, input_format::netmon);
+            input_record r;
+            while (reader->next(r)) {
+            }
+            CHECK(reader->counters().packets <= m.size() / 16); // records may not overlap
+        } catch (const input_exception& e) {
+            CHECK(contains(e.what(), "fuzz.cap"));
         }
     }
     SUCCEED("no crash");
@@ -1102,7 +1460,7 @@ TEST_CASE("readers: corrupt and hostile text files give a clear input_error") {
             if (round % 3 == 1) junk = "{\"ts\":1}\n" + junk;
             const auto p = dir.write("junk" + std::to_string(round), junk);
             for (const auto f : {input_format::pcap, input_format::zeek_tsv, input_format::zeek_json,
-                                 input_format::ipfixprobe_csv, input_format::unknown}) {
+                                 input_format::ipfixprobe_csv, input_format::netmon, input_format::unknown}) {
                 try {
                     auto reader = open_reader(p, f);
                     input_record r;

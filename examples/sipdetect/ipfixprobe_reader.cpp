@@ -6,6 +6,17 @@
 // Direction trap: a biflow keeps a response in the request's orientation
 // (SRC = client, PACKETS = 0, PACKETS_REV = 1), so such a record is marked as
 // sent by the destination.
+//
+// Time trap: the record time is TIME_LAST, not TIME_FIRST. ipfixprobe's SIP
+// plugin exports one record per SIP message by flushing the flow at that
+// message, and the record keeps the TIME_FIRST of the flow it was cut from:
+// the time of an earlier packet on the same 5-tuple. A response's TIME_FIRST
+// is its request's time; a REGISTER retried after a 401 gets the time of
+// the 401, or of a REGISTER sent seconds before (6.7 s early in the shared
+// sip.unirec.csv). TIME_LAST is the time of the message's own packet: in
+// that file it equals the packet time in sip.pcap for all 40 records,
+// requests and responses, where TIME_FIRST does for the 9 INVITEs only.
+// A template without TIME_LAST falls back to TIME_FIRST.
 #include "readers.hpp"
 
 #include "readers_detail.hpp"
@@ -60,11 +71,11 @@ public:
 
 private:
     enum column : std::size_t {
-        src_ip, dst_ip, src_port, dst_port, time_first, packets, packets_rev, msg_type, status_code, called_party,
-        calling_party, call_id, cseq, request_uri, user_agent, via, column_count
+        src_ip, dst_ip, src_port, dst_port, time_first, time_last, packets, packets_rev, msg_type, status_code,
+        called_party, calling_party, call_id, cseq, request_uri, user_agent, via, column_count
     };
     static constexpr std::array<std::string_view, column_count> names{
-        "SRC_IP", "DST_IP", "SRC_PORT", "DST_PORT", "TIME_FIRST", "PACKETS", "PACKETS_REV", "SIP_MSG_TYPE",
+        "SRC_IP", "DST_IP", "SRC_PORT", "DST_PORT", "TIME_FIRST", "TIME_LAST", "PACKETS", "PACKETS_REV", "SIP_MSG_TYPE",
         "SIP_STATUS_CODE", "SIP_CALLED_PARTY", "SIP_CALLING_PARTY", "SIP_CALL_ID", "SIP_CSEQ", "SIP_REQUEST_URI",
         "SIP_USER_AGENT", "SIP_VIA"};
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -86,9 +97,11 @@ private:
             if (comma == std::string_view::npos) break;
             i = comma + 1;
         }
-        for (column c : {src_ip, dst_ip, dst_port, time_first, msg_type})
+        for (column c : {src_ip, dst_ip, dst_port, msg_type})
             if (index_[c] == npos)
                 detail::fail(path(), where, "template has no " + std::string(names[c]) + " column");
+        time_column_ = index_[time_last] != npos ? time_last : time_first; // see "Time trap" above
+        if (index_[time_column_] == npos) detail::fail(path(), where, "template has no TIME_LAST or TIME_FIRST column");
         have_template_ = true;
     }
 
@@ -127,9 +140,9 @@ private:
         if (type == 0) return false;
 
         r = input_record{};
-        const auto t = detail::parse_iso_time(field(time_first));
-        const auto t2 = t ? t : detail::parse_epoch_seconds(field(time_first));
-        if (!t2) fail_here("bad TIME_FIRST " + detail::excerpt(field(time_first)));
+        const auto t = detail::parse_iso_time(field(time_column_));
+        const auto t2 = t ? t : detail::parse_epoch_seconds(field(time_column_));
+        if (!t2) fail_here("bad " + std::string(names[time_column_]) + " " + detail::excerpt(field(time_column_)));
         r.time = sipdetect::record_time_from_micros(*t2);
         r.src = address(src_ip);
         r.dst = address(dst_ip);
@@ -169,6 +182,7 @@ private:
     std::optional<std::uint64_t> template_offset_;
     bool have_template_ = false;
     std::size_t field_count_ = 0;
+    column time_column_ = time_last;
     std::array<std::size_t, column_count> index_{};
     std::optional<input_error> error_;
 };

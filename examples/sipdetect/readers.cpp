@@ -1,6 +1,6 @@
 // sipdetect command-line program: format detection, the reader factory and
 // the time-ordered multi-file read. The readers themselves are in
-// pcap_reader.cpp, zeek_reader.cpp and ipfixprobe_reader.cpp.
+// pcap_reader.cpp, netmon_reader.cpp, zeek_reader.cpp and ipfixprobe_reader.cpp.
 #include "readers.hpp"
 
 #include "readers_detail.hpp"
@@ -71,6 +71,7 @@ std::string_view to_string(input_format f) noexcept {
     case input_format::zeek_tsv: return "zeek-tsv";
     case input_format::zeek_json: return "zeek-json";
     case input_format::ipfixprobe_csv: return "ipfixprobe-csv";
+    case input_format::netmon: return "netmon";
     case input_format::unknown: break;
     }
     return "unknown";
@@ -112,6 +113,7 @@ input_format detect_format(const std::filesystem::path& path) {
         }};
         for (const auto& m : magics)
             if (std::memcmp(head.data(), m.data(), 4) == 0) return input_format::pcap;
+        if (std::memcmp(head.data(), "GMBU", 4) == 0) return input_format::netmon; // Network Monitor 2.x
     }
     if (head.find('\0') != std::string::npos) return input_format::unknown; // binary, not text
 
@@ -148,11 +150,12 @@ std::unique_ptr<record_reader> open_reader(const std::filesystem::path& path, in
     case input_format::zeek_tsv: return open_zeek_tsv_reader(path);
     case input_format::zeek_json: return open_zeek_json_reader(path);
     case input_format::ipfixprobe_csv: return open_ipfixprobe_reader(path);
+    case input_format::netmon: return open_netmon_reader(path);
     case input_format::unknown: break;
     }
     detail::fail(path, "",
-                 "unrecognised input format (expected pcap, pcapng, Zeek sip.log as TSV or JSON lines, "
-                 "or ipfixprobe UniRec CSV)");
+                 "unrecognised input format (expected pcap, pcapng, Microsoft Network Monitor 2.x, "
+                 "Zeek sip.log as TSV or JSON lines, or ipfixprobe UniRec CSV)");
 }
 
 std::vector<input_record> read_all_sorted(const std::vector<std::filesystem::path>& paths, reader_counters* totals) {

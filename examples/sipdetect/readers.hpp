@@ -8,7 +8,8 @@
 //   while (reader->next(r)) { ... }                   // throws input_exception on a bad file
 //   const auto& c = reader->counters();
 //
-// Formats: pcap and pcapng (through libpcap), Zeek sip.log as TSV or JSON
+// Formats: pcap and pcapng (through libpcap), Microsoft Network Monitor 2.x
+// captures (read directly; libpcap cannot), Zeek sip.log as TSV or JSON
 // lines, and ipfixprobe's UniRec text output (CSV with the template as its
 // last line). When a file turns out to be truncated or corrupt, the records
 // already returned stay valid and the next call to next() throws.
@@ -27,14 +28,15 @@
 
 namespace sipdetect_cli {
 
-enum class input_format { pcap, zeek_tsv, zeek_json, ipfixprobe_csv, unknown };
+enum class input_format { pcap, zeek_tsv, zeek_json, ipfixprobe_csv, netmon, unknown };
 
-// "pcap", "zeek-tsv", "zeek-json", "ipfixprobe-csv", "unknown".
+// "pcap", "zeek-tsv", "zeek-json", "ipfixprobe-csv", "netmon", "unknown".
 std::string_view to_string(input_format f) noexcept;
 
 // Detects the format from the file's content, never its name: pcap magic in
 // either byte order and the nanosecond variant, the pcapng section header
-// block (both give input_format::pcap), a Zeek TSV header (#separator or
+// block (both give input_format::pcap), the NetMon 2.x magic "GMBU"
+// (input_format::netmon), a Zeek TSV header (#separator or
 // #fields), a first line starting with '{' (Zeek JSON), or a UniRec template
 // such as "ipaddr DST_IP,ipaddr SRC_IP,..." as the last (or first) line.
 // Returns unknown for anything else, including an empty file. Throws
@@ -62,12 +64,13 @@ private:
 struct reader_counters {
     std::uint64_t records = 0; // input_records returned by next()
 
-    // pcap / pcapng
-    std::uint64_t packets = 0;           // packets read from the capture
+    // pcap / pcapng / NetMon
+    std::uint64_t packets = 0;           // packets read from the capture (NetMon: every frame of the frame table)
     std::uint64_t sip_messages = 0;      // SIP messages parsed (status ok); also counted by the text readers
     std::uint64_t not_sip = 0;           // UDP payloads (and TCP segments) that do not start like SIP
     std::uint64_t malformed = 0;         // SIP-looking payloads the parser rejected
-    std::uint64_t non_ip = 0;            // frames carrying neither IPv4 nor IPv6 (ARP, LLDP, ...)
+    std::uint64_t non_ip = 0;            // frames carrying neither IPv4 nor IPv6 (ARP, LLDP, ...; NetMon 2.1+:
+                                         // also metadata frames and frames of a network type not decoded)
     std::uint64_t icmp_skipped = 0;      // ICMP/ICMPv6 packets: SIP quoted in an error is not traffic
     std::uint64_t fragments_skipped = 0; // non-first IP fragments (no reassembly)
     std::uint64_t other_transport = 0;   // IP packets that are neither UDP, TCP nor ICMP
@@ -121,6 +124,7 @@ std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& pat
 std::unique_ptr<record_reader> open_zeek_tsv_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_zeek_json_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_ipfixprobe_reader(const std::filesystem::path& path);
+std::unique_ptr<record_reader> open_netmon_reader(const std::filesystem::path& path);
 
 // Reads several files (each format detected) as one stream ordered by record
 // time; the sort is stable, so records with equal times keep file order and

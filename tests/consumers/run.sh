@@ -229,7 +229,10 @@ relocated() {
     local includedir
     includedir=$(PKG_CONFIG_PATH="$moved/share/pkgconfig" pkg-config --variable=includedir sipdetect)
     test -f "$includedir/sipdetect/version.hpp"
-    "$cxx" -std=c++20 $(PKG_CONFIG_PATH="$moved/share/pkgconfig" pkg-config --cflags sipdetect) \
+    local cflags
+    cflags=$(PKG_CONFIG_PATH="$moved/share/pkgconfig" pkg-config --cflags sipdetect)
+    # shellcheck disable=SC2086  # the flags are words
+    "$cxx" -std=c++20 $cflags \
         -DSIPDETECT_EXPECTED_VERSION="\"$version\"" -DCONSUMER_KIND='"pkg-config, relocated"' \
         "$here/consumer.cpp" -o "$scratch/build-relocated/consumer-pkg-config"
     run_consumer "$scratch/build-relocated/consumer-pkg-config"

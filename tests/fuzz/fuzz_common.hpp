@@ -21,6 +21,7 @@
 #include <string_view>
 #include <system_error>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #if defined(SIPDETECT_FUZZ_HAVE_NLOHMANN)
@@ -80,8 +81,9 @@ inline std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
     return r;
 }
 
-// A per-process file in the temporary directory, reused by every run and
-// removed at exit.
+// A per-process file in the temporary directory ($TMPDIR, else /tmp),
+// reused by every run and removed at exit. It stays open: rewriting it in
+// place is much cheaper than creating or truncating it for each input.
 class temp_file {
 public:
     explicit temp_file(const char* tag) {
@@ -89,8 +91,11 @@ public:
         std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
         if (ec) dir = "/tmp";
         path_ = dir / ("sipdetect-fuzz-" + std::string(tag) + "-" + std::to_string(::getpid()));
+        fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd_ < 0) fail("cannot create the temporary input file", __FILE__, __LINE__, path_.string());
     }
     ~temp_file() {
+        ::close(fd_);
         std::error_code ec;
         std::filesystem::remove(path_, ec);
     }
@@ -100,14 +105,19 @@ public:
     const std::filesystem::path& path() const noexcept { return path_; }
 
     void write(const std::uint8_t* data, std::size_t size) const {
-        std::FILE* f = std::fopen(path_.c_str(), "wb");
-        if (f == nullptr) fail("cannot create the temporary input file", __FILE__, __LINE__, path_.string());
-        const bool ok = (size == 0 || std::fwrite(data, 1, size, f) == size);
-        if (std::fclose(f) != 0 || !ok) fail("cannot write the temporary input file", __FILE__, __LINE__, path_.string());
+        std::size_t done = 0;
+        while (done < size) {
+            const ::ssize_t n = ::pwrite(fd_, data + done, size - done, static_cast<::off_t>(done));
+            if (n <= 0) fail("cannot write the temporary input file", __FILE__, __LINE__, path_.string());
+            done += static_cast<std::size_t>(n);
+        }
+        if (::ftruncate(fd_, static_cast<::off_t>(size)) != 0)
+            fail("cannot truncate the temporary input file", __FILE__, __LINE__, path_.string());
     }
 
 private:
     std::filesystem::path path_;
+    int fd_ = -1;
 };
 
 // ---------------------------------------------------------------------------
@@ -231,8 +241,15 @@ inline bool valid_utf8(std::string_view s) {
     return true;
 }
 
+// SIPDETECT_FUZZ_VERBOSE=1 prints every event (to see what a corpus input does).
+inline bool verbose() {
+    static const bool on = std::getenv("SIPDETECT_FUZZ_VERBOSE") != nullptr;
+    return on;
+}
+
 // One JSON object on one line: no raw control bytes, valid UTF-8, balanced.
 inline void check_json_line(const std::string& line) {
+    if (verbose()) std::fprintf(stderr, "event: %s\n", line.c_str());
     FUZZ_CHECK_MSG(line.size() >= 2 && line.front() == '{' && line.back() == '}', line);
     for (const char ch : line) {
         const auto c = static_cast<unsigned char>(ch);

@@ -258,7 +258,7 @@ public:
     }
 
 private:
-    template <class D> static D reloaded(const D& d) {
+    template <class D> static D reloaded(D& d) {
         const std::string image = fuzz::image_of(d);
         D fresh(d.config(), d.clock());
         try {

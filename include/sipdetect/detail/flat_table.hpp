@@ -85,6 +85,7 @@ public:
             ++seen;
             if (best == nullptr || worse(s.key, s.value, best->key, best->value)) best = &s;
         }
+        if (best == nullptr) return std::nullopt;
         return best->key;
     }
 

@@ -1,0 +1,404 @@
+#!/usr/bin/env python3
+"""Writes the committed seed corpora of the sipdetect fuzz targets.
+
+Every input is synthetic, written here: hand-made SIP messages, tiny pcap and
+pcapng files built byte by byte, Zeek sip.log lines, ipfixprobe CSV, address
+strings and record-stream programs. Nothing is cut from captured traffic.
+(The state seeds come from make_state_seeds.cpp.)
+
+    tests/fuzz/make_corpus.py [corpus dir]      default: tests/fuzz/corpus next to this script
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(root, target, name, data):
+    d = os.path.join(root, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def crlf(text):
+    return text.replace("\n", "\r\n")
+
+
+# --------------------------------------------------------------------------
+# SIP messages
+
+REGISTER = crlf(
+    "REGISTER sip:192.0.2.20 SIP/2.0\n"
+    "Via: SIP/2.0/UDP 192.0.2.66:5060;branch=z9hG4bK-1;rport\n"
+    "From: \"100\" <sip:100@192.0.2.20>;tag=a1\n"
+    "To: \"100\" <sip:100@192.0.2.20>\n"
+    "Call-ID: 1234@192.0.2.66\n"
+    "CSeq: 1 REGISTER\n"
+    "Contact: <sip:100@192.0.2.66:5060>\n"
+    "User-Agent: friendly-scanner\n"
+    "Max-Forwards: 70\n"
+    "Content-Length: 0\n"
+    "\n")
+
+INVITE_BODY = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+INVITE = crlf(
+    "INVITE sip:900@192.0.2.20;user=phone SIP/2.0\n"
+    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK-2\n"
+    "Via: SIP/2.0/UDP 192.0.2.31:5060;branch=z9hG4bK-3, SIP/2.0/TCP [2001:db8::31]:5070;branch=z9hG4bK-4\n"
+    "From: sip:alice@example.com;tag=x\n"
+    "To: <sip:900@192.0.2.20>\n"
+    "Call-ID: call-2\n"
+    "CSeq: 314159 INVITE\n"
+    "Content-Type: application/sdp\n"
+    f"Content-Length: {len(INVITE_BODY)}\n"
+    "\n") + INVITE_BODY
+
+RESPONSE_401 = crlf(
+    "SIP/2.0 401 Unauthorized\n"
+    "Via: SIP/2.0/UDP 192.0.2.66:5060;branch=z9hG4bK-1;received=192.0.2.66\n"
+    "From: \"100\" <sip:100@192.0.2.20>;tag=a1\n"
+    "To: \"100\" <sip:100@192.0.2.20>;tag=b2\n"
+    "Call-ID: 1234@192.0.2.66\n"
+    "CSeq: 1 REGISTER\n"
+    "WWW-Authenticate: Digest realm=\"x\", nonce=\"y\"\n"
+    "Content-Length: 0\n"
+    "\n")
+
+COMPACT = crlf(
+    "OPTIONS sip:100@192.0.2.1 SIP/2.0\n"
+    "v: SIP/2.0/UDP 192.0.2.66:5061;branch=z9hG4bK-5\n"
+    "f: \"sipvicious\"<sip:100@1.1.1.1>;tag=3\n"
+    "t: <sip:100@192.0.2.1>\n"
+    "i: compact-call\n"
+    "CSeq: 1 OPTIONS\n"
+    "l: 0\n"
+    "\n")
+
+FOLDED = (
+    "MESSAGE sip:bob@example.com SIP/2.0\n"
+    "Via: SIP/2.0/UDP host.example.com:5060\n"
+    " ;branch=z9hG4bK-6,\n"
+    "\tSIP/2.0/UDP other.example.com\n"
+    "From: Alice\n"
+    " <sip:alice@example.com>;tag=1\n"
+    "To: bob <sip:bob@example.com>\n"
+    "Call-ID: folded\n"
+    "CSeq: 2 MESSAGE\n"
+    "User-Agent: a\n"
+    "  b\n"
+    "Content-Length: 5\n"
+    "\n"
+    "hello")
+
+SIP_SEEDS = {
+    "register.sip": REGISTER,
+    "invite-sdp-two-vias.sip": INVITE,
+    "response-401.sip": RESPONSE_401,
+    "compact-form.sip": COMPACT,
+    "folded-lf-only.sip": FOLDED,
+    "tcp-two-messages.sip": REGISTER + RESPONSE_401,
+    "keepalive-then-request.sip": "\r\n\r\n" + COMPACT,
+    "keepalive-only.sip": "\r\n\r\n",
+    "cut-in-headers.sip": INVITE[:180],
+    "start-line-only.sip": "BYE sip:x@y SIP/2.0",
+    "response-no-reason.sip": "SIP/2.0 200\r\nCSeq: 7 BYE\r\n\r\n",
+    "conflicting-content-length.sip": crlf("ACK sip:a@b SIP/2.0\nContent-Length: 1\nl: 2\n\nxy"),
+    "big-content-length.sip": crlf("INFO sip:a@b SIP/2.0\nContent-Length: 99999999999999999999999\n\n"),
+    "bad-method.sip": "INV{TE sip:a@b SIP/2.0\r\n\r\n",
+    "http.sip": "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    "sip3.sip": "OPTIONS sip:a@b SIP/3.0\r\n\r\n",
+    "ipv6-via-no-brackets.sip": crlf("NOTIFY sip:a@b SIP/2.0\nVia: SIP/2.0/UDP 2001:db8::1;branch=1\n"
+                                     "Via : SIP / 2.0 / UDP [::1] : 5060\n\n"),
+    "quoted-display-names.sip": crlf("REFER sip:a@b SIP/2.0\nFrom: \"a\\\"<b,c>\" <sip:q@r>;tag=1\n"
+                                     "To: \"unterminated <sip:x@y>\nCSeq: 4294967296 REFER\n\n"),
+}
+
+# --------------------------------------------------------------------------
+# pcap / pcapng
+
+
+def ipv4_header(src, dst, proto, payload_len, frag=0):
+    total = 20 + payload_len
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 1, frag, 64, proto, 0, bytes(src), bytes(dst))
+
+
+def ipv6_header(src, dst, next_header, payload_len):
+    return struct.pack("!IHBB16s16s", 6 << 28, payload_len, next_header, 64, bytes(src), bytes(dst))
+
+
+def udp(sport, dport, payload):
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def tcp(sport, dport, payload):
+    return struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 5 << 4, 0x18, 65535, 0, 0) + payload
+
+
+def ethernet(ethertype, payload, vlan=None):
+    head = b"\x02\x00\x00\x00\x00\x01" + b"\x02\x00\x00\x00\x00\x02"
+    if vlan is not None:
+        head += struct.pack("!HH", 0x8100, vlan)
+    return head + struct.pack("!H", ethertype) + payload
+
+
+V4A, V4B = [192, 0, 2, 66], [192, 0, 2, 20]
+V6A = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [0x66]
+V6B = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [0x20]
+
+
+def v4_udp(payload, sport=5060, dport=5060, src=V4A, dst=V4B):
+    seg = udp(sport, dport, payload)
+    return ipv4_header(src, dst, 17, len(seg)) + seg
+
+
+def v4_tcp(payload, sport=40000, dport=5060):
+    seg = tcp(sport, dport, payload)
+    return ipv4_header(V4A, V4B, 6, len(seg)) + seg
+
+
+def v6_udp(payload):
+    seg = udp(5060, 5060, payload)
+    return ipv6_header(V6A, V6B, 17, len(seg)) + seg
+
+
+def pcap(linktype, packets, magic=0xA1B2C3D4, endian="<"):
+    out = struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 65535, linktype)
+    for i, frame in enumerate(packets):
+        out += struct.pack(endian + "IIII", 1577836800 + i, 1000 * i, len(frame), len(frame)) + frame
+    return out
+
+
+def pcapng(linktype, packets):
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        length = 12 + len(body)
+        return struct.pack("<II", btype, length) + body + struct.pack("<I", length)
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", linktype, 0, 65535))
+    for i, frame in enumerate(packets):
+        ts = (1577836800 + i) * 1000000
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame)) + frame)
+    return out
+
+
+def b(s):
+    return s.encode()
+
+
+PCAP_SEEDS = {
+    "ethernet-udp-request-response.pcap": pcap(1, [ethernet(0x0800, v4_udp(b(REGISTER))),
+                                                   ethernet(0x0800, v4_udp(b(RESPONSE_401), src=V4B, dst=V4A))]),
+    "ethernet-vlan-tcp-two-messages.pcap": pcap(1, [ethernet(0x0800, v4_tcp(b(REGISTER + RESPONSE_401)), vlan=7)]),
+    "raw-ipv6-udp.pcap": pcap(101, [v6_udp(b(COMPACT))]),
+    "linux-sll.pcap": pcap(113, [b"\x00\x00\x00\x01\x00\x06" + b"\x02" * 8 + b"\x08\x00" + v4_udp(b(INVITE))]),
+    "null-loopback-big-endian.pcap": pcap(0, [struct.pack("<I", 2) + v4_udp(b(COMPACT))], endian=">"),
+    "nanosecond-fragment-icmp.pcap": pcap(1, [ethernet(0x0800, ipv4_header(V4A, V4B, 17, 8, frag=0x20) + b"x" * 8),
+                                              ethernet(0x0800, ipv4_header(V4A, V4B, 1, 8) + b"\x03\x03" + b"\0" * 6),
+                                              ethernet(0x0806, b"\0" * 28)], magic=0xA1B23C4D),
+    "ethernet-ipv6-udp.pcapng": pcapng(1, [ethernet(0x86DD, v6_udp(b(FOLDED)))]),
+    "truncated.pcap": pcap(1, [ethernet(0x0800, v4_udp(b(REGISTER)))])[:90],
+}
+
+# --------------------------------------------------------------------------
+# Zeek sip.log
+
+ZEEK_FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "trans_depth", "method", "uri",
+               "date", "request_from", "request_to", "response_from", "response_to", "reply_to", "call_id", "seq",
+               "subject", "request_path", "response_path", "user_agent", "status_code", "status_msg", "warning",
+               "request_body_len", "response_body_len", "content_type"]
+
+
+def zeek_tsv(rows, fields=ZEEK_FIELDS):
+    head = ("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tsip\n"
+            "#open\t2020-01-01-00-00-00\n#fields\t" + "\t".join(fields) + "\n#types\t" +
+            "\t".join("string" for _ in fields) + "\n")
+    return head + "".join("\t".join(r) + "\n" for r in rows) + "#close\t2020-01-01-00-00-01\n"
+
+
+def zeek_row(ts, orig, oport, resp, method, user, status, vias="SIP/2.0/UDP 192.0.2.66:5060"):
+    values = {
+        "ts": ts, "uid": "Cabc", "id.orig_h": orig, "id.orig_p": oport, "id.resp_h": resp, "id.resp_p": "5060",
+        "trans_depth": "0", "method": method, "uri": f"sip:{user}@{resp}", "date": "-",
+        "request_from": f"\"{user}\" <sip:{user}@{resp}>;tag=1", "request_to": f"<sip:{user}@{resp}>",
+        "response_from": "-", "response_to": "-", "reply_to": "-", "call_id": "c1", "seq": f"1 {method}",
+        "subject": "-", "request_path": vias, "response_path": vias, "user_agent": "friendly-scanner",
+        "status_code": status, "status_msg": "-", "warning": "-", "request_body_len": "0",
+        "response_body_len": "0", "content_type": "-"}
+    return [values[f] for f in ZEEK_FIELDS]
+
+
+ZEEK_TSV_SEEDS = {
+    "scan.log": zeek_tsv([zeek_row(f"1577836800.{i:06d}", "192.0.2.66", "5060", f"192.0.2.{i + 1}", "OPTIONS",
+                                   "100", "200" if i % 2 else "-") for i in range(4)]),
+    "ipv6-escapes-unset.log": zeek_tsv([zeek_row("XXXXXXXXXX.XXXXXX", "2001:db8::66", "5061", "2001:db8::1",
+                                                 "REGISTER", "a\\x09b", "401",
+                                                 "SIP/2.0/UDP a,SIP/2.0/UDP b"),
+                                        zeek_row("-", "192.0.2.1", "1", "192.0.2.2", "-", "(empty)", "180")]),
+    "minimal-columns.log": "#fields\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmethod\n"
+                           "192.0.2.1\t5060\t192.0.2.2\t5060\tINVITE\n",
+    "other-separator.log": "#separator ,\n#fields,id.orig_h,id.orig_p,id.resp_h,id.resp_p,status_code,seq\n"
+                           "192.0.2.1,5060,192.0.2.2,5060,404,1 INVITE\n",
+    "bad-port.log": zeek_tsv([zeek_row("1.5", "192.0.2.1", "70000", "192.0.2.2", "BYE", "x", "-")]),
+    "truncated-line.log": zeek_tsv([zeek_row("1", "192.0.2.1", "1", "192.0.2.2", "ACK", "x", "-")])[:-40],
+}
+
+ZEEK_JSON_SEEDS = {
+    "scan.json": "".join(
+        f'{{"ts":1577836800.{i:06d},"uid":"C{i}","id.orig_h":"192.0.2.66","id.orig_p":5060,'
+        f'"id.resp_h":"192.0.2.{i + 1}","id.resp_p":5060,"method":"REGISTER","uri":"sip:10{i}@192.0.2.{i + 1}",'
+        f'"request_from":"<sip:10{i}@x>;tag=1","request_to":"<sip:10{i}@x>","call_id":"c{i}","seq":"1 REGISTER",'
+        f'"request_path":["SIP/2.0/UDP 192.0.2.66:5060"],"response_path":["SIP/2.0/UDP 192.0.2.66:5060"],'
+        f'"user_agent":"friendly-scanner","status_code":401}}\n' for i in range(4)),
+    "nested-id-iso-time.json": '{"_path":"sip","_write_ts":"2020-01-01T00:00:00.5Z","ts":"2020-01-01T00:00:00.123456Z",'
+                               '"id":{"orig_h":"2001:db8::66","orig_p":"5060","resp_h":"2001:db8::1","resp_p":5060},'
+                               '"status_code":"200","seq":"2 INVITE","response_path":"SIP/2.0/UDP a,SIP/2.0/UDP b"}\n',
+    "other-path-and-nulls.json": '{"_path":"conn","ts":1}\n'
+                                 '{"ts":null,"id.orig_h":"192.0.2.1","id.orig_p":1,"id.resp_h":"192.0.2.2",'
+                                 '"id.resp_p":2,"method":"OPTIONS","uri":null,"user_agent":"\\u0000\\ud83d\\ude00"}\n',
+    "deep.json": '{"a":' * 20 + "1" + "}" * 20 + "\n",
+    "wrong-types.json": '{"ts":1,"id.orig_h":1,"id.orig_p":1,"id.resp_h":"192.0.2.2","id.resp_p":2}\n',
+    "huge-ts.json": '{"ts":1e300,"id.orig_h":"192.0.2.1","id.orig_p":1,"id.resp_h":"192.0.2.2","id.resp_p":2,'
+                    '"method":"BYE"}\n',
+    "truncated.json": '{"ts":1,"id.orig_h":"192.0.2.1","id.or',
+}
+
+# --------------------------------------------------------------------------
+# ipfixprobe UniRec CSV
+
+UNIREC = ("ipaddr DST_IP,ipaddr SRC_IP,uint64 BYTES,uint64 BYTES_REV,time TIME_FIRST,time TIME_LAST,"
+          "uint32 PACKETS,uint32 PACKETS_REV,uint16 DST_PORT,uint16 SRC_PORT,uint16 SIP_MSG_TYPE,"
+          "uint16 SIP_STATUS_CODE,uint8 PROTOCOL,string SIP_CALLED_PARTY,string SIP_CALLING_PARTY,"
+          "string SIP_CALL_ID,string SIP_CSEQ,string SIP_REQUEST_URI,string SIP_USER_AGENT,string SIP_VIA")
+
+
+def unirec_row(dst, src, time, pk, pk_rev, msg_type, status, called, calling, cseq, via, ua="friendly-scanner"):
+    return (f"{dst},{src},100,0,{time},{time},{pk},{pk_rev},5060,5060,{msg_type},{status},17,"
+            f"\"{called}\",\"{calling}\",\"call\",\"{cseq}\",\"{called}\",\"{ua}\",\"{via}\"")
+
+
+IPFIX_ROWS = [
+    unirec_row("192.0.2.1", "192.0.2.66", "2020-01-01T00:00:00.000001", 1, 0, 1, 0, "sip:100@192.0.2.1",
+               "sip:100@192.0.2.1", "1 INVITE", "SIP/2.0/UDP 192.0.2.66:5060;branch=1"),
+    unirec_row("192.0.2.1", "192.0.2.66", "2020-01-01T00:00:00.100000", 0, 1, 99, 404, "sip:100@192.0.2.1",
+               "sip:100@192.0.2.1", "1 INVITE", "SIP/2.0/UDP 192.0.2.66:5060"),
+    unirec_row("2001:db8::1", "2001:db8::66", "1577836801.5", 1, 0, 5, 0, "sip:200@x", "sip:200@x",
+               "1 REGISTER", "SIP/2.0/UDP a, SIP/2.0/TCP b", ua="a \"\"quoted\"\" ua"),
+    unirec_row("192.0.2.3", "192.0.2.66", "2020-01-01T00:00:02", 1, 0, 0, 0, "", "", "", ""),
+]
+
+IPFIX_SEEDS = {
+    "template-last.csv": "\n".join(IPFIX_ROWS) + "\n" + UNIREC + "\n",
+    "template-first.csv": UNIREC + "\n" + "\n".join(IPFIX_ROWS[:2]) + "\n",
+    "minimal-template.csv": "ipaddr SRC_IP,ipaddr DST_IP,uint16 DST_PORT,time TIME_FIRST,uint16 SIP_MSG_TYPE\n"
+                            "192.0.2.66,192.0.2.1,5060,2020-01-01T00:00:00Z,6\n"
+                            "192.0.2.66,192.0.2.1,5060,2020-01-01T00:00:00+01:00,180\n",
+    "bad-quote.csv": IPFIX_ROWS[0].replace("\"1 INVITE\"", "\"1 INV\"ITE\"") + "\n" + UNIREC + "\n",
+    "field-count.csv": IPFIX_ROWS[0] + ",extra\n" + UNIREC + "\n",
+    "no-template.csv": IPFIX_ROWS[0] + "\n",
+}
+
+# --------------------------------------------------------------------------
+# Addresses and prefix lists
+
+ADDRESS_SEEDS = {
+    "v4.txt": "192.0.2.1",
+    "v6.txt": "2001:db8::1",
+    "v4-mapped.txt": "::ffff:192.0.2.1",
+    "v6-full.txt": "2001:0db8:0000:0000:0000:ff00:0042:8329",
+    "v6-embedded-v4.txt": "64:ff9b::192.0.2.33",
+    "prefix-list.txt": "10.0.0.0/8, 2001:db8::/32 192.168.0.0/16\t::/0\n0.0.0.0/0",
+    "host-bits.txt": "10.0.0.1/8",
+    "leading-zero.txt": "010.0.0.1",
+    "raw-16-bytes.bin": bytes(range(16)) + b"1::",
+}
+
+# --------------------------------------------------------------------------
+# Record-stream programs (see the encoding in fuzz_record_stream.cpp)
+
+OP_REQUEST, OP_RESPONSE, OP_POLL, OP_CLOCK, OP_FLOW, OP_RELOAD, OP_FLUSH = 0, 2, 3, 4, 5, 6, 7
+METHOD = {"invite": 1, "ack": 2, "register": 5, "options": 6}
+
+
+def request(src_pool, dst_pool, method, time_step, from_b, to_b, via=1, flags=0x40, ua_b=224, time=None):
+    time = bytes([1, time_step]) if time is None else time
+    out = bytes([OP_REQUEST, flags, src_pool, dst_pool, 0, method]) + time + bytes([via, from_b, to_b])
+    if flags & 0x20:
+        out += bytes([to_b])
+    if flags & 0x40:
+        out += bytes([ua_b])
+    return out
+
+
+def response(src_pool, dst_pool, method, status_index, from_b, to_b, flags=0x00):
+    return bytes([OP_RESPONSE, flags, src_pool, dst_pool, 0, method, status_index, 7, 10, 1, from_b, to_b])
+
+
+def record_stream_seeds():
+    seeds = {}
+    # A REGISTER scan from pool[4] (10.0.0.66): 4 targets (threshold 3), 401 answers, polls, a reload.
+    prog = bytes([0])
+    for i in range(4):
+        prog += request(4, i, METHOD["register"], 1, i, i)
+        prog += response(i, 4, METHOD["register"], 7, i, i, flags=0x00)
+    prog += bytes([OP_POLL, OP_RELOAD])
+    prog += request(4, 5, METHOD["register"], 1, 9, 9)
+    prog += bytes([OP_POLL, OP_CLOCK, 0x0c | 1, 0x10, OP_POLL, OP_FLUSH])
+    seeds["register-scan.bin"] = prog
+    # A proxy: pool[2] (10.0.0.10) sends INVITEs for 5 From URIs, all answered 200, one hour
+    # after a phone's first record started the training season (30 minutes in variant 0).
+    prog = bytes([0]) + request(0, 3, METHOD["register"], 0, 1, 1)
+    prog += bytes([OP_CLOCK, 0x0c | 1, 0x10])
+    prog += request(0, 3, METHOD["register"], 0, 1, 1, time=bytes([3]) + struct.pack("<H", 60))
+    for u in range(5):
+        prog += request(2, 3, METHOD["invite"], 3, 20 + u, 50, via=2)
+        prog += response(3, 2, METHOD["invite"], 3, 20 + u, 50)
+    prog += bytes([OP_POLL, OP_RELOAD, OP_POLL, OP_FLUSH])
+    seeds["proxy-after-training.bin"] = prog
+    # Flow records with counters, in configuration variant 1 (tiny durations).
+    prog = bytes([1])
+    for i in range(5):
+        # flags, src 10.0.0.4, dst pool[i], port, time +2 s, counters (REGISTER, OPTIONS, INVITE,
+        # other, 2xx, failures), via, From, To
+        prog += bytes([OP_FLOW, 0x03, 4, i, 0, 1, 2, 0, 1, 0, 1, 0, 1, 1, 30 + i, 30 + i])
+    prog += bytes([OP_POLL, OP_RELOAD, OP_FLUSH])
+    seeds["counter-flows.bin"] = prog
+    # Variant 3 (filters): a raw IPv6 source, raw From and User-Agent bytes.
+    src = bytes([0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [0x77])
+    prog = bytes([3, OP_REQUEST, 0x62]) + src + bytes([0, 0, METHOD["options"], 1, 1, 1])
+    prog += bytes([240]) + struct.pack("<H", 8) + b"sip:\xff@x"
+    prog += bytes([2, 3, 240]) + struct.pack("<H", 5) + b"ua\x00\x1f\x7f"
+    prog += bytes([OP_POLL, OP_FLUSH])
+    seeds["filters-raw-text.bin"] = prog
+    # Variant 2 (durations of "never"): a record at year 1, the clocks at the end of year 9999.
+    prog = bytes([2, OP_REQUEST, 0x40, 4, 0, 0, METHOD["invite"], 5]) + struct.pack("<q", -62135596800000000)
+    prog += bytes([1, 1, 2, 224, OP_POLL, OP_CLOCK, 2 | 12]) + struct.pack("<q", 253402300799000000)
+    prog += bytes([OP_POLL])
+    seeds["never-extreme-times.bin"] = prog
+    return seeds
+
+
+def main():
+    root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "corpus")
+    for name, data in SIP_SEEDS.items():
+        write(root, "sip_parser", name, data)
+    for name, data in PCAP_SEEDS.items():
+        write(root, "pcap_reader", name, data)
+    for name, data in ZEEK_TSV_SEEDS.items():
+        write(root, "zeek_tsv_reader", name, data)
+    for name, data in ZEEK_JSON_SEEDS.items():
+        write(root, "zeek_json_reader", name, data)
+    for name, data in IPFIX_SEEDS.items():
+        write(root, "ipfixprobe_reader", name, data)
+    for name, data in ADDRESS_SEEDS.items():
+        write(root, "address", name, data)
+    for name, data in record_stream_seeds().items():
+        write(root, "record_stream", name, data)
+
+
+if __name__ == "__main__":
+    main()
