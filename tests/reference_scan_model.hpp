@@ -72,11 +72,14 @@ public:
         }
         // Evidence beyond the first target is only kept once the source probes a second one.
         if (s.targets.size() >= 2 || cfg_.threshold <= 1) {
-            if (s.tool == 0) s.tool = detail::match_scanner_tool(v.user_agent, uri_user(v.from_uri));
+            // The tool is named from the agents as they are recorded, or from sundayddr's From user.
+            if (s.tool == 0 && uri_user(v.from_uri) == "sipsscuser") s.tool = detail::match_scanner_tool({}, "sipsscuser");
             const std::string ua(v.user_agent.substr(0, user_agent_cap));
             if (!ua.empty() && s.agents.size() < cfg_.max_user_agents &&
-                std::find(s.agents.begin(), s.agents.end(), ua) == s.agents.end())
+                std::find(s.agents.begin(), s.agents.end(), ua) == s.agents.end()) {
                 s.agents.push_back(ua);
+                if (s.tool == 0) s.tool = detail::match_scanner_tool(ua, uri_user(v.from_uri));
+            }
             if (s.active) s.changed = true;
         }
         if (!s.active && s.targets.size() >= cfg_.threshold &&

@@ -147,10 +147,9 @@ public:
 
     explicit proxy_detector(proxy_config config = {}, Clock clock = Clock{});
 
-    void feed(const Record& record);
-    void feed(std::span<const Record> records) {
-        for (const Record& r : records) feed(r);
-    }
+    void feed(const Record& record) { feed_view(make_view(record)); }
+    // The same as feeding one by one, with the table lookups prefetched.
+    void feed(std::span<const Record> records);
     // New-proxy events due now. Verdicts whose answer grace has passed by
     // the later of the newest record time and the clock are made first.
     std::vector<proxy_event> poll();
@@ -173,6 +172,8 @@ private:
     using proxy_table = detail::flat_table<detail::source_key, detail::learned_proxy, detail::source_key_hasher>;
 
     static detail::source_key key_of(const ip_address& a) noexcept { return detail::source_key{a, 0}; }
+    void feed_view(const record_view& v);
+    record_time due_time(record_time crossed_at) const noexcept;
     bool filtered(const record_view& v) noexcept; // counts what it excludes
     bool still_learned(const ip_address& a, record_time t);
     detail::proxy_candidate* admit(const detail::source_key& key);
@@ -189,6 +190,7 @@ private:
     candidate_table candidates_;
     proxy_table proxies_;
     std::vector<detail::source_key> crossed_; // candidates awaiting a verdict
+    record_time next_due_ = record_time::max(); // earliest verdict among them
     std::vector<proxy_event> pending_;
     record_time first_record_{record_time::max()}; // training starts here and never moves
     detail::time_gate time_;

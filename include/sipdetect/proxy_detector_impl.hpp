@@ -5,6 +5,7 @@
 #include <sipdetect/proxy_detector.hpp>
 
 #include <algorithm>
+#include <array>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -41,6 +42,11 @@ record_time proxy_detector<Record, Clock>::season_end() const noexcept {
 }
 
 template <class Record, detector_clock Clock>
+record_time proxy_detector<Record, Clock>::due_time(record_time crossed_at) const noexcept {
+    return crossed_at > record_time::max() - config_.answer_grace ? record_time::max() : crossed_at + config_.answer_grace;
+}
+
+template <class Record, detector_clock Clock>
 bool proxy_detector<Record, Clock>::filtered(const record_view& v) noexcept {
     if (config_.filter.empty()) return false;
     const bool out = config_.filter_mode == proxy_filter_mode::exclude_devices
@@ -51,8 +57,26 @@ bool proxy_detector<Record, Clock>::filtered(const record_view& v) noexcept {
 }
 
 template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::feed(const Record& record) {
-    const record_view v = make_view(record);
+void proxy_detector<Record, Clock>::feed(std::span<const Record> records) {
+    // As scan_detector: views made ahead, their buckets prefetched.
+    constexpr std::size_t ahead = 8;
+    std::array<record_view, ahead> ring;
+    const std::size_t n = records.size();
+    auto prefetched = [this](const Record& r) {
+        record_view v = make_view(r);
+        candidates_.prefetch(key_of(v.client));
+        return v;
+    };
+    for (std::size_t i = 0; i < std::min(ahead, n); ++i) ring[i] = prefetched(records[i]);
+    for (std::size_t i = 0; i < n; ++i) {
+        const record_view v = ring[i % ahead];
+        if (i + ahead < n) ring[i % ahead] = prefetched(records[i + ahead]);
+        feed_view(v);
+    }
+}
+
+template <class Record, detector_clock Clock>
+void proxy_detector<Record, Clock>::feed_view(const record_view& v) {
     ++stats_.records;
     switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
                                                         [this] { return clock_now(clock_); })) {
@@ -81,7 +105,7 @@ void proxy_detector<Record, Clock>::feed(const Record& record) {
         ++stats_.malformed_dropped;
         return;
     }
-    if (!crossed_.empty()) decide_due(time_.watermark, false);
+    if (time_.watermark >= next_due_) decide_due(time_.watermark, false);
 }
 
 template <class Record, detector_clock Clock>
@@ -99,8 +123,9 @@ bool proxy_detector<Record, Clock>::still_learned(const ip_address& a, record_ti
 
 template <class Record, detector_clock Clock>
 detail::proxy_candidate* proxy_detector<Record, Clock>::admit(const detail::source_key& key) {
+    if (candidates_.size() < config_.max_candidates) return candidates_.try_emplace(key).first;
     if (detail::proxy_candidate* c = candidates_.find(key)) return c;
-    if (candidates_.size() >= config_.max_candidates) {
+    {
         // Victim: fewest URIs, then longest silent. A crossed candidate
         // awaiting its verdict is kept; the newcomer is refused instead.
         auto uris = [](const detail::proxy_candidate& c) -> std::uint32_t {
@@ -151,6 +176,7 @@ void proxy_detector<Record, Clock>::on_request(const record_view& v, std::uint64
             c->crossed = true;
             c->crossed_at = v.time;
             crossed_.push_back(key);
+            next_due_ = std::min(next_due_, due_time(v.time));
         }
     }
 }
@@ -192,13 +218,16 @@ template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::decide_due(record_time now, bool everything) {
     // Compacts in place: this runs on the feed() path and must not allocate.
     std::size_t kept = 0;
+    next_due_ = record_time::max();
     for (std::size_t i = 0; i < crossed_.size(); ++i) {
         const detail::source_key key = crossed_[i];
         detail::proxy_candidate* c = candidates_.find(key);
         if (c == nullptr || !c->crossed) continue;
-        const record_time due = c->crossed_at + config_.answer_grace;
-        if ((now < due && !everything) || !decide(key, *c, std::min(std::max(now, c->crossed_at), due)))
+        const record_time due = due_time(c->crossed_at);
+        if ((now < due && !everything) || !decide(key, *c, std::min(std::max(now, c->crossed_at), due))) {
             crossed_[kept++] = key;
+            next_due_ = std::min(next_due_, due_time(c->crossed_at));
+        }
     }
     crossed_.resize(kept);
 }
@@ -582,6 +611,8 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     }
     r.expect_end();
 
+    next_due_ = record_time::max();
+    for (const auto& key : crossed) next_due_ = std::min(next_due_, due_time(candidates.find(key)->crossed_at));
     candidates_ = std::move(candidates);
     proxies_ = std::move(proxies);
     crossed_ = std::move(crossed);

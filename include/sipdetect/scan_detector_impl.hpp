@@ -71,8 +71,31 @@ inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t f
 } // namespace detail
 
 template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::feed(const Record& record) {
-    const record_view v = make_view(record);
+void scan_detector<Record, Clock>::feed(std::span<const Record> records) {
+    // Views are made a few records ahead and their buckets prefetched, so
+    // the cache misses of consecutive records overlap instead of queueing.
+    constexpr std::size_t ahead = 8;
+    std::array<record_view, ahead> ring;
+    const std::size_t n = records.size();
+    for (std::size_t i = 0; i < std::min(ahead, n); ++i) ring[i] = prefetched_view(records[i]);
+    for (std::size_t i = 0; i < n; ++i) {
+        const record_view v = ring[i % ahead];
+        if (i + ahead < n) ring[i % ahead] = prefetched_view(records[i + ahead]);
+        feed_view(v);
+    }
+}
+
+template <class Record, detector_clock Clock>
+record_view scan_detector<Record, Clock>::prefetched_view(const Record& record) const {
+    record_view v = make_view(record);
+    scan_submethod m;
+    if (!v.is_counters && detail::to_submethod(v.method, m))
+        table_.prefetch(detail::source_key{v.client, static_cast<std::uint8_t>(m)});
+    return v;
+}
+
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::feed_view(const record_view& v) {
     ++stats_.records;
     switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
                                                         [this] { return clock_now(clock_); })) {
@@ -110,8 +133,9 @@ void scan_detector<Record, Clock>::feed(const Record& record) {
 
 template <class Record, detector_clock Clock>
 detail::scan_source* scan_detector<Record, Clock>::admit(const detail::source_key& key) {
+    if (table_.size() < config_.max_tracked) return table_.try_emplace(key).first;
     if (detail::scan_source* s = table_.find(key)) return s;
-    if (table_.size() >= config_.max_tracked) {
+    {
         // Victim: no active scan first, then the fewest targets, then the
         // longest silent. A spoofed one-probe source can only push out
         // another one-probe source; see README "Memory bounds".
@@ -233,14 +257,17 @@ void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
     s.heavy = std::move(h);
 }
 
+// Tools are matched on the user agents as they are first recorded (and on
+// sundayddr's From user), not on every request: a requester's agent rarely changes.
 template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, std::string_view ua,
                                                    std::string_view from_user) {
-    if (h.tool == 0) h.tool = detail::match_scanner_tool(ua, from_user);
+    if (h.tool == 0 && from_user == detail::sundayddr_from_user) h.tool = detail::match_scanner_tool({}, from_user);
     if (ua.empty() || h.user_agents.size() >= config_.max_user_agents) return;
     ua = ua.substr(0, user_agent_cap);
-    if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) == h.user_agents.end())
-        h.user_agents.emplace_back(ua);
+    if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) != h.user_agents.end()) return;
+    h.user_agents.emplace_back(ua);
+    if (h.tool == 0) h.tool = detail::match_scanner_tool(ua, from_user);
 }
 
 template <class Record, detector_clock Clock>

@@ -33,6 +33,8 @@ inline constexpr std::array<tool_fingerprint, 11> scanner_user_agents{{
     {"sundayddr", "sundayddr"},
 }};
 
+inline constexpr std::string_view sundayddr_from_user = "sipsscuser";
+
 constexpr bool contains_nocase(std::string_view hay, std::string_view needle) noexcept {
     if (needle.size() > hay.size()) return false;
     for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
@@ -54,7 +56,7 @@ constexpr std::uint8_t match_scanner_tool(std::string_view user_agent, std::stri
     user_agent = user_agent.substr(0, 256);
     for (std::size_t i = 0; i < scanner_user_agents.size(); ++i)
         if (contains_nocase(user_agent, scanner_user_agents[i].needle)) return static_cast<std::uint8_t>(i + 1);
-    if (from_user == "sipsscuser") return static_cast<std::uint8_t>(scanner_user_agents.size()); // sundayddr
+    if (from_user == sundayddr_from_user) return static_cast<std::uint8_t>(scanner_user_agents.size()); // sundayddr
     return 0;
 }
 

@@ -43,18 +43,34 @@ public:
 
     const Value* find(const Key& key) const noexcept { return const_cast<flat_table*>(this)->find(key); }
 
-    // Inserts a default value when absent. The caller keeps size() within its cap.
+    // Inserts a default value when absent, with one probe sequence. The
+    // caller keeps size() within its cap.
     std::pair<Value*, bool> try_emplace(const Key& key) {
-        if (Value* v = find(key)) return {v, false};
-        if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-        const std::size_t mask = slots_.size() - 1;
+        if (slots_.empty()) grow();
+        std::size_t mask = slots_.size() - 1;
         std::size_t i = hasher_(key) & mask;
-        while (slots_[i].used) i = (i + 1) & mask;
+        for (; slots_[i].used; i = (i + 1) & mask)
+            if (slots_[i].key == key) return {&slots_[i].value, false};
+        if ((size_ + 1) * 4 > slots_.size() * 3) {
+            grow();
+            mask = slots_.size() - 1;
+            i = hasher_(key) & mask;
+            while (slots_[i].used) i = (i + 1) & mask;
+        }
         slots_[i].used = true;
         slots_[i].key = key;
         slots_[i].value = Value{};
         ++size_;
         return {&slots_[i].value, true};
+    }
+
+    // Starts loading the key's home bucket into cache; batch feeds call this
+    // a few records ahead so the misses overlap.
+    void prefetch(const Key& key) const noexcept {
+        if (slots_.empty()) return;
+#if defined(__GNUC__) || defined(__clang__)
+        __builtin_prefetch(&slots_[hasher_(key) & (slots_.size() - 1)]);
+#endif
     }
 
     bool erase(const Key& key) {

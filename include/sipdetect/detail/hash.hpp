@@ -4,6 +4,7 @@
 #include <sipdetect/address.hpp>
 #include <sipdetect/version.hpp>
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -24,9 +25,15 @@ inline constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
 // Explicit little-endian loads keep fingerprints, and so saved state, the
 // same on every host.
 inline std::uint64_t load_le64(const unsigned char* p) noexcept {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
-    return v;
+    if constexpr (std::endian::native == std::endian::little) {
+        std::uint64_t v;
+        std::memcpy(&v, p, sizeof v);
+        return v;
+    } else {
+        std::uint64_t v = 0;
+        for (int i = 7; i >= 0; --i) v = v << 8 | p[i];
+        return v;
+    }
 }
 
 // Seeded 64-bit hash of a byte string. The seed is part of the detector's
@@ -168,7 +175,12 @@ private:
 struct source_key {
     ip_address address;
     std::uint8_t tag = 0;
-    friend bool operator==(const source_key&, const source_key&) = default;
+    friend bool operator==(const source_key& a, const source_key& b) noexcept {
+        // Two word compares instead of the memcmp call the defaulted == becomes.
+        const auto* x = a.address.bytes().data();
+        const auto* y = b.address.bytes().data();
+        return a.tag == b.tag && load_le64(x) == load_le64(y) && load_le64(x + 8) == load_le64(y + 8);
+    }
 };
 
 struct source_key_hasher {
