@@ -13,13 +13,14 @@ SIPDETECT_NAMESPACE_BEGIN
 namespace detail {
 
 // Linear probing with backward-shift deletion (no tombstones, so lookups stay
-// short however many sources come and go). Grows by doubling; the owner caps
-// the number of entries and decides evictions.
+// short however many sources come and go). A byte per bucket holds 7 bits of
+// the key's hash: probes walk those bytes, 64 to a cache line, and touch a
+// slot only when its byte matches. Grows by doubling; the owner caps the
+// number of entries and decides evictions.
 template <class Key, class Value, class Hasher>
 class flat_table {
 public:
     struct slot {
-        bool used = false;
         Key key{};
         Value value{};
     };
@@ -28,36 +29,39 @@ public:
 
     std::size_t size() const noexcept { return size_; }
     std::size_t bucket_count() const noexcept { return slots_.size(); }
-    std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(slot); }
+    std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(slot) + ctrl_.capacity(); }
     const Hasher& hasher() const noexcept { return hasher_; }
 
     Value* find(const Key& key) noexcept {
         if (slots_.empty()) return nullptr;
+        const std::size_t h = hasher_(key);
+        const std::uint8_t tag = tag_of(h);
         const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = hasher_(key) & mask;; i = (i + 1) & mask) {
-            slot& s = slots_[i];
-            if (!s.used) return nullptr;
-            if (s.key == key) return &s.value;
+        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+            const std::uint8_t c = ctrl_[i];
+            if (c == 0) return nullptr;
+            if (c == tag && slots_[i].key == key) return &slots_[i].value;
         }
     }
-
     const Value* find(const Key& key) const noexcept { return const_cast<flat_table*>(this)->find(key); }
 
     // Inserts a default value when absent, with one probe sequence. The
     // caller keeps size() within its cap.
     std::pair<Value*, bool> try_emplace(const Key& key) {
         if (slots_.empty()) grow();
+        const std::size_t h = hasher_(key);
+        const std::uint8_t tag = tag_of(h);
         std::size_t mask = slots_.size() - 1;
-        std::size_t i = hasher_(key) & mask;
-        for (; slots_[i].used; i = (i + 1) & mask)
-            if (slots_[i].key == key) return {&slots_[i].value, false};
+        std::size_t i = h & mask;
+        for (; ctrl_[i] != 0; i = (i + 1) & mask)
+            if (ctrl_[i] == tag && slots_[i].key == key) return {&slots_[i].value, false};
         if ((size_ + 1) * 4 > slots_.size() * 3) {
             grow();
             mask = slots_.size() - 1;
-            i = hasher_(key) & mask;
-            while (slots_[i].used) i = (i + 1) & mask;
+            i = h & mask;
+            while (ctrl_[i] != 0) i = (i + 1) & mask;
         }
-        slots_[i].used = true;
+        ctrl_[i] = tag;
         slots_[i].key = key;
         slots_[i].value = Value{};
         ++size_;
@@ -69,16 +73,20 @@ public:
     void prefetch(const Key& key) const noexcept {
         if (slots_.empty()) return;
 #if defined(__GNUC__) || defined(__clang__)
-        __builtin_prefetch(&slots_[hasher_(key) & (slots_.size() - 1)]);
+        const std::size_t i = hasher_(key) & (slots_.size() - 1);
+        __builtin_prefetch(&ctrl_[i]);
+        __builtin_prefetch(&slots_[i]);
 #endif
     }
 
     bool erase(const Key& key) {
         if (slots_.empty()) return false;
+        const std::size_t h = hasher_(key);
+        const std::uint8_t tag = tag_of(h);
         const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = hasher_(key) & mask;; i = (i + 1) & mask) {
-            if (!slots_[i].used) return false;
-            if (slots_[i].key == key) {
+        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+            if (ctrl_[i] == 0) return false;
+            if (ctrl_[i] == tag && slots_[i].key == key) {
                 erase_at(i);
                 return true;
             }
@@ -96,8 +104,8 @@ public:
         std::size_t seen = 0;
         for (std::size_t i = hasher_(near) & mask, visited = 0; seen < count && visited < slots_.size();
              i = (i + 1) & mask, ++visited) {
+            if (ctrl_[i] == 0) continue;
             const slot& s = slots_[i];
-            if (!s.used) continue;
             ++seen;
             if (best == nullptr || worse(s.key, s.value, best->key, best->value)) best = &s;
         }
@@ -106,31 +114,28 @@ public:
     }
 
     template <class F> void for_each(F&& f) {
-        for (slot& s : slots_)
-            if (s.used) f(s.key, s.value);
+        for (std::size_t i = 0; i < slots_.size(); ++i)
+            if (ctrl_[i] != 0) f(slots_[i].key, slots_[i].value);
     }
     template <class F> void for_each(F&& f) const {
-        for (const slot& s : slots_)
-            if (s.used) f(s.key, s.value);
+        for (std::size_t i = 0; i < slots_.size(); ++i)
+            if (ctrl_[i] != 0) f(slots_[i].key, slots_[i].value);
     }
 
     // Removes every entry for which pred(key, value) holds; returns how many.
     template <class Pred> std::size_t erase_if(Pred&& pred) {
         std::size_t removed = 0;
-        for (std::size_t i = 0; i < slots_.size();) {
-            if (slots_[i].used && pred(slots_[i].key, slots_[i].value)) {
-                erase_at(i); // shifts a later entry into i, so look at i again
-                ++removed;
-            } else {
-                ++i;
-            }
-        }
-        // A wrapped-around entry shifted into an index already passed is rechecked here.
-        for (std::size_t i = 0; i < slots_.size(); ++i) {
-            if (slots_[i].used && pred(slots_[i].key, slots_[i].value)) {
-                erase_at(i);
-                ++removed;
-                --i;
+        // Backward shifts move entries toward lower indices (or wrap to the
+        // front), so an index is re-examined after each erase, and a second
+        // pass catches entries wrapped into the part already passed.
+        for (int pass = 0; pass < 2; ++pass) {
+            for (std::size_t i = 0; i < slots_.size();) {
+                if (ctrl_[i] != 0 && pred(slots_[i].key, slots_[i].value)) {
+                    erase_at(i);
+                    ++removed;
+                } else {
+                    ++i;
+                }
             }
         }
         return removed;
@@ -140,18 +145,19 @@ public:
     // so a reloaded table probes, samples and evicts exactly as before.
     template <class F> void for_each_indexed(F&& f) const {
         for (std::size_t i = 0; i < slots_.size(); ++i)
-            if (slots_[i].used) f(i, slots_[i].key, slots_[i].value);
+            if (ctrl_[i] != 0) f(i, slots_[i].key, slots_[i].value);
     }
     bool restore_buckets(std::size_t count) {
         if (count != 0 && (count < 16 || (count & (count - 1)) != 0)) return false;
         slots_.clear();
         slots_.resize(count);
+        ctrl_.assign(count, 0);
         size_ = 0;
         return true;
     }
     Value* place_at(std::size_t index, const Key& key) {
-        if (index >= slots_.size() || slots_[index].used) return nullptr;
-        slots_[index].used = true;
+        if (index >= slots_.size() || ctrl_[index] != 0) return nullptr;
+        ctrl_[index] = tag_of(hasher_(key));
         slots_[index].key = key;
         ++size_;
         return &slots_[index].value;
@@ -162,36 +168,32 @@ public:
         if (size_ * 4 > slots_.size() * 3 && size_ > 0) return false;
         const std::size_t mask = slots_.size() - 1;
         for (std::size_t i = 0; i < slots_.size(); ++i) {
-            if (!slots_[i].used) continue;
-            for (std::size_t j = hasher_(slots_[i].key) & mask; j != i; j = (j + 1) & mask) {
-                if (!slots_[j].used || slots_[j].key == slots_[i].key) return false;
-            }
+            if (ctrl_[i] == 0) continue;
+            for (std::size_t j = hasher_(slots_[i].key) & mask; j != i; j = (j + 1) & mask)
+                if (ctrl_[j] == 0 || slots_[j].key == slots_[i].key) return false;
         }
         return true;
     }
 
-    void clear() {
-        slots_.clear();
-        slots_.shrink_to_fit();
-        size_ = 0;
-    }
-
-    void reserve_for(std::size_t entries) {
-        while (entries * 4 > slots_.size() * 3) grow();
-    }
-
 private:
+    static constexpr std::uint8_t tag_of(std::size_t hash) noexcept {
+        return static_cast<std::uint8_t>(0x80u | (static_cast<std::uint64_t>(hash) >> 57));
+    }
+
     void erase_at(std::size_t i) {
         const std::size_t mask = slots_.size() - 1;
         slots_[i] = slot{};
+        ctrl_[i] = 0;
         --size_;
-        for (std::size_t j = (i + 1) & mask; slots_[j].used; j = (j + 1) & mask) {
+        for (std::size_t j = (i + 1) & mask; ctrl_[j] != 0; j = (j + 1) & mask) {
             const std::size_t home = hasher_(slots_[j].key) & mask;
             // Move j back into the hole unless its home lies cyclically in (i, j].
             const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stays) {
                 slots_[i] = std::move(slots_[j]);
+                ctrl_[i] = ctrl_[j];
                 slots_[j] = slot{};
+                ctrl_[j] = 0;
                 i = j;
             }
         }
@@ -199,19 +201,25 @@ private:
 
     void grow() {
         std::vector<slot> old;
+        std::vector<std::uint8_t> old_ctrl;
         old.swap(slots_);
-        slots_.resize(old.empty() ? 16 : old.size() * 2);
-        const std::size_t mask = slots_.size() - 1;
-        for (slot& s : old) {
-            if (!s.used) continue;
-            std::size_t i = hasher_(s.key) & mask;
-            while (slots_[i].used) i = (i + 1) & mask;
-            slots_[i] = std::move(s);
+        old_ctrl.swap(ctrl_);
+        const std::size_t n = old.empty() ? 16 : old.size() * 2;
+        slots_.resize(n);
+        ctrl_.assign(n, 0);
+        const std::size_t mask = n - 1;
+        for (std::size_t k = 0; k < old.size(); ++k) {
+            if (old_ctrl[k] == 0) continue;
+            std::size_t i = hasher_(old[k].key) & mask;
+            while (ctrl_[i] != 0) i = (i + 1) & mask;
+            slots_[i] = std::move(old[k]);
+            ctrl_[i] = old_ctrl[k];
         }
     }
 
     Hasher hasher_;
     std::vector<slot> slots_;
+    std::vector<std::uint8_t> ctrl_; // 0: empty; else 0x80 | the hash's top 7 bits
     std::size_t size_ = 0;
 };
 
