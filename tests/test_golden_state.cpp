@@ -1,0 +1,116 @@
+// The state format is stable: files saved by an earlier build, committed in
+// tests/data, still load and mean the same. Regenerate them only with a new
+// format version: SIPDETECT_WRITE_GOLDEN=1 ./test_golden_state
+#include "catch.hpp"
+#include "test_support.hpp"
+
+#include <sipdetect/proxy_detector.hpp>
+#include <sipdetect/scan_detector.hpp>
+#include <sipdetect/state_file.hpp>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+using namespace sipdetect;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::filesystem::path golden_dir = std::filesystem::path(SIPDETECT_SOURCE_DIR) / "tests" / "data";
+
+scan_config scan_cfg() {
+    scan_config c;
+    c.threshold = 4;
+    return c;
+}
+proxy_config proxy_cfg() {
+    proxy_config c;
+    c.min_uris = 5;
+    c.closed_season = 1h;
+    return c;
+}
+
+// A fixed story: a vertical scan still active, a proxy learned in training,
+// a second proxy awaiting its verdict, phones, IPv6.
+template <class Scan, class Proxy> void tell(Scan& s, Proxy& p) {
+    std::vector<msg> story;
+    for (int u = 0; u < 6; ++u) {
+        msg r = request(3000 + u, "203.0.113.5", "10.1.1.1", sip_method::register_, std::to_string(6000 + u));
+        r.user_agent = "friendly-scanner";
+        story.push_back(r);
+        story.push_back(response(r, 3000 + u + 0.01, u == 2 ? 200 : 401));
+    }
+    for (int u = 0; u < 6; ++u) {
+        msg r = request(200 + u, "192.0.2.10", "192.0.2.20", sip_method::invite, "900");
+        r.from_uri = "sip:user" + std::to_string(u) + "@example.net";
+        r.via_count = 2;
+        story.push_back(r);
+        story.push_back(response(r, 200 + u + 0.05, 200));
+    }
+    for (int u = 0; u < 5; ++u) {
+        msg r = request(4000 + u, "2001:db8::10", "2001:db8::20", sip_method::invite, "900");
+        r.from_uri = "sip:v6user" + std::to_string(u) + "@example.net";
+        story.push_back(r);
+        story.push_back(response(r, 4000 + u + 0.05, 200));
+    }
+    story.push_back(request(4010, "198.51.100.7", "192.0.2.20", sip_method::register_, "phone"));
+    std::stable_sort(story.begin(), story.end(), [](const msg& a, const msg& b) { return a.time < b.time; });
+    for (const msg& r : story) {
+        s.feed(r);
+        p.feed(r);
+    }
+    (void)s.poll();
+    (void)p.poll();
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+template <class D> std::string image_of(const D& d) {
+    std::ostringstream out;
+    d.save(out);
+    return out.str();
+}
+
+} // namespace
+
+TEST_CASE("golden state files of format version 1 load, mean the same, and save byte for byte") {
+    scan_detector<msg> s(scan_cfg());
+    proxy_detector<msg> p(proxy_cfg());
+    tell(s, p);
+    if (std::getenv("SIPDETECT_WRITE_GOLDEN") != nullptr) {
+        save_state_file(golden_dir / "scan-v1.state", s);
+        save_state_file(golden_dir / "proxy-v1.state", p);
+        WARN("golden files rewritten in " << golden_dir);
+    }
+    const std::string scan_golden = read_file(golden_dir / "scan-v1.state");
+    const std::string proxy_golden = read_file(golden_dir / "proxy-v1.state");
+    REQUIRE_FALSE(scan_golden.empty());
+    REQUIRE_FALSE(proxy_golden.empty());
+    // This build writes exactly what the committed files hold.
+    CHECK(image_of(s) == scan_golden);
+    CHECK(image_of(p) == proxy_golden);
+
+    scan_detector<msg> s2(scan_cfg());
+    proxy_detector<msg> p2(proxy_cfg());
+    REQUIRE(load_state_file(golden_dir / "scan-v1.state", s2));
+    REQUIRE(load_state_file(golden_dir / "proxy-v1.state", p2));
+    // What they mean: the active scan ends with its evidence, the learned proxy
+    // stays learned, the pending one is decided after training.
+    CHECK(s2.stats().events_started == 1);
+    CHECK(p2.is_learned(ip("192.0.2.10")));
+    const auto scans = s2.flush();
+    REQUIRE(scans.size() == 1);
+    CHECK(scans[0].phase == scan_phase::end);
+    CHECK(scans[0].source == ip("203.0.113.5"));
+    CHECK(scans[0].users == 6);
+    CHECK(scans[0].tool == "sipvicious");
+    CHECK(scans[0].sample[2].answered_success);
+    const auto proxies = p2.flush();
+    REQUIRE(proxies.size() == 1);
+    CHECK(proxies[0].source.to_string() == "2001:db8::10");
+    CHECK(proxies[0].answers_judged);
+}
