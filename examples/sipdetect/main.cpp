@@ -28,9 +28,9 @@ using proxy_type = sipdetect::proxy_detector<input_record>;
 
 constexpr std::string_view usage_text = R"(usage: sipdetect [options] FILE...
 
-Finds SIP scanners (SIPSCAN) and SIP proxies (SIPPROXY) in pcap/pcapng
-captures, Zeek sip.log files (TSV or JSON lines) and ipfixprobe CSV/UniRec
-text. The format of each FILE is detected from its content; several files
+Finds SIP scanners (SIPSCAN) and SIP proxies (SIPPROXY) in pcap, pcapng and
+NetMon 2.x captures, Zeek sip.log files (TSV or JSON lines) and ipfixprobe
+CSV/UniRec text. The format of each FILE is detected from its content; several files
 are read as one time-ordered stream. Record time comes from the input.
 
 Output:
