@@ -347,75 +347,25 @@ proxy_stats proxy_detector<Record, Clock>::stats() const {
 
 namespace detail {
 
-inline void write_proxy_config(state_writer& w, const proxy_config& c) {
-    w.u32(c.min_uris);
-    w.duration(c.closed_season);
-    w.duration(c.time_to_death);
-    w.bytes(c.filter.to_string());
-    w.u8(static_cast<std::uint8_t>(c.filter_mode));
-    w.f64(c.min_success_share);
-    w.duration(c.answer_grace);
-    w.duration(c.candidate_idle_timeout);
-    w.u64(c.max_candidates);
-    w.u64(c.max_proxies);
-    w.u32(c.uri_samples);
-    w.u32(c.peer_samples);
-    w.u32(c.max_user_agents);
-    w.duration(c.max_lateness);
-    w.duration(c.max_clock_skew);
-    w.u64(c.hash_seed);
-}
-
-inline proxy_config read_proxy_config(state_reader& r) {
-    proxy_config c;
-    c.min_uris = r.u32();
-    c.closed_season = r.duration();
-    c.time_to_death = r.duration();
-    const std::string filter = r.bytes(1 << 20);
-    try {
-        c.filter = prefix_set::parse(filter);
-    } catch (const parse_error& e) {
-        r.fail(std::string("saved proxy filter: ") + e.what());
-    }
-    const std::uint8_t mode = r.u8();
-    if (mode > 1) r.fail("unknown filter mode");
-    c.filter_mode = static_cast<proxy_filter_mode>(mode);
-    c.min_success_share = r.f64();
-    c.answer_grace = r.duration();
-    c.candidate_idle_timeout = r.duration();
-    c.max_candidates = static_cast<std::size_t>(r.u64());
-    c.max_proxies = static_cast<std::size_t>(r.u64());
-    c.uri_samples = r.u32();
-    c.peer_samples = r.u32();
-    c.max_user_agents = r.u32();
-    c.max_lateness = r.duration();
-    c.max_clock_skew = r.duration();
-    c.hash_seed = r.u64();
-    return c;
-}
-
-inline std::vector<std::string> proxy_config_differences(const proxy_config& saved, const proxy_config& running) {
-    std::vector<std::string> out;
-    auto note = [&](bool differs, const char* name) {
-        if (differs) out.emplace_back(name);
-    };
-    note(saved.min_uris != running.min_uris, "min_uris");
-    note(saved.closed_season != running.closed_season, "closed_season");
-    note(saved.time_to_death != running.time_to_death, "time_to_death");
-    note(saved.filter != running.filter, "filter");
-    note(saved.filter_mode != running.filter_mode, "filter_mode");
-    note(saved.min_success_share != running.min_success_share, "min_success_share");
-    note(saved.answer_grace != running.answer_grace, "answer_grace");
-    note(saved.candidate_idle_timeout != running.candidate_idle_timeout, "candidate_idle_timeout");
-    note(saved.max_candidates != running.max_candidates, "max_candidates");
-    note(saved.max_proxies != running.max_proxies, "max_proxies");
-    note(saved.uri_samples != running.uri_samples, "uri_samples");
-    note(saved.peer_samples != running.peer_samples, "peer_samples");
-    note(saved.max_user_agents != running.max_user_agents, "max_user_agents");
-    note(saved.max_lateness != running.max_lateness, "max_lateness");
-    note(saved.max_clock_skew != running.max_clock_skew, "max_clock_skew");
-    return out;
-}
+template <class T> using proxy_field = config_field<proxy_config, T>;
+// Order is the format.
+inline const auto proxy_config_fields = std::make_tuple(
+    proxy_field<std::uint32_t>{"min_uris", &proxy_config::min_uris},
+    proxy_field<record_duration>{"closed_season", &proxy_config::closed_season},
+    proxy_field<record_duration>{"time_to_death", &proxy_config::time_to_death},
+    proxy_field<prefix_set>{"filter", &proxy_config::filter},
+    proxy_field<proxy_filter_mode>{"filter_mode", &proxy_config::filter_mode},
+    proxy_field<double>{"min_success_share", &proxy_config::min_success_share},
+    proxy_field<record_duration>{"answer_grace", &proxy_config::answer_grace},
+    proxy_field<record_duration>{"candidate_idle_timeout", &proxy_config::candidate_idle_timeout},
+    proxy_field<std::size_t>{"max_candidates", &proxy_config::max_candidates},
+    proxy_field<std::size_t>{"max_proxies", &proxy_config::max_proxies},
+    proxy_field<std::uint32_t>{"uri_samples", &proxy_config::uri_samples},
+    proxy_field<std::uint32_t>{"peer_samples", &proxy_config::peer_samples},
+    proxy_field<std::uint32_t>{"max_user_agents", &proxy_config::max_user_agents},
+    proxy_field<record_duration>{"max_lateness", &proxy_config::max_lateness},
+    proxy_field<record_duration>{"max_clock_skew", &proxy_config::max_clock_skew},
+    proxy_field<std::uint64_t>{"hash_seed", &proxy_config::hash_seed});
 
 inline constexpr std::array<std::uint64_t proxy_stats::*, 13> saved_proxy_counters{
     &proxy_stats::records,            &proxy_stats::filtered,           &proxy_stats::malformed_dropped,
@@ -448,7 +398,7 @@ inline std::vector<ip_address> read_addresses(state_reader& r, std::uint64_t lim
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::save(std::ostream& out) const {
     detail::state_writer w;
-    detail::write_proxy_config(w, config_);
+    detail::write_config(w, config_, detail::proxy_config_fields);
     w.time(first_record_);
     detail::write_time_gate(w, time_);
     w.time(last_sweep_);
@@ -513,10 +463,10 @@ void proxy_detector<Record, Clock>::save(std::ostream& out) const {
 template <class Record, detector_clock Clock>
 load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     detail::state_reader r(in, detail::state_kind::proxy);
-    const proxy_config saved = detail::read_proxy_config(r);
+    const proxy_config saved = detail::read_config(r, detail::proxy_config_fields);
     if (saved.hash_seed != config_.hash_seed)
         throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
-    load_report report{detail::proxy_config_differences(saved, config_)};
+    load_report report{detail::config_differences(saved, config_, detail::proxy_config_fields)};
 
     const record_time first_record = r.time();
     const detail::time_gate time = detail::read_time_gate(r);

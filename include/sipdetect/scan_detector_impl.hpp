@@ -453,76 +453,26 @@ inline fingerprint_set read_set(state_reader& r, std::uint32_t limit, const char
     return set;
 }
 
-inline void write_scan_config(state_writer& w, const scan_config& c) {
-    w.boolean(c.register_scan);
-    w.boolean(c.options_scan);
-    w.boolean(c.invite_scan);
-    w.u32(c.threshold);
-    w.bytes(c.destination_filter.to_string());
-    w.duration(c.event_idle_timeout);
-    w.duration(c.update_interval);
-    w.duration(c.source_idle_timeout);
-    w.u64(c.max_tracked);
-    w.u32(c.max_distinct);
-    w.u32(c.evidence_targets);
-    w.u32(c.max_user_agents);
-    w.boolean(c.ignore_relayed);
-    w.f64(c.max_success_share);
-    w.duration(c.max_lateness);
-    w.duration(c.max_clock_skew);
-    w.u64(c.hash_seed);
-}
-
-inline scan_config read_scan_config(state_reader& r) {
-    scan_config c;
-    c.register_scan = r.boolean();
-    c.options_scan = r.boolean();
-    c.invite_scan = r.boolean();
-    c.threshold = r.u32();
-    const std::string filter = r.bytes(1 << 20);
-    try {
-        c.destination_filter = prefix_set::parse(filter);
-    } catch (const parse_error& e) {
-        r.fail(std::string("saved destination filter: ") + e.what());
-    }
-    c.event_idle_timeout = r.duration();
-    c.update_interval = r.duration();
-    c.source_idle_timeout = r.duration();
-    c.max_tracked = static_cast<std::size_t>(r.u64());
-    c.max_distinct = r.u32();
-    c.evidence_targets = r.u32();
-    c.max_user_agents = r.u32();
-    c.ignore_relayed = r.boolean();
-    c.max_success_share = r.f64();
-    c.max_lateness = r.duration();
-    c.max_clock_skew = r.duration();
-    c.hash_seed = r.u64();
-    return c;
-}
-
-inline std::vector<std::string> scan_config_differences(const scan_config& saved, const scan_config& running) {
-    std::vector<std::string> out;
-    auto note = [&](bool differs, const char* name) {
-        if (differs) out.emplace_back(name);
-    };
-    note(saved.register_scan != running.register_scan, "register_scan");
-    note(saved.options_scan != running.options_scan, "options_scan");
-    note(saved.invite_scan != running.invite_scan, "invite_scan");
-    note(saved.threshold != running.threshold, "threshold");
-    note(saved.destination_filter != running.destination_filter, "destination_filter");
-    note(saved.event_idle_timeout != running.event_idle_timeout, "event_idle_timeout");
-    note(saved.update_interval != running.update_interval, "update_interval");
-    note(saved.source_idle_timeout != running.source_idle_timeout, "source_idle_timeout");
-    note(saved.max_tracked != running.max_tracked, "max_tracked");
-    note(saved.max_distinct != running.max_distinct, "max_distinct");
-    note(saved.evidence_targets != running.evidence_targets, "evidence_targets");
-    note(saved.max_user_agents != running.max_user_agents, "max_user_agents");
-    note(saved.ignore_relayed != running.ignore_relayed, "ignore_relayed");
-    note(saved.max_success_share != running.max_success_share, "max_success_share");
-    note(saved.max_lateness != running.max_lateness, "max_lateness");
-    note(saved.max_clock_skew != running.max_clock_skew, "max_clock_skew");
-    return out;
-}
+template <class T> using scan_field = config_field<scan_config, T>;
+// Order is the format.
+inline const auto scan_config_fields = std::make_tuple(
+    scan_field<bool>{"register_scan", &scan_config::register_scan},
+    scan_field<bool>{"options_scan", &scan_config::options_scan},
+    scan_field<bool>{"invite_scan", &scan_config::invite_scan},
+    scan_field<std::uint32_t>{"threshold", &scan_config::threshold},
+    scan_field<prefix_set>{"destination_filter", &scan_config::destination_filter},
+    scan_field<record_duration>{"event_idle_timeout", &scan_config::event_idle_timeout},
+    scan_field<record_duration>{"update_interval", &scan_config::update_interval},
+    scan_field<record_duration>{"source_idle_timeout", &scan_config::source_idle_timeout},
+    scan_field<std::size_t>{"max_tracked", &scan_config::max_tracked},
+    scan_field<std::uint32_t>{"max_distinct", &scan_config::max_distinct},
+    scan_field<std::uint32_t>{"evidence_targets", &scan_config::evidence_targets},
+    scan_field<std::uint32_t>{"max_user_agents", &scan_config::max_user_agents},
+    scan_field<bool>{"ignore_relayed", &scan_config::ignore_relayed},
+    scan_field<double>{"max_success_share", &scan_config::max_success_share},
+    scan_field<record_duration>{"max_lateness", &scan_config::max_lateness},
+    scan_field<record_duration>{"max_clock_skew", &scan_config::max_clock_skew},
+    scan_field<std::uint64_t>{"hash_seed", &scan_config::hash_seed});
 
 template <class Stats, std::size_t N>
 void write_counters(state_writer& w, const std::array<std::uint64_t Stats::*, N>& fields, const Stats& s) {
@@ -546,7 +496,7 @@ inline constexpr std::array<std::uint64_t scan_stats::*, 14> saved_scan_counters
 template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::save(std::ostream& out) const {
     detail::state_writer w;
-    detail::write_scan_config(w, config_);
+    detail::write_config(w, config_, detail::scan_config_fields);
     detail::write_time_gate(w, time_);
     w.time(last_sweep_);
     w.u64(next_event_id_);
@@ -607,10 +557,10 @@ void scan_detector<Record, Clock>::save(std::ostream& out) const {
 template <class Record, detector_clock Clock>
 load_report scan_detector<Record, Clock>::load(std::istream& in) {
     detail::state_reader r(in, detail::state_kind::scan);
-    const scan_config saved = detail::read_scan_config(r);
+    const scan_config saved = detail::read_config(r, detail::scan_config_fields);
     if (saved.hash_seed != config_.hash_seed)
         throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
-    load_report report{detail::scan_config_differences(saved, config_)};
+    load_report report{detail::config_differences(saved, config_, detail::scan_config_fields)};
 
     const detail::time_gate time = detail::read_time_gate(r);
     const record_time last_sweep = r.time();

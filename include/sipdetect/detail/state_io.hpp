@@ -22,6 +22,8 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 SIPDETECT_NAMESPACE_BEGIN
@@ -224,6 +226,68 @@ inline time_gate read_time_gate(state_reader& r) {
     g.clock_reading = r.time();
     g.last_now = r.time();
     return g;
+}
+
+// Configurations are saved field by field from one list per config type
+// (name and member); the same list reads them back and names differences.
+template <class Config, class T> struct config_field {
+    std::string_view name;
+    T Config::*member;
+};
+
+template <class T> void write_value(state_writer& w, const T& v) {
+    if constexpr (std::is_same_v<T, bool>) w.boolean(v);
+    else if constexpr (std::is_enum_v<T>) w.u8(static_cast<std::uint8_t>(v));
+    else if constexpr (std::is_integral_v<T> && sizeof(T) == 4) w.u32(v);
+    else if constexpr (std::is_integral_v<T> && sizeof(T) == 8) w.u64(v);
+    else if constexpr (std::is_same_v<T, double>) w.f64(v);
+    else if constexpr (std::is_same_v<T, record_duration>) w.duration(v);
+    else if constexpr (std::is_same_v<T, prefix_set>) w.bytes(v.to_string());
+    else static_assert(sizeof(T) == 0, "no state encoding for this configuration field type");
+}
+
+template <class T> void read_value(state_reader& r, T& v, std::string_view name) {
+    if constexpr (std::is_same_v<T, bool>) v = r.boolean();
+    else if constexpr (std::is_enum_v<T>) {
+        const std::uint8_t raw = r.u8();
+        if (raw > 1) r.fail("saved " + std::string(name) + " out of range");
+        v = static_cast<T>(raw);
+    } else if constexpr (std::is_integral_v<T> && sizeof(T) == 4) v = r.u32();
+    else if constexpr (std::is_integral_v<T> && sizeof(T) == 8) v = static_cast<T>(r.u64());
+    else if constexpr (std::is_same_v<T, double>) v = r.f64();
+    else if constexpr (std::is_same_v<T, record_duration>) v = r.duration();
+    else if constexpr (std::is_same_v<T, prefix_set>) {
+        const std::string text = r.bytes(1 << 20);
+        try {
+            v = prefix_set::parse(text);
+        } catch (const parse_error& e) {
+            r.fail("saved " + std::string(name) + ": " + e.what());
+        }
+    } else static_assert(sizeof(T) == 0, "no state encoding for this configuration field type");
+}
+
+template <class Config, class... T>
+void write_config(state_writer& w, const Config& c, const std::tuple<config_field<Config, T>...>& fields) {
+    std::apply([&](const auto&... f) { (write_value(w, c.*(f.member)), ...); }, fields);
+}
+
+template <class Config, class... T>
+Config read_config(state_reader& r, const std::tuple<config_field<Config, T>...>& fields) {
+    Config c;
+    std::apply([&](const auto&... f) { (read_value(r, c.*(f.member), f.name), ...); }, fields);
+    return c;
+}
+
+// Names of the fields that differ, the hash seed excepted (it is checked on its own).
+template <class Config, class... T>
+std::vector<std::string> config_differences(const Config& saved, const Config& running,
+                                            const std::tuple<config_field<Config, T>...>& fields) {
+    std::vector<std::string> out;
+    auto note = [&](const auto& f) {
+        if (f.name != "hash_seed" && !(saved.*(f.member) == running.*(f.member))) out.emplace_back(f.name);
+    };
+    std::apply([&](const auto&... f) { (note(f), ...); }, fields);
+    return out;
 }
 
 } // namespace detail
