@@ -8,5 +8,6 @@
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/record.hpp>
 #include <sipdetect/scan_detector.hpp>
+#include <sipdetect/sip_parser.hpp>
 #include <sipdetect/state_file.hpp>
 #include <sipdetect/version.hpp>
