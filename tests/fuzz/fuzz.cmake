@@ -20,11 +20,6 @@ set(SIPDETECT_FUZZ_READER_TARGETS pcap_reader zeek_tsv_reader zeek_json_reader i
 
 find_package(nlohmann_json QUIET CONFIG)
 
-# The readers live in examples/; without them only the core targets exist.
-set(SIPDETECT_FUZZ_TARGETS ${SIPDETECT_FUZZ_CORE_TARGETS})
-if(TARGET sipdetect_readers)
-    list(APPEND SIPDETECT_FUZZ_TARGETS ${SIPDETECT_FUZZ_READER_TARGETS})
-endif()
 
 function(sipdetect_fuzz_common_setup target)
     target_link_libraries(${target} PRIVATE sipdetect::sipdetect sipdetect_project_options)
@@ -35,13 +30,64 @@ function(sipdetect_fuzz_common_setup target)
     endif()
 endfunction()
 
+# The readers' sources, for the copies of the readers library built here.
+set(SIPDETECT_FUZZ_READER_SOURCES "")
+if(TARGET sipdetect_readers)
+    get_target_property(reader_sources sipdetect_readers SOURCES)
+    get_target_property(SIPDETECT_FUZZ_READER_DIR sipdetect_readers SOURCE_DIR)
+    foreach(source IN LISTS reader_sources)
+        if(NOT IS_ABSOLUTE ${source})
+            set(source ${SIPDETECT_FUZZ_READER_DIR}/${source})
+        endif()
+        list(APPEND SIPDETECT_FUZZ_READER_SOURCES ${source})
+    endforeach()
+endif()
+
+# The readers live in examples/; without them only the core targets exist.
+set(SIPDETECT_FUZZ_TARGETS ${SIPDETECT_FUZZ_CORE_TARGETS})
+if(TARGET sipdetect_readers)
+    if(SIPDETECT_FUZZ_READER_SOURCES MATCHES "netmon_reader.cpp")
+        list(APPEND SIPDETECT_FUZZ_READER_TARGETS netmon_reader)
+    endif()
+    list(APPEND SIPDETECT_FUZZ_TARGETS ${SIPDETECT_FUZZ_READER_TARGETS})
+endif()
+
+# A copy of the readers library with extra compile options.
+function(sipdetect_fuzz_readers_library name)
+    find_package(PkgConfig REQUIRED)
+    pkg_check_modules(SIPDETECT_FUZZ_PCAP REQUIRED IMPORTED_TARGET libpcap)
+    find_package(nlohmann_json REQUIRED CONFIG)
+    add_library(${name} STATIC ${SIPDETECT_FUZZ_READER_SOURCES})
+    target_include_directories(${name} PUBLIC ${SIPDETECT_FUZZ_READER_DIR}/sipdetect)
+    target_link_libraries(${name}
+        PUBLIC sipdetect::sipdetect PkgConfig::SIPDETECT_FUZZ_PCAP
+        PRIVATE sipdetect_project_options nlohmann_json::nlohmann_json)
+    target_compile_options(${name} PRIVATE ${ARGN})
+endfunction()
+
+# In the UBSan build the replays also check float-to-integer conversions,
+# which g++ leaves out of -fsanitize=undefined (clang's includes them).
+set(SIPDETECT_FUZZ_REPLAY_SANITIZE "")
+if(SIPDETECT_SANITIZE MATCHES "undefined")
+    set(SIPDETECT_FUZZ_REPLAY_SANITIZE -fsanitize=float-cast-overflow)
+endif()
+set(SIPDETECT_FUZZ_REPLAY_READERS sipdetect_readers)
+if(SIPDETECT_FUZZ_REPLAY_SANITIZE AND TARGET sipdetect_readers)
+    sipdetect_fuzz_readers_library(sipdetect_readers_replay ${SIPDETECT_FUZZ_REPLAY_SANITIZE})
+    set(SIPDETECT_FUZZ_REPLAY_READERS sipdetect_readers_replay)
+endif()
+
 # Replay programs and their tests.
 foreach(name IN LISTS SIPDETECT_FUZZ_TARGETS)
     set(exe fuzz_replay_${name})
     add_executable(${exe} ${SIPDETECT_FUZZ_DIR}/fuzz_${name}.cpp ${SIPDETECT_FUZZ_DIR}/replay_main.cpp)
     sipdetect_fuzz_common_setup(${exe})
+    if(SIPDETECT_FUZZ_REPLAY_SANITIZE)
+        target_compile_options(${exe} PRIVATE ${SIPDETECT_FUZZ_REPLAY_SANITIZE})
+        target_link_options(${exe} PRIVATE ${SIPDETECT_FUZZ_REPLAY_SANITIZE})
+    endif()
     if(name IN_LIST SIPDETECT_FUZZ_READER_TARGETS)
-        target_link_libraries(${exe} PRIVATE sipdetect_readers)
+        target_link_libraries(${exe} PRIVATE ${SIPDETECT_FUZZ_REPLAY_READERS})
     endif()
     add_test(NAME "fuzz corpus: ${name}"
         COMMAND ${exe} ${SIPDETECT_FUZZ_DIR}/corpus/${name} ${SIPDETECT_FUZZ_DIR}/regressions/${name})
@@ -61,24 +107,7 @@ if(SIPDETECT_FUZZ)
 
     if(TARGET sipdetect_readers)
         # The readers again, instrumented for coverage and the sanitizers.
-        find_package(PkgConfig REQUIRED)
-        pkg_check_modules(SIPDETECT_FUZZ_PCAP REQUIRED IMPORTED_TARGET libpcap)
-        find_package(nlohmann_json REQUIRED CONFIG)
-        get_target_property(reader_sources sipdetect_readers SOURCES)
-        get_target_property(reader_dir sipdetect_readers SOURCE_DIR)
-        set(reader_paths "")
-        foreach(source IN LISTS reader_sources)
-            if(NOT IS_ABSOLUTE ${source})
-                set(source ${reader_dir}/${source})
-            endif()
-            list(APPEND reader_paths ${source})
-        endforeach()
-        add_library(sipdetect_readers_fuzz STATIC ${reader_paths})
-        target_include_directories(sipdetect_readers_fuzz PUBLIC ${reader_dir}/sipdetect)
-        target_link_libraries(sipdetect_readers_fuzz
-            PUBLIC sipdetect::sipdetect PkgConfig::SIPDETECT_FUZZ_PCAP
-            PRIVATE sipdetect_project_options nlohmann_json::nlohmann_json)
-        target_compile_options(sipdetect_readers_fuzz PRIVATE ${SIPDETECT_FUZZ_FLAGS} -fsanitize=fuzzer-no-link)
+        sipdetect_fuzz_readers_library(sipdetect_readers_fuzz ${SIPDETECT_FUZZ_FLAGS} -fsanitize=fuzzer-no-link)
     endif()
 
     foreach(name IN LISTS SIPDETECT_FUZZ_TARGETS)

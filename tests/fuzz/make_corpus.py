@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora of the sipdetect fuzz targets.
 
-Every input is synthetic, written here: hand-made SIP messages, tiny pcap and
-pcapng files built byte by byte, Zeek sip.log lines, ipfixprobe CSV, address
+Every input is synthetic, written here: hand-made SIP messages, tiny pcap,
+pcapng and Network Monitor files built byte by byte, Zeek sip.log lines, ipfixprobe CSV, address
 strings and record-stream programs. Nothing is cut from captured traffic.
 (The state seeds come from make_state_seeds.cpp.)
 
@@ -204,6 +204,39 @@ PCAP_SEEDS = {
     "truncated.pcap": pcap(1, [ethernet(0x0800, v4_udp(b(REGISTER)))])[:90],
 }
 
+
+def netmon(network, frames, minor=0, trailer_type=None):
+    """A Network Monitor 2.x capture: header, frame records, then the frame table."""
+    records, offsets, at = b"", [], 128
+    for i, frame in enumerate(frames):
+        rec = struct.pack("<QII", i * 1000, len(frame), len(frame)) + frame
+        if minor >= 1:
+            rec += struct.pack("<H", trailer_type if trailer_type is not None else network)
+        if minor >= 2:
+            rec += struct.pack("<I", 0)
+        if minor >= 3:
+            filetime = (1577836800 + 11644473600 + i) * 10000000
+            rec += struct.pack("<QB", filetime, 0)
+        offsets.append(at)
+        records += rec
+        at += len(rec)
+    table = b"".join(struct.pack("<I", o) for o in offsets)
+    systemtime = struct.pack("<8H", 2020, 1, 3, 1, 0, 0, 0, 0)
+    header = b"GMBU" + bytes([minor, 2]) + struct.pack("<H", network) + systemtime
+    header += struct.pack("<II", at, len(table))
+    header += b"\0" * (128 - len(header))
+    return header + records + table
+
+
+NETMON_SEEDS = {
+    "v2.0-ethernet.cap": netmon(1, [ethernet(0x0800, v4_udp(b(REGISTER))),
+                                    ethernet(0x0800, v4_udp(b(RESPONSE_401), src=V4B, dst=V4A))]),
+    "v2.1-raw-ip.cap": netmon(9, [v6_udp(b(COMPACT))], minor=1),
+    "v2.3-pcap-ethernet-trailer.cap": netmon(1, [ethernet(0x0800, v4_tcp(b(REGISTER + RESPONSE_401)))], minor=3,
+                                             trailer_type=0xE001),
+    "v2.2-metadata-frame.cap": netmon(1, [b"\0" * 20], minor=2, trailer_type=0xFF00),
+}
+
 # --------------------------------------------------------------------------
 # Zeek sip.log
 
@@ -388,6 +421,8 @@ def main():
         write(root, "sip_parser", name, data)
     for name, data in PCAP_SEEDS.items():
         write(root, "pcap_reader", name, data)
+    for name, data in NETMON_SEEDS.items():
+        write(root, "netmon_reader", name, data)
     for name, data in ZEEK_TSV_SEEDS.items():
         write(root, "zeek_tsv_reader", name, data)
     for name, data in ZEEK_JSON_SEEDS.items():

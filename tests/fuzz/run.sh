@@ -21,8 +21,7 @@ root=$(cd "$fuzz_dir/../.." && pwd)
 build=${1:-$root/build/fuzz}
 seconds=${SIPDETECT_FUZZ_SECONDS:-60}
 data=${SIPDETECT_SHARED_DATA:-$root/../shared/data}
-all_targets="sip_parser address pcap_reader zeek_tsv_reader zeek_json_reader ipfixprobe_reader scan_state proxy_state record_stream"
-read -r -a targets <<< "${SIPDETECT_FUZZ_TARGETS:-$all_targets}"
+all_targets="sip_parser address pcap_reader netmon_reader zeek_tsv_reader zeek_json_reader ipfixprobe_reader scan_state proxy_state record_stream"
 
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
@@ -39,30 +38,45 @@ if ! { cmake -S "$root" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_T
 fi
 
 binary_of() {
-    local b
-    b=$(find "$build" -type f -name "fuzz_$1" -perm -u+x -print -quit)
-    [[ -n "$b" ]] || { echo "fuzz: no binary fuzz_$1 under $build" >&2; exit 2; }
-    echo "$b"
+    find "$build" -type f -name "fuzz_$1" -perm -u+x -print -quit
 }
+
+# The requested targets, or every target that was built (netmon_reader only
+# exists when the readers include it).
+if [[ -n "${SIPDETECT_FUZZ_TARGETS:-}" ]]; then
+    read -r -a targets <<< "$SIPDETECT_FUZZ_TARGETS"
+    for t in "${targets[@]}"; do
+        [[ -n "$(binary_of "$t")" ]] || { echo "fuzz: no binary fuzz_$t under $build" >&2; exit 2; }
+    done
+else
+    targets=()
+    for t in $all_targets; do
+        [[ -n "$(binary_of "$t")" ]] && targets+=("$t")
+    done
+fi
 
 # --- run-time seeds: small cuts of the shared data, in scratch -------------
 seeds=$work/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{sip_parser,pcap_reader,zeek_tsv_reader,zeek_json_reader,ipfixprobe_reader}
+mkdir -p "$seeds"/{sip_parser,pcap_reader,netmon_reader,zeek_tsv_reader,zeek_json_reader,ipfixprobe_reader}
 if [[ -d "$data" ]]; then
     n=0
     while IFS= read -r -d '' f; do
         n=$((n + 1))
         base=$(basename "$f")
         out=$seeds/pcap_reader/$n-$base
+        magic=$(head -c 4 "$f" | od -An -tx1 | tr -d ' \n')
         if command -v editcap >/dev/null 2>&1; then
-            # The first 40 packets, in the file's own format.
-            format=pcapng
-            [[ $(head -c 4 "$f" | od -An -tx1 | tr -d ' \n') == 0a0d0d0a ]] || format=pcap
+            # The first 40 packets, as pcapng when the file is one, else as pcap; and as NetMon 2.x.
+            format=pcap
+            [[ $magic == 0a0d0d0a ]] && format=pcapng
             editcap -F "$format" -r "$f" "$out" 1-40 >/dev/null 2>&1 || head -c 16384 "$f" >"$out"
+            editcap -F netmon2 -r "$f" "$seeds/netmon_reader/$n-$base" 1-40 >/dev/null 2>&1 ||
+                rm -f "$seeds/netmon_reader/$n-$base"
         else
             head -c 16384 "$f" >"$out"
         fi
+        [[ $magic == 474d4255 ]] && head -c 65536 "$f" >"$seeds/netmon_reader/$n-head-$base"
         # SIP payloads for the parser: the first 20 of each capture.
         if command -v tshark >/dev/null 2>&1 && command -v xxd >/dev/null 2>&1; then
             k=0
@@ -111,7 +125,7 @@ fi
 # --- fuzz ------------------------------------------------------------------
 max_len_of() {
     case $1 in
-        pcap_reader) echo 65536 ;;
+        pcap_reader | netmon_reader) echo 65536 ;;
         zeek_tsv_reader | zeek_json_reader | ipfixprobe_reader) echo 16384 ;;
         record_stream | scan_state | proxy_state) echo 8192 ;;
         *) echo 4096 ;;

@@ -1,0 +1,56 @@
+// Test-side: a global allocator that counts allocations and live bytes.
+// Include it in exactly one translation unit of a test executable.
+//
+// Under AddressSanitizer the sanitizer owns the allocator, so the
+// replacement is left out and counting_allocator_active is false: tests
+// then skip their allocation checks visibly and keep their other checks.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SIPDETECT_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIPDETECT_TEST_ASAN 1
+#endif
+#endif
+
+namespace counting {
+inline std::atomic<std::size_t> allocations{0};
+inline std::atomic<std::size_t> live_bytes{0};
+inline std::atomic<std::size_t> peak_bytes{0};
+#if defined(SIPDETECT_TEST_ASAN)
+inline constexpr bool active = false;
+#else
+inline constexpr bool active = true;
+#endif
+} // namespace counting
+
+#if !defined(SIPDETECT_TEST_ASAN)
+// malloc/free behind new/delete on purpose; each block carries its size in front.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n) {
+    auto* p = static_cast<std::size_t*>(std::malloc(n + sizeof(std::max_align_t)));
+    if (p == nullptr) throw std::bad_alloc();
+    *p = n;
+    counting::allocations.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t now = counting::live_bytes.fetch_add(n, std::memory_order_relaxed) + n;
+    std::size_t peak = counting::peak_bytes.load(std::memory_order_relaxed);
+    while (now > peak && !counting::peak_bytes.compare_exchange_weak(peak, now)) {
+    }
+    return reinterpret_cast<char*>(p) + sizeof(std::max_align_t);
+}
+void operator delete(void* p) noexcept {
+    if (p == nullptr) return;
+    auto* base = reinterpret_cast<std::size_t*>(static_cast<char*>(p) - sizeof(std::max_align_t));
+    counting::live_bytes.fetch_sub(*base, std::memory_order_relaxed);
+    std::free(base);
+}
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+#endif
