@@ -91,6 +91,7 @@ foreach(name IN LISTS SIPDETECT_FUZZ_TARGETS)
     endif()
     add_test(NAME "fuzz corpus: ${name}"
         COMMAND ${exe} ${SIPDETECT_FUZZ_DIR}/corpus/${name} ${SIPDETECT_FUZZ_DIR}/regressions/${name})
+    set_tests_properties("fuzz corpus: ${name}" PROPERTIES TIMEOUT 600)
 endforeach()
 
 # The generator of the committed state seeds (not part of the default build):

@@ -200,6 +200,7 @@ template <class Stats> Stats without_gauges(Stats s) {
 
 // Buckets of a flat_table (or slots of a fingerprint_set, min_slots 8) that
 // has never held more than max_entries: it grows at a load factor of 3/4.
+// A flat_table bucket costs a slot plus a control byte.
 inline std::size_t table_slots_bound(std::size_t max_entries, std::size_t min_slots = 16) {
     std::size_t s = min_slots;
     while (max_entries * 4 > s * 3) s *= 2;
@@ -212,8 +213,9 @@ inline std::uint64_t scan_memory_bound(const sipdetect::scan_config& c) {
     const std::uint64_t set_bytes = table_slots_bound(c.max_distinct, 8) * sizeof(std::uint32_t);
     const std::uint64_t per_heavy = sizeof(sd::scan_heavy) + 3 * set_bytes +
                                     2 * std::uint64_t{c.evidence_targets} * (sizeof(sipdetect::scan_target) + 64) +
-                                    std::uint64_t{c.max_user_agents} * (sizeof(std::string) + 2 * sipdetect::user_agent_cap);
-    return table_slots_bound(c.max_tracked) * sizeof(slot) + c.max_tracked * per_heavy;
+                                    std::uint64_t{c.max_user_agents} *
+                                        (sizeof(std::string) + 2 * sipdetect::user_agent_cap);
+    return table_slots_bound(c.max_tracked) * (sizeof(slot) + 1) + c.max_tracked * per_heavy;
 }
 
 inline std::uint64_t proxy_memory_bound(const sipdetect::proxy_config& c) {
@@ -224,8 +226,10 @@ inline std::uint64_t proxy_memory_bound(const sipdetect::proxy_config& c) {
     const std::uint64_t per_heavy = sizeof(sd::proxy_heavy) + set_bytes +
                                     std::uint64_t{c.uri_samples} * (sizeof(std::string) + 2 * 256) +
                                     2 * std::uint64_t{c.peer_samples} * sizeof(sipdetect::ip_address) +
-                                    std::uint64_t{c.max_user_agents} * (sizeof(std::string) + 2 * sipdetect::user_agent_cap);
-    return table_slots_bound(c.max_candidates) * sizeof(cslot) + table_slots_bound(c.max_proxies) * sizeof(pslot) +
+                                    std::uint64_t{c.max_user_agents} *
+                                        (sizeof(std::string) + 2 * sipdetect::user_agent_cap);
+    return table_slots_bound(c.max_candidates) * (sizeof(cslot) + 1) +
+           table_slots_bound(c.max_proxies) * (sizeof(pslot) + 1) +
            2 * c.max_candidates * sizeof(sd::source_key) + c.max_candidates * per_heavy;
 }
 

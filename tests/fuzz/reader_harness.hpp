@@ -80,6 +80,7 @@ int read_whole_file(const char* tag, const std::uint8_t* data, std::size_t size,
         failed = true;
     }
     FUZZ_CHECK(reader->counters().records == n);
+    if (verbose()) std::fprintf(stderr, "records: %llu%s\n", static_cast<unsigned long long>(n), failed ? " (then input_exception)" : "");
     if (failed) {
         // A failed reader stays failed.
         bool threw = false;

@@ -81,7 +81,8 @@ void check_caps(const D& d) {
 }
 
 template <class D>
-void exercise_state(const std::string& image, const typename std::remove_cvref_t<decltype(std::declval<D>().config())>& cfg) {
+void exercise_state(const std::string& image,
+                    const std::remove_cvref_t<decltype(std::declval<D>().config())>& cfg) {
     D d(cfg);
     const std::int64_t warm = base_micros;
     set_clock(d.clock(), sipdetect::record_time_from_micros(warm));
