@@ -215,9 +215,9 @@ inline std::optional<std::int64_t> parse_epoch_seconds(std::string_view s) noexc
     return negative ? -total : total;
 }
 
-// Seconds as a JSON number; nullopt when not finite or beyond year ±300,000.
+// Seconds as a JSON number; nullopt when not finite or beyond year ±285,000.
 inline std::optional<std::int64_t> epoch_seconds_from_double(double d) noexcept {
-    if (!(d == d) || d > 1e13 || d < -1e13) return std::nullopt;
+    if (!(d == d) || d > 9e12 || d < -9e12) return std::nullopt; // microseconds must fit in 64 bits
     const double us = d * 1e6;
     return static_cast<std::int64_t>(us < 0 ? us - 0.5 : us + 0.5);
 }

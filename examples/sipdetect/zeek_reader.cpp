@@ -211,8 +211,10 @@ private:
         split(l, separator_, fields_);
         const std::string_view key = fields_[0];
         const std::string_view value = fields_.size() > 1 ? fields_[1] : std::string_view{};
-        if (key == "#set_separator") set_separator_ = zeek_unescape(value);
-        else if (key == "#empty_field") empty_ = zeek_unescape(value);
+        if (key == "#set_separator") {
+            set_separator_ = zeek_unescape(value);
+            if (set_separator_.empty()) fail_here("empty #set_separator"); // would split forever
+        } else if (key == "#empty_field") empty_ = zeek_unescape(value);
         else if (key == "#unset_field") unset_ = zeek_unescape(value);
         else if (key == "#path" && value != "sip") fail_here("not a Zeek sip.log (#path " + detail::excerpt(value) + ")");
         else if (key == "#fields") {
@@ -225,7 +227,6 @@ private:
                 if (index_[c] == npos) fail_here("#fields has no " + std::string(names[c]) + " column");
             if (index_[method] == npos && index_[status_code] == npos)
                 fail_here("#fields has neither method nor status_code: not a Zeek sip.log");
-            if (set_separator_.empty()) set_separator_ = ",";
         }
         // #types, #open, #close and comments carry nothing we need.
     }

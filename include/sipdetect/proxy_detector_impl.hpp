@@ -473,13 +473,15 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     const record_time last_sweep = r.time();
     const bool responses_seen = r.boolean();
     const std::uint64_t next_event_id = r.u64();
+    if (next_event_id == 0) r.fail("next event id is zero");
     proxy_stats stats;
     detail::read_counters(r, detail::saved_proxy_counters, stats);
 
     candidate_table candidates(detail::source_key_hasher{config_.hash_seed});
     std::uint64_t buckets = r.u64();
-    if (buckets > (std::uint64_t{1} << 40) || !candidates.restore_buckets(static_cast<std::size_t>(buckets)))
-        r.fail("implausible candidate bucket count");
+    if (buckets > detail::max_buckets_for(config_.max_candidates) ||
+        !candidates.restore_buckets(static_cast<std::size_t>(buckets)))
+        r.fail("candidate bucket count " + std::to_string(buckets) + " impossible under max_candidates");
     const std::uint64_t n_candidates = r.count(config_.max_candidates, 60, "candidate");
     for (std::uint64_t n = 0; n < n_candidates; ++n) {
         const std::uint64_t index = r.u64();
@@ -519,8 +521,8 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
 
     proxy_table proxies(detail::source_key_hasher{config_.hash_seed});
     buckets = r.u64();
-    if (buckets > (std::uint64_t{1} << 40) || !proxies.restore_buckets(static_cast<std::size_t>(buckets)))
-        r.fail("implausible proxy bucket count");
+    if (buckets > detail::max_buckets_for(config_.max_proxies) || !proxies.restore_buckets(static_cast<std::size_t>(buckets)))
+        r.fail("proxy bucket count " + std::to_string(buckets) + " impossible under max_proxies");
     const std::uint64_t n_proxies = r.count(config_.max_proxies, 49, "proxy");
     for (std::uint64_t n = 0; n < n_proxies; ++n) {
         const std::uint64_t index = r.u64();

@@ -404,9 +404,8 @@ void scan_detector<Record, Clock>::sweep(record_time now) {
     const record_duration period = config_.source_idle_timeout / 10;
     if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
     last_sweep_ = now;
-    const record_time horizon = now - config_.source_idle_timeout;
     stats_.expired += table_.erase_if([&](const detail::source_key&, const detail::scan_source& s) {
-        return s.last_seen < horizon && !(s.heavy && s.heavy->active);
+        return detail::further_than(now, s.last_seen, config_.source_idle_timeout) && !(s.heavy && s.heavy->active);
     });
 }
 
@@ -565,13 +564,14 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     const detail::time_gate time = detail::read_time_gate(r);
     const record_time last_sweep = r.time();
     const std::uint64_t next_event_id = r.u64();
+    if (next_event_id == 0) r.fail("next event id is zero");
     scan_stats stats;
     detail::read_counters(r, detail::saved_scan_counters, stats);
 
     table_type table(detail::source_key_hasher{config_.hash_seed});
     const std::uint64_t buckets = r.u64();
-    if (buckets > (std::uint64_t{1} << 40) || !table.restore_buckets(static_cast<std::size_t>(buckets)))
-        r.fail("implausible bucket count");
+    if (buckets > detail::max_buckets_for(config_.max_tracked) || !table.restore_buckets(static_cast<std::size_t>(buckets)))
+        r.fail("bucket count " + std::to_string(buckets) + " impossible under max_tracked");
     const std::uint64_t entries = r.count(config_.max_tracked, 60, "tracked source");
     for (std::uint64_t n = 0; n < entries; ++n) {
         const std::uint64_t index = r.u64();

@@ -38,6 +38,14 @@ inline constexpr std::uint64_t max_state_payload = std::uint64_t{8} << 30;
 
 enum class state_kind : std::uint8_t { scan = 1, proxy = 2 };
 
+// The most buckets a table capped at `cap` entries can have grown to: a
+// saved bucket count above it is corrupt, and must not make us allocate.
+inline constexpr std::uint64_t max_buckets_for(std::uint64_t cap) noexcept {
+    std::uint64_t b = 16;
+    while (b * 3 < cap * 4 && b < (std::uint64_t{1} << 42)) b *= 2;
+    return b;
+}
+
 inline constexpr std::string_view state_kind_name(std::uint8_t kind) noexcept {
     switch (kind) {
     case 1: return "scan_detector";
@@ -165,7 +173,14 @@ public:
     std::uint64_t u64() { return le(8); }
     std::int64_t i64() { return static_cast<std::int64_t>(le(8)); }
     double f64() { return std::bit_cast<double>(u64()); }
-    record_time time() { return record_time_from_micros(i64()); }
+    // A saved time is a sentinel (min or max) or within years 1 to 9999, like
+    // every time a detector accepts; anything else would overflow arithmetic.
+    record_time time() {
+        const record_time t = record_time_from_micros(i64());
+        if (t != record_time::min() && t != record_time::max() && (t < earliest_record_time || t > latest_record_time))
+            fail("time out of range");
+        return t;
+    }
     record_duration duration() { return record_duration{i64()}; }
     ip_address address() {
         need(16);
