@@ -473,7 +473,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     const record_time last_sweep = r.time();
     const bool responses_seen = r.boolean();
     const std::uint64_t next_event_id = r.u64();
-    if (next_event_id == 0) r.fail("next event id is zero");
+    if (next_event_id == 0 || next_event_id == UINT64_MAX) r.fail("next event id out of range");
     proxy_stats stats;
     detail::read_counters(r, detail::saved_proxy_counters, stats);
 

@@ -564,7 +564,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     const detail::time_gate time = detail::read_time_gate(r);
     const record_time last_sweep = r.time();
     const std::uint64_t next_event_id = r.u64();
-    if (next_event_id == 0) r.fail("next event id is zero");
+    if (next_event_id == 0 || next_event_id == UINT64_MAX) r.fail("next event id out of range");
     scan_stats stats;
     detail::read_counters(r, detail::saved_scan_counters, stats);
 
