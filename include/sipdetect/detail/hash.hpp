@@ -128,20 +128,8 @@ public:
         return true;
     }
 
-    friend bool operator==(const fingerprint_set& a, const fingerprint_set& b) {
-        if (a.size_ != b.size_ || a.saturated_ != b.saturated_) return false;
-        bool same = true;
-        a.for_each([&](std::uint32_t k, std::uint32_t f) { same = same && b.flags_or_absent(k) == f; });
-        return same;
-    }
-
 private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
-
-    std::int64_t flags_or_absent(std::uint32_t key) const noexcept {
-        const std::size_t i = find_slot(key);
-        return i == npos ? -1 : static_cast<std::int64_t>(slots_[i] >> flag_shift);
-    }
 
     std::size_t find_slot(std::uint32_t key) const noexcept {
         if (slots_.empty()) return npos;
