@@ -77,17 +77,17 @@ template <class D> std::string image_of(const D& d) {
 
 } // namespace
 
-TEST_CASE("golden state files of format version 1 load, mean the same, and save byte for byte") {
+TEST_CASE("golden state files of format version 2 load, mean the same, and save byte for byte") {
     scan_detector<msg> s(scan_cfg());
     proxy_detector<msg> p(proxy_cfg());
     tell(s, p);
     if (std::getenv("SIPDETECT_WRITE_GOLDEN") != nullptr) {
-        save_state_file(golden_dir / "scan-v1.state", s);
-        save_state_file(golden_dir / "proxy-v1.state", p);
+        save_state_file(golden_dir / "scan-v2.state", s);
+        save_state_file(golden_dir / "proxy-v2.state", p);
         WARN("golden files rewritten in " << golden_dir);
     }
-    const std::string scan_golden = read_file(golden_dir / "scan-v1.state");
-    const std::string proxy_golden = read_file(golden_dir / "proxy-v1.state");
+    const std::string scan_golden = read_file(golden_dir / "scan-v2.state");
+    const std::string proxy_golden = read_file(golden_dir / "proxy-v2.state");
     REQUIRE_FALSE(scan_golden.empty());
     REQUIRE_FALSE(proxy_golden.empty());
     // This build writes exactly what the committed files hold.
@@ -96,8 +96,8 @@ TEST_CASE("golden state files of format version 1 load, mean the same, and save 
 
     scan_detector<msg> s2(scan_cfg());
     proxy_detector<msg> p2(proxy_cfg());
-    REQUIRE(load_state_file(golden_dir / "scan-v1.state", s2));
-    REQUIRE(load_state_file(golden_dir / "proxy-v1.state", p2));
+    REQUIRE(load_state_file(golden_dir / "scan-v2.state", s2));
+    REQUIRE(load_state_file(golden_dir / "proxy-v2.state", p2));
     // What they mean: the active scan ends with its evidence, the learned proxy
     // stays learned, the pending one is decided after training.
     CHECK(s2.stats().events_started == 1);
@@ -113,4 +113,22 @@ TEST_CASE("golden state files of format version 1 load, mean the same, and save 
     REQUIRE(proxies.size() == 1);
     CHECK(proxies[0].source.to_string() == "2001:db8::10");
     CHECK(proxies[0].answers_judged);
+}
+
+// Version 1 used other fingerprint hashes: its files are refused, not misread.
+TEST_CASE("state files of format version 1 are refused with the version named") {
+    scan_detector<msg> s(scan_cfg());
+    proxy_detector<msg> p(proxy_cfg());
+    auto error_of = [](auto& detector, const char* name) {
+        try {
+            (void)load_state_file(golden_dir / name, detector);
+        } catch (const state_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(error_of(s, "scan-v1.state").find("unsupported state format version 1 (this build reads 2)") != std::string::npos);
+    CHECK(error_of(p, "proxy-v1.state").find("unsupported state format version 1 (this build reads 2)") != std::string::npos);
+    CHECK(s.stats().records == 0);
+    CHECK(p.stats().records == 0);
 }

@@ -211,9 +211,9 @@ TEST_CASE("foreign version, wrong detector, trailing bytes and bad magic have cl
         return std::string("accepted");
     };
     CHECK(error_of(p, scan_image) == "state was saved by a scan_detector, not a proxy_detector");
-    std::string v2 = scan_image;
-    v2[8] = 2;
-    CHECK(error_of(s, v2) == "unsupported state format version 2 (this build reads 1)");
+    std::string v3 = scan_image;
+    v3[8] = 3;
+    CHECK(error_of(s, v3) == "unsupported state format version 3 (this build reads 2)");
     CHECK(error_of(s, "GARBAGE!" + scan_image.substr(8)) == "not a sipdetect state file (bad magic)");
     CHECK(error_of(s, scan_image + "x") == "state has trailing bytes after the checksum");
     CHECK(error_of(s, "") == "state truncated: 0 of 20 header bytes");

@@ -157,6 +157,7 @@ struct scan_heavy {
     std::vector<scan_target> evidence;
     std::vector<std::uint32_t> evidence_keys; // target fingerprint of each evidence entry
     std::vector<std::string> user_agents;
+    std::uint64_t last_user_agent_hash = 0; // not saved: only spares comparisons
     std::uint32_t successful_targets = 0, failed_targets = 0;
     std::uint8_t tool = 0;
     bool active = false;
@@ -227,7 +228,7 @@ private:
     void add_target(detail::scan_source& s, const record_view& v, std::uint32_t target_key, std::uint32_t host_key,
                     std::uint32_t user_key, std::string_view user);
     void promote(detail::scan_source& s);
-    void note_user_agent(detail::scan_heavy& h, std::string_view ua, std::string_view from_user);
+    void note_user_agent(detail::scan_heavy& h, const record_view& v);
     void maybe_activate(const detail::source_key& key, detail::scan_source& s);
     scan_event make_event(scan_phase phase, const detail::source_key& key, const detail::scan_source& s) const;
     void sweep(record_time now);

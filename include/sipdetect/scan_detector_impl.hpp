@@ -184,15 +184,20 @@ void scan_detector<Record, Clock>::on_request(const record_view& v, scan_submeth
     s->requests += count;
     stats_.requests += count;
 
-    const std::string_view user = detail::called_user(v);
-    const std::uint64_t seed = config_.hash_seed;
-    const std::uint64_t host_hash = detail::hash_address(v.server, seed);
-    const std::uint64_t user_hash = detail::hash_bytes(user.substr(0, detail::max_hashed_user), seed);
-    const std::uint64_t target_hash = detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash);
-    add_target(*s, v, detail::fingerprint_set::key_of(target_hash), detail::fingerprint_set::key_of(host_hash),
-               detail::fingerprint_set::key_of(user_hash), user);
+    // A saturated target set neither grows nor takes new members: the
+    // target's fingerprints would change nothing.
+    if (!s->heavy || !s->heavy->targets.saturated()) {
+        const std::string_view user = detail::called_user(v);
+        const std::uint64_t seed = config_.hash_seed;
+        const std::uint64_t host_hash = detail::hash_address(v.server, seed);
+        const std::uint64_t user_hash = detail::hash_bytes(user.substr(0, detail::max_hashed_user), seed);
+        const std::uint64_t target_hash =
+            detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash);
+        add_target(*s, v, detail::fingerprint_set::key_of(target_hash), detail::fingerprint_set::key_of(host_hash),
+                   detail::fingerprint_set::key_of(user_hash), user);
+    }
     if (s->heavy) {
-        note_user_agent(*s->heavy, v.user_agent, uri_user(v.from_uri));
+        note_user_agent(*s->heavy, v);
         if (s->heavy->active) s->heavy->changed = true;
     }
     maybe_activate(key, *s);
@@ -258,16 +263,23 @@ void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
 }
 
 // Tools are matched on the user agents as they are first recorded (and on
-// sundayddr's From user), not on every request: a requester's agent rarely changes.
+// sundayddr's From user), not on every request: a requester's agent rarely
+// changes. The hash of the last agent seen spares the comparisons with the
+// recorded ones while it stays the same.
 template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, std::string_view ua,
-                                                   std::string_view from_user) {
-    if (h.tool == 0 && from_user == detail::sundayddr_from_user) h.tool = detail::match_scanner_tool({}, from_user);
-    if (ua.empty() || h.user_agents.size() >= config_.max_user_agents) return;
-    ua = ua.substr(0, user_agent_cap);
+void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const record_view& v) {
+    if (h.tool == 0) {
+        const std::string_view from_user = uri_user(v.from_uri);
+        if (from_user == detail::sundayddr_from_user) h.tool = detail::match_scanner_tool({}, from_user);
+    }
+    if (v.user_agent.empty() || h.user_agents.size() >= config_.max_user_agents) return;
+    const std::string_view ua = v.user_agent.substr(0, user_agent_cap);
+    const std::uint64_t ua_hash = detail::hash_bytes(ua, config_.hash_seed);
+    if (ua_hash == h.last_user_agent_hash) return;
+    h.last_user_agent_hash = ua_hash;
     if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) != h.user_agents.end()) return;
     h.user_agents.emplace_back(ua);
-    if (h.tool == 0) h.tool = detail::match_scanner_tool(ua, from_user);
+    if (h.tool == 0) h.tool = detail::match_scanner_tool(ua, uri_user(v.from_uri));
 }
 
 template <class Record, detector_clock Clock>

@@ -13,14 +13,27 @@
 SIPDETECT_NAMESPACE_BEGIN
 namespace detail {
 
-inline constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ULL;
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ULL;
-    x ^= x >> 32;
-    return x;
+// Multiplies to 128 bits and folds the halves: one multiply mixes 64 input
+// bits into every output bit, which is what keeps the string hash at about
+// one multiply per 16 bytes.
+inline std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) noexcept {
+#if defined(__SIZEOF_INT128__)
+    __extension__ typedef unsigned __int128 u128;
+    const u128 product = static_cast<u128>(a) * b;
+    return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+#else
+    const std::uint64_t a_lo = a & 0xffffffffu, a_hi = a >> 32, b_lo = b & 0xffffffffu, b_hi = b >> 32;
+    const std::uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo, lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+    const std::uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xffffffffu) + lo_hi;
+    const std::uint64_t low = (cross << 32) | (lo_lo & 0xffffffffu);
+    const std::uint64_t high = hi_hi + (hi_lo >> 32) + (cross >> 32);
+    return low ^ high;
+#endif
 }
+
+inline constexpr std::uint64_t hash_k0 = 0xa0761d6478bd642fULL;
+inline constexpr std::uint64_t hash_k1 = 0xe7037ed1a0b428dbULL;
+inline constexpr std::uint64_t hash_k2 = 0x8ebc6af09c88c6e3ULL;
 
 // Explicit little-endian loads keep fingerprints, and so saved state, the
 // same on every host.
@@ -35,32 +48,54 @@ inline std::uint64_t load_le64(const unsigned char* p) noexcept {
         return v;
     }
 }
+inline std::uint64_t load_le32(const unsigned char* p) noexcept {
+    return std::uint64_t{p[0]} | std::uint64_t{p[1]} << 8 | std::uint64_t{p[2]} << 16 | std::uint64_t{p[3]} << 24;
+}
 
 // Seeded 64-bit hash of a byte string. The seed is part of the detector's
 // state, so an attacker who does not know it cannot aim for collisions.
+// 16 bytes per round with one multiply; the last 1-16 bytes are read with
+// two loads that may overlap, and the length is mixed in at the end.
 inline std::uint64_t hash_bytes(std::string_view s, std::uint64_t seed) noexcept {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    std::size_t n = s.size();
-    std::uint64_t h = mix64(seed ^ (0x9e3779b97f4a7c15ULL * (n + 1)));
-    while (n >= 8) {
-        h = mix64(h ^ load_le64(p)) * 0x9e3779b97f4a7c15ULL;
-        p += 8;
-        n -= 8;
+    const std::size_t length = s.size();
+    // The seed enters both factors: input that zeroes one factor then still
+    // cannot cancel it.
+    const std::uint64_t seed_b = std::rotl(seed, 32) ^ hash_k1;
+    std::uint64_t state = seed ^ hash_k0;
+    std::uint64_t a = 0, b = 0;
+    if (length <= 16) {
+        if (length >= 8) {
+            a = load_le64(p);
+            b = load_le64(p + length - 8);
+        } else if (length >= 4) {
+            a = load_le32(p);
+            b = load_le32(p + length - 4);
+        } else if (length > 0) {
+            a = std::uint64_t{p[0]} << 16 | std::uint64_t{p[length / 2]} << 8 | p[length - 1];
+        }
+    } else {
+        std::size_t left = length;
+        while (left > 16) {
+            state = fold_multiply(load_le64(p) ^ seed_b, load_le64(p + 8) ^ state);
+            p += 16;
+            left -= 16;
+        }
+        a = load_le64(p + left - 16);
+        b = load_le64(p + left - 8);
     }
-    std::uint64_t tail = 0;
-    for (std::size_t i = 0; i < n; ++i) tail |= std::uint64_t{p[i]} << (8 * i);
-    return mix64(h ^ tail ^ 0x632be59bd9b4e019ULL);
+    return fold_multiply(hash_k1 ^ length, fold_multiply(a ^ seed_b, b ^ state) ^ hash_k2);
 }
 
 inline std::uint64_t hash_address(const ip_address& a, std::uint64_t seed) noexcept {
-    const auto& b = a.bytes();
-    const std::uint64_t hi = load_le64(b.data());
-    const std::uint64_t lo = load_le64(b.data() + 8);
-    return mix64(mix64(seed ^ hi) ^ lo);
+    const auto& bytes = a.bytes();
+    const std::uint64_t hi = load_le64(bytes.data());
+    const std::uint64_t lo = load_le64(bytes.data() + 8);
+    return fold_multiply(fold_multiply(hi ^ seed ^ hash_k0, lo ^ std::rotl(seed, 32) ^ hash_k1), seed ^ hash_k2);
 }
 
 inline std::uint64_t hash_combine(std::uint64_t a, std::uint64_t b) noexcept {
-    return mix64(a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2)));
+    return fold_multiply(a ^ hash_k1, b ^ hash_k2);
 }
 
 // A set of 30-bit fingerprints with two flag bits each, exact until `limit`
@@ -131,10 +166,14 @@ public:
 private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
+    // Keys are already seeded hash bits; a multiply spreads them over the slots.
+    static std::size_t home(std::uint32_t key, std::size_t mask) noexcept {
+        return static_cast<std::size_t>((std::uint64_t{key} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+    }
     std::size_t find_slot(std::uint32_t key) const noexcept {
         if (slots_.empty()) return npos;
         const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = mix64(key) & mask;; i = (i + 1) & mask) {
+        for (std::size_t i = home(key, mask);; i = (i + 1) & mask) {
             const std::uint32_t v = slots_[i];
             if (v == 0) return npos;
             if ((v & key_mask) == key) return i;
@@ -142,7 +181,7 @@ private:
     }
     void place(std::uint32_t value) noexcept {
         const std::size_t mask = slots_.size() - 1;
-        std::size_t i = mix64(value & key_mask) & mask;
+        std::size_t i = home(value & key_mask, mask);
         while (slots_[i] != 0) i = (i + 1) & mask;
         slots_[i] = value;
     }

@@ -30,7 +30,7 @@ SIPDETECT_NAMESPACE_BEGIN
 namespace detail {
 
 inline constexpr std::array<char, 8> state_magic{'S', 'I', 'P', 'D', 'S', 'T', 'A', 'T'};
-inline constexpr std::uint16_t state_format_version = 1;
+inline constexpr std::uint16_t state_format_version = 2;
 inline constexpr std::size_t state_header_size = 8 + 2 + 1 + 1 + 8;
 // A state larger than this is refused before it is read: no configuration
 // that fits in memory produces one, and a hostile length must not make us allocate.
