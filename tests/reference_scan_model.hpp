@@ -191,7 +191,9 @@ private:
             std::count_if(s.targets.begin(), s.targets.end(), [](const target& t) { return t.failure; }));
         e.first_seen = s.first_seen;
         e.last_seen = s.last_seen;
-        for (std::size_t i = 0; i < s.targets.size() && i < cfg_.evidence_targets; ++i) {
+        // The first target's details are not kept while it is the only one.
+        const std::size_t from = cfg_.threshold > 1 ? 1 : 0;
+        for (std::size_t i = from; i < s.targets.size() && i - from < cfg_.evidence_targets; ++i) {
             const target& t = s.targets[i];
             e.sample.push_back(scan_target{t.host, t.port, t.user.substr(0, scan_user_cap), t.success, t.failure, t.status});
         }

@@ -50,9 +50,10 @@ TEST_CASE("a source sending for the minimum of distinct From URIs is a proxy") {
     CHECK(e.min_via == 2);
     CHECK(e.max_via == 2);
     CHECK(e.answers_judged);
-    // Samples start once the source outgrows a phone's four URIs: phones keep no strings.
-    REQUIRE(e.uri_sample.size() == 1);
-    CHECK(e.uri_sample[0] == "sip:user4@example.net");
+    // Samples start once the source outgrows a phone's single URI: phones keep no strings.
+    REQUIRE(e.uri_sample.size() == 4);
+    CHECK(e.uri_sample[0] == "sip:user1@example.net");
+    CHECK(e.uri_sample[3] == "sip:user4@example.net");
     CHECK(d.is_learned(ip("192.0.2.10")));
     // Learned proxies are reported once.
     relay_users(d, "192.0.2.10", "192.0.2.20", 50, 3000, 2, true, "more");

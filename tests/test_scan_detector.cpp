@@ -210,14 +210,15 @@ TEST_CASE("both response orientations record the same answers") {
         const auto events = d.poll();
         REQUIRE(events.size() == 1);
         const auto& sample = events[0].sample;
-        REQUIRE(sample.size() == 3);
-        CHECK(sample[0].user == "6000");
-        CHECK(sample[0].status == 401);
-        CHECK(sample[0].answered_failure);
-        CHECK_FALSE(sample[0].answered_success);
-        CHECK(sample[1].user == "6001");
-        CHECK(sample[1].answered_success);
-        CHECK(sample[1].status == 200);
+        // The first target (6000) counts but is not in the sample (README "Events").
+        REQUIRE(sample.size() == 2);
+        CHECK(sample[0].user == "6001");
+        CHECK(sample[0].answered_success);
+        CHECK(sample[0].status == 200);
+        CHECK(sample[1].user == "6002");
+        CHECK(sample[1].status == 401);
+        CHECK(sample[1].answered_failure);
+        CHECK_FALSE(sample[1].answered_success);
         CHECK(events[0].successful_targets == 1);
         CHECK(events[0].failed_targets == 2);
     }
@@ -242,7 +243,8 @@ TEST_CASE("IPv6 requesters and responders") {
     const auto events = d.poll();
     REQUIRE(events.size() == 1);
     CHECK(events[0].source.to_string() == "2001:db8::66");
-    CHECK(events[0].sample[2].host.to_string() == "2001:db8:1::3");
+    REQUIRE(events[0].sample.size() == 2);
+    CHECK(events[0].sample[1].host.to_string() == "2001:db8:1::3");
 }
 
 TEST_CASE("the destination filter restricts which responders count") {
@@ -352,13 +354,22 @@ TEST_CASE("user agents are bounded in number and length") {
     for (const auto& ua : events[0].user_agents) CHECK(ua.size() == user_agent_cap);
 }
 
-TEST_CASE("the first 20 targets are attached, in order") {
+TEST_CASE("the 20 targets after the first are attached, in order") {
     detector d(with_threshold(30));
     sweep_hosts(d, "192.0.2.1", 40);
     const auto events = d.poll();
     REQUIRE(events.size() == 1);
     REQUIRE(events[0].sample.size() == 20);
-    for (int i = 0; i < 20; ++i) CHECK(events[0].sample[static_cast<std::size_t>(i)].host.to_string() == "10.1.0." + std::to_string(i + 1));
+    for (int i = 0; i < 20; ++i) CHECK(events[0].sample[static_cast<std::size_t>(i)].host.to_string() == "10.1.0." + std::to_string(i + 2));
+}
+
+TEST_CASE("at threshold 1 the only target is attached") {
+    detector d(with_threshold(1));
+    sweep_hosts(d, "192.0.2.1", 1);
+    const auto events = d.poll();
+    REQUIRE(events.size() == 1);
+    REQUIRE(events[0].sample.size() == 1);
+    CHECK(events[0].sample[0].host.to_string() == "10.1.0.1");
 }
 
 TEST_CASE("counts saturate at max_distinct instead of growing") {
@@ -378,19 +389,22 @@ TEST_CASE("counts saturate at max_distinct instead of growing") {
 
 TEST_CASE("empty and over-long strings") {
     detector d(with_threshold(2));
-    msg empty = request(1, "192.0.2.1", "10.1.0.1", sip_method::register_, "x");
+    d.feed(request(1, "192.0.2.1", "10.1.0.1", sip_method::register_, "first"));
+    const std::string long_user(70000, 'A');
+    d.feed(request(2, "192.0.2.1", "10.1.0.1", sip_method::register_, long_user + "0"));
+    msg empty = request(3, "192.0.2.1", "10.1.0.1", sip_method::register_, "x");
     empty.to_uri.clear();
     empty.request_uri.clear();
     empty.from_uri.clear();
     d.feed(empty);
-    const std::string long_user(70000, 'A');
-    for (int i = 0; i < 3; ++i) d.feed(request(2 + i, "192.0.2.1", "10.1.0.1", sip_method::register_, long_user + std::to_string(i)));
+    for (int i = 1; i < 3; ++i) d.feed(request(3 + i, "192.0.2.1", "10.1.0.1", sip_method::register_, long_user + std::to_string(i)));
     const auto events = d.poll();
     REQUIRE(events.size() == 1);
     // Users longer than 256 bytes are identified by their prefix: the three collapse into one.
-    CHECK(events[0].targets == 2);
-    CHECK(events[0].sample[0].user.empty());
-    CHECK(events[0].sample[1].user.size() == scan_user_cap);
+    CHECK(events[0].targets == 3);
+    REQUIRE(events[0].sample.size() == 2);
+    CHECK(events[0].sample[0].user.size() == scan_user_cap);
+    CHECK(events[0].sample[1].user.empty());
 }
 
 TEST_CASE("late and backwards record times keep first_seen and last_seen honest") {

@@ -108,30 +108,39 @@ struct proxy_stats {
 
 namespace detail {
 
-inline constexpr std::size_t inline_uris = 4;
-
 struct proxy_heavy {
     fingerprint_set uris; // stops at min_uris
     std::vector<std::string> uri_sample;
     std::vector<ip_address> peers;
     std::vector<std::string> user_agents;
+    record_time crossed_at{}; // when min_uris was reached; valid when crossed
 };
 
+// One cache line. A requester that has sent for a single From URI, as a
+// phone does, keeps that URI's fingerprint inline and allocates nothing.
 struct proxy_candidate {
-    record_time first_seen{}, last_seen{};
-    record_time crossed_at{}; // when min_uris was reached; valid when crossed
-    std::uint64_t requests = 0, successes = 0;
-    std::array<std::uint32_t, inline_uris> uri_keys{};
-    std::uint8_t inline_count = 0;
-    bool crossed = false;
+    ip_address address;
+    std::uint32_t uri_key = 0; // the single URI's fingerprint while there is no heavy part; 0: none
+    bool crossed = false;      // implies a heavy part
     bool judged_scanner_like = false;
-    std::uint16_t min_via = 0, max_via = 0;
+    std::uint8_t min_via = 0, max_via = 0; // Via depths, saturating at 255
+    record_time first_seen{}, last_seen{};
+    std::uint64_t requests = 0, successes = 0;
     std::unique_ptr<proxy_heavy> heavy;
+
+    std::uint32_t uris() const noexcept { return heavy ? heavy->uris.size() : (uri_key != 0 ? 1u : 0u); }
+    source_key key() const noexcept { return source_key{address, 0}; }
+    void set_key(const source_key& k) noexcept { address = k.address; }
 };
+static_assert(sizeof(void*) != 8 || sizeof(proxy_candidate) == 64, "a proxy candidate is one cache line");
 
 struct learned_proxy {
-    record_time first_seen{}, last_seen{}, learned_at{};
+    ip_address address;
     bool in_training = false;
+    record_time first_seen{}, last_seen{}, learned_at{};
+
+    source_key key() const noexcept { return source_key{address, 0}; }
+    void set_key(const source_key& k) noexcept { address = k.address; }
 };
 
 } // namespace detail

@@ -58,8 +58,8 @@ bool proxy_detector<Record, Clock>::filtered(const record_view& v) noexcept {
 
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::feed(std::span<const Record> records) {
-    // As scan_detector: views made ahead, their buckets prefetched.
-    constexpr std::size_t ahead = 8;
+    // As scan_detector: index buckets prefetched 16 records ahead, entries 8.
+    constexpr std::size_t ahead = 16, entry_ahead = 8;
     std::array<record_view, ahead> ring;
     const std::size_t n = records.size();
     auto prefetched = [this](const Record& r) {
@@ -69,6 +69,7 @@ void proxy_detector<Record, Clock>::feed(std::span<const Record> records) {
     };
     for (std::size_t i = 0; i < std::min(ahead, n); ++i) ring[i] = prefetched(records[i]);
     for (std::size_t i = 0; i < n; ++i) {
+        if (i + entry_ahead < n) candidates_.prefetch_entry(key_of(ring[(i + entry_ahead) % ahead].client));
         const record_view v = ring[i % ahead];
         if (i + ahead < n) ring[i % ahead] = prefetched(records[i + ahead]);
         feed_view(v);
@@ -128,13 +129,9 @@ detail::proxy_candidate* proxy_detector<Record, Clock>::admit(const detail::sour
     {
         // Victim: fewest URIs, then longest silent. A crossed candidate
         // awaiting its verdict is kept; the newcomer is refused instead.
-        auto uris = [](const detail::proxy_candidate& c) -> std::uint32_t {
-            return c.heavy ? c.heavy->uris.size() : c.inline_count;
-        };
-        auto worse = [&](const detail::source_key&, const detail::proxy_candidate& a, const detail::source_key&,
-                         const detail::proxy_candidate& b) {
+        auto worse = [](const detail::proxy_candidate& a, const detail::proxy_candidate& b) {
             if (a.crossed != b.crossed) return !a.crossed;
-            if (uris(a) != uris(b)) return uris(a) < uris(b);
+            if (a.uris() != b.uris()) return a.uris() < b.uris();
             return a.last_seen < b.last_seen;
         };
         const auto victim = candidates_.sample_victim(key, 8, worse);
@@ -156,7 +153,7 @@ void proxy_detector<Record, Clock>::on_request(const record_view& v, std::uint64
     const detail::source_key key = key_of(v.client);
     detail::proxy_candidate* c = admit(key);
     if (c == nullptr) return;
-    if (c->requests == 0 && c->inline_count == 0 && !c->heavy) {
+    if (c->requests == 0 && c->uris() == 0) {
         c->first_seen = v.time;
         c->last_seen = v.time;
     }
@@ -164,17 +161,17 @@ void proxy_detector<Record, Clock>::on_request(const record_view& v, std::uint64
     c->last_seen = std::max(c->last_seen, v.time);
     c->requests += requests;
     c->successes += successes;
-    const auto via = static_cast<std::uint16_t>(std::min<unsigned>(v.via_count, 0xffff));
+    const auto via = static_cast<std::uint8_t>(std::min<unsigned>(v.via_count, 0xff));
     if (via != 0) {
         c->min_via = c->min_via == 0 ? via : std::min(c->min_via, via);
         c->max_via = std::max(c->max_via, via);
     }
     add_uri(*c, v);
     if (!c->crossed) {
-        const std::uint32_t uris = c->heavy ? c->heavy->uris.size() : c->inline_count;
-        if (uris >= config_.min_uris) {
+        if (c->uris() >= config_.min_uris) {
+            if (!c->heavy) c->heavy = std::make_unique<detail::proxy_heavy>();
             c->crossed = true;
-            c->crossed_at = v.time;
+            c->heavy->crossed_at = v.time;
             crossed_.push_back(key);
             next_due_ = std::min(next_due_, due_time(v.time));
         }
@@ -190,15 +187,15 @@ template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const record_view& v) {
     const std::uint32_t key = detail::fingerprint_set::key_of(detail::hash_bytes(v.from_uri, config_.hash_seed));
     if (!c.heavy) {
-        for (std::uint8_t i = 0; i < c.inline_count; ++i)
-            if (c.uri_keys[i] == key) return;
-        if (c.inline_count < detail::inline_uris && c.inline_count < config_.min_uris) {
-            c.uri_keys[c.inline_count++] = key;
+        if (c.uri_key == key) return;
+        if (c.uri_key == 0 && config_.min_uris > 1) {
+            c.uri_key = key;
             return;
         }
         // Past what a phone sends for: keep evidence from here on.
         auto h = std::make_unique<detail::proxy_heavy>();
-        for (std::uint8_t i = 0; i < c.inline_count; ++i) h->uris.insert(c.uri_keys[i], config_.min_uris);
+        if (c.uri_key != 0) h->uris.insert(c.uri_key, config_.min_uris);
+        c.uri_key = 0;
         c.heavy = std::move(h);
     }
     detail::proxy_heavy& h = *c.heavy;
@@ -223,10 +220,10 @@ void proxy_detector<Record, Clock>::decide_due(record_time now, bool everything)
         const detail::source_key key = crossed_[i];
         detail::proxy_candidate* c = candidates_.find(key);
         if (c == nullptr || !c->crossed) continue;
-        const record_time due = due_time(c->crossed_at);
-        if ((now < due && !everything) || !decide(key, *c, std::min(std::max(now, c->crossed_at), due))) {
+        const record_time due = due_time(c->heavy->crossed_at);
+        if ((now < due && !everything) || !decide(key, *c, std::min(std::max(now, c->heavy->crossed_at), due))) {
             crossed_[kept++] = key;
-            next_due_ = std::min(next_due_, due_time(c->crossed_at));
+            next_due_ = std::min(next_due_, due_time(c->heavy->crossed_at));
         }
     }
     crossed_.resize(kept);
@@ -241,7 +238,7 @@ bool proxy_detector<Record, Clock>::decide(const detail::source_key& key, detail
         // again one grace period later, in case the answers were only slow.
         if (!c.judged_scanner_like) ++stats_.judged_scanner_like;
         c.judged_scanner_like = true;
-        c.crossed_at = at;
+        c.heavy->crossed_at = at;
         return false;
     }
     learn(key, c, at);
@@ -251,12 +248,12 @@ bool proxy_detector<Record, Clock>::decide(const detail::source_key& key, detail
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail::proxy_candidate& c,
                                           record_time at) {
-    const bool in_training = c.crossed_at < season_end();
+    const bool in_training = c.heavy->crossed_at < season_end();
     if (!in_training) {
         proxy_event e;
         e.id = next_event_id_++;
         e.source = key.address;
-        e.uris = c.heavy ? c.heavy->uris.size() : c.inline_count;
+        e.uris = c.uris();
         e.first_seen = c.first_seen;
         e.detected_at = at;
         e.last_seen = c.last_seen;
@@ -276,8 +273,9 @@ void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail:
         ++stats_.learned_in_training;
     }
     if (proxies_.size() >= config_.max_proxies) {
-        auto older = [](const detail::source_key&, const detail::learned_proxy& a, const detail::source_key&,
-                        const detail::learned_proxy& b) { return a.last_seen < b.last_seen; };
+        auto older = [](const detail::learned_proxy& a, const detail::learned_proxy& b) {
+            return a.last_seen < b.last_seen;
+        };
         if (const auto victim = proxies_.sample_victim(key, 8, older)) {
             proxies_.erase(*victim);
             ++stats_.proxies_evicted;
@@ -316,10 +314,10 @@ void proxy_detector<Record, Clock>::sweep(record_time now) {
     const record_duration period = std::min(config_.candidate_idle_timeout, config_.time_to_death) / 10;
     if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
     last_sweep_ = now;
-    stats_.candidates_expired += candidates_.erase_if([&](const detail::source_key&, const detail::proxy_candidate& c) {
+    stats_.candidates_expired += candidates_.erase_if([&](const detail::proxy_candidate& c) {
         return !c.crossed && now - c.last_seen > config_.candidate_idle_timeout;
     });
-    stats_.proxies_expired += proxies_.erase_if([&](const detail::source_key&, const detail::learned_proxy& p) {
+    stats_.proxies_expired += proxies_.erase_if([&](const detail::learned_proxy& p) {
         return now - p.last_seen > config_.time_to_death;
     });
 }
@@ -331,7 +329,7 @@ proxy_stats proxy_detector<Record, Clock>::stats() const {
     s.proxies = proxies_.size();
     std::size_t bytes = candidates_.memory_bytes() + proxies_.memory_bytes() +
                         (crossed_.capacity() * sizeof(detail::source_key));
-    candidates_.for_each([&](const detail::source_key&, const detail::proxy_candidate& c) {
+    candidates_.for_each([&](const detail::proxy_candidate& c) {
         if (!c.heavy) return;
         bytes += sizeof(detail::proxy_heavy) + c.heavy->uris.memory_bytes() +
                  c.heavy->peers.capacity() * sizeof(ip_address);
@@ -407,22 +405,21 @@ void proxy_detector<Record, Clock>::save(std::ostream& out) const {
     detail::write_counters(w, detail::saved_proxy_counters, stats_);
     w.u64(candidates_.bucket_count());
     w.u64(candidates_.size());
-    candidates_.for_each_indexed([&](std::size_t index, const detail::source_key& key, const detail::proxy_candidate& c) {
+    candidates_.for_each_indexed([&](std::size_t index, const detail::proxy_candidate& c) {
         w.u64(index);
-        w.address(key.address);
+        w.address(c.address);
         w.time(c.first_seen);
         w.time(c.last_seen);
-        w.time(c.crossed_at);
         w.u64(c.requests);
         w.u64(c.successes);
-        w.u8(c.inline_count);
-        for (std::uint8_t i = 0; i < c.inline_count; ++i) w.u32(c.uri_keys[i]);
+        w.u32(c.uri_key);
         w.boolean(c.crossed);
         w.boolean(c.judged_scanner_like);
-        w.u16(c.min_via);
-        w.u16(c.max_via);
+        w.u8(c.min_via);
+        w.u8(c.max_via);
         w.boolean(c.heavy != nullptr);
         if (!c.heavy) return;
+        w.time(c.heavy->crossed_at);
         detail::write_set(w, c.heavy->uris);
         detail::write_strings(w, c.heavy->uri_sample);
         detail::write_addresses(w, c.heavy->peers);
@@ -430,9 +427,9 @@ void proxy_detector<Record, Clock>::save(std::ostream& out) const {
     });
     w.u64(proxies_.bucket_count());
     w.u64(proxies_.size());
-    proxies_.for_each_indexed([&](std::size_t index, const detail::source_key& key, const detail::learned_proxy& p) {
+    proxies_.for_each_indexed([&](std::size_t index, const detail::learned_proxy& p) {
         w.u64(index);
-        w.address(key.address);
+        w.address(p.address);
         w.time(p.first_seen);
         w.time(p.last_seen);
         w.time(p.learned_at);
@@ -491,23 +488,23 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         if (c == nullptr) r.fail("candidate bucket index out of range or taken twice");
         c->first_seen = r.time();
         c->last_seen = r.time();
-        c->crossed_at = r.time();
         c->requests = r.u64();
         c->successes = r.u64();
-        c->inline_count = r.u8();
-        if (c->inline_count > detail::inline_uris || c->inline_count > config_.min_uris)
-            r.fail("too many inline URIs");
-        for (std::uint8_t i = 0; i < c->inline_count; ++i) {
-            c->uri_keys[i] = r.u32();
-            if (c->uri_keys[i] == 0 || c->uri_keys[i] > detail::fingerprint_set::key_mask) r.fail("bad URI fingerprint");
-        }
+        c->uri_key = r.u32();
+        if (c->uri_key > detail::fingerprint_set::key_mask || (c->uri_key != 0 && config_.min_uris <= 1))
+            r.fail("bad URI fingerprint");
         c->crossed = r.boolean();
         c->judged_scanner_like = r.boolean();
-        c->min_via = r.u16();
-        c->max_via = r.u16();
+        c->min_via = r.u8();
+        c->max_via = r.u8();
         if (c->first_seen > c->last_seen || c->min_via > c->max_via) r.fail("inconsistent candidate");
-        if (!r.boolean()) continue;
+        if (!r.boolean()) {
+            if (c->crossed) r.fail("crossed candidate without its evidence");
+            continue;
+        }
+        if (c->uri_key != 0) r.fail("inline URI beside the URI set");
         auto h = std::make_unique<detail::proxy_heavy>();
+        h->crossed_at = r.time();
         h->uris = detail::read_set(r, config_.min_uris, "URIs");
         h->uri_sample = detail::read_strings(r, 1000, 256, "URI sample");
         h->peers = detail::read_addresses(r, 1000, "peer");
@@ -564,7 +561,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     r.expect_end();
 
     next_due_ = record_time::max();
-    for (const auto& key : crossed) next_due_ = std::min(next_due_, due_time(candidates.find(key)->crossed_at));
+    for (const auto& key : crossed) next_due_ = std::min(next_due_, due_time(candidates.find(key)->heavy->crossed_at));
     candidates_ = std::move(candidates);
     proxies_ = std::move(proxies);
     crossed_ = std::move(crossed);

@@ -167,20 +167,26 @@ struct scan_heavy {
     record_time last_emitted{}; // poll time of the last event
 };
 
-// Per (requester, submethod). A requester with a single target keeps it
-// inline and allocates nothing.
+// Per (requester, submethod): one cache line. A requester with a single
+// target keeps only its fingerprints and answers, and allocates nothing; the
+// target's details are kept from the second target on (see README "Events").
 struct scan_source {
+    ip_address address;
+    std::uint8_t submethod = 0;
+    std::uint8_t first_answers = 0; // bit 0: 2xx, bit 1: 3xx-6xx
+    std::uint16_t first_status = 0;
+    std::uint32_t target_key = 0, host_key = 0, user_key = 0;
     record_time first_seen{}, last_seen{};
     std::uint64_t requests = 0;
-    std::uint32_t target_key = 0, host_key = 0, user_key = 0;
-    ip_address first_host;
-    std::uint16_t first_port = 0;
-    std::uint16_t first_status = 0;
-    std::uint8_t first_answers = 0; // bit 0: 2xx, bit 1: 3xx-6xx
-    std::uint8_t first_user_length = 0;
-    std::array<char, scan_user_cap> first_user{};
     std::unique_ptr<scan_heavy> heavy;
+
+    source_key key() const noexcept { return source_key{address, submethod}; }
+    void set_key(const source_key& k) noexcept {
+        address = k.address;
+        submethod = k.tag;
+    }
 };
+static_assert(sizeof(void*) != 8 || sizeof(scan_source) == 64, "a scan entry is one cache line");
 
 } // namespace detail
 
@@ -195,8 +201,8 @@ public:
 
     explicit scan_detector(scan_config config = {}, Clock clock = Clock{});
 
-    // Hot path: one flow record. Allocates only when a requester is first
-    // seen or first probes a second target.
+    // Hot path: one flow record. Allocates only when the table needs a new
+    // chunk or a larger index, or a requester first probes a second target.
     void feed(const Record& record) { feed_view(make_view(record)); }
     // The same as feeding one by one, with the table lookups prefetched.
     void feed(std::span<const Record> records);
@@ -221,7 +227,6 @@ private:
     using table_type = detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher>;
 
     void feed_view(const record_view& v);
-    record_view prefetched_view(const Record& record) const;
     void on_request(const record_view& v, scan_submethod m, std::uint64_t count);
     void on_answer(const record_view& v, scan_submethod m, bool success, bool failure, std::uint16_t status);
     detail::scan_source* admit(const detail::source_key& key);

@@ -72,26 +72,32 @@ inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t f
 
 template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::feed(std::span<const Record> records) {
-    // Views are made a few records ahead and their buckets prefetched, so
-    // the cache misses of consecutive records overlap instead of queueing.
-    constexpr std::size_t ahead = 8;
+    // Views are made 16 records ahead, when their index bucket is
+    // prefetched, and their entry is prefetched 8 records ahead: the cache
+    // misses of consecutive records overlap instead of queueing.
+    constexpr std::size_t ahead = 16, entry_ahead = 8;
     std::array<record_view, ahead> ring;
     const std::size_t n = records.size();
+    auto key_of = [](const record_view& v, detail::source_key& key) {
+        scan_submethod m;
+        if (v.is_counters || !detail::to_submethod(v.method, m)) return false;
+        key = detail::source_key{v.client, static_cast<std::uint8_t>(m)};
+        return true;
+    };
+    auto prefetched_view = [&](const Record& record) {
+        record_view v = make_view(record);
+        detail::source_key key;
+        if (key_of(v, key)) table_.prefetch(key);
+        return v;
+    };
     for (std::size_t i = 0; i < std::min(ahead, n); ++i) ring[i] = prefetched_view(records[i]);
     for (std::size_t i = 0; i < n; ++i) {
+        detail::source_key key;
+        if (i + entry_ahead < n && key_of(ring[(i + entry_ahead) % ahead], key)) table_.prefetch_entry(key);
         const record_view v = ring[i % ahead];
         if (i + ahead < n) ring[i % ahead] = prefetched_view(records[i + ahead]);
         feed_view(v);
     }
-}
-
-template <class Record, detector_clock Clock>
-record_view scan_detector<Record, Clock>::prefetched_view(const Record& record) const {
-    record_view v = make_view(record);
-    scan_submethod m;
-    if (!v.is_counters && detail::to_submethod(v.method, m))
-        table_.prefetch(detail::source_key{v.client, static_cast<std::uint8_t>(m)});
-    return v;
 }
 
 template <class Record, detector_clock Clock>
@@ -139,8 +145,7 @@ detail::scan_source* scan_detector<Record, Clock>::admit(const detail::source_ke
         // Victim: no active scan first, then the fewest targets, then the
         // longest silent. A spoofed one-probe source can only push out
         // another one-probe source; see README "Memory bounds".
-        auto worse = [](const detail::source_key&, const detail::scan_source& a, const detail::source_key&,
-                        const detail::scan_source& b) {
+        auto worse = [](const detail::scan_source& a, const detail::scan_source& b) {
             const bool a_active = a.heavy && a.heavy->active;
             const bool b_active = b.heavy && b.heavy->active;
             if (a_active != b_active) return !a_active;
@@ -208,19 +213,13 @@ void scan_detector<Record, Clock>::add_target(detail::scan_source& s, const reco
                                               std::uint32_t target_key, std::uint32_t host_key,
                                               std::uint32_t user_key, std::string_view user) {
     if (!s.heavy) {
-        if (s.target_key == 0) {
+        if (s.target_key == 0 && config_.threshold > 1) {
             s.target_key = target_key;
             s.host_key = host_key;
             s.user_key = user_key;
-            s.first_host = v.server;
-            s.first_port = v.server_port;
-            const std::size_t n = std::min(user.size(), scan_user_cap);
-            std::copy_n(user.data(), n, s.first_user.data());
-            s.first_user_length = static_cast<std::uint8_t>(n);
-            if (config_.threshold > 1) return;
-        } else if (s.target_key == target_key) {
             return;
         }
+        if (s.target_key == target_key) return;
         promote(s);
     }
     detail::scan_heavy& h = *s.heavy;
@@ -247,17 +246,6 @@ void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
         h->users.insert(s.user_key, config_.max_distinct);
         if (s.first_answers & 1u) ++h->successful_targets;
         if (s.first_answers & 2u) ++h->failed_targets;
-        if (config_.evidence_targets > 0) {
-            scan_target t;
-            t.host = s.first_host;
-            t.port = s.first_port;
-            t.user.assign(s.first_user.data(), s.first_user_length);
-            t.answered_success = s.first_answers & 1u;
-            t.answered_failure = s.first_answers & 2u;
-            t.status = s.first_status;
-            h->evidence.push_back(std::move(t));
-            h->evidence_keys.push_back(s.target_key);
-        }
     }
     s.heavy = std::move(h);
 }
@@ -416,7 +404,7 @@ void scan_detector<Record, Clock>::sweep(record_time now) {
     const record_duration period = config_.source_idle_timeout / 10;
     if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
     last_sweep_ = now;
-    stats_.expired += table_.erase_if([&](const detail::source_key&, const detail::scan_source& s) {
+    stats_.expired += table_.erase_if([&](const detail::scan_source& s) {
         return detail::further_than(now, s.last_seen, config_.source_idle_timeout) && !(s.heavy && s.heavy->active);
     });
 }
@@ -426,7 +414,7 @@ scan_stats scan_detector<Record, Clock>::stats() const {
     scan_stats s = stats_;
     s.tracked = table_.size();
     std::size_t bytes = table_.memory_bytes();
-    table_.for_each([&](const detail::source_key&, const detail::scan_source& src) {
+    table_.for_each([&](const detail::scan_source& src) {
         if (!src.heavy) return;
         const detail::scan_heavy& h = *src.heavy;
         bytes += sizeof(h) + h.targets.memory_bytes() + h.hosts.memory_bytes() + h.users.memory_bytes() +
@@ -514,21 +502,18 @@ void scan_detector<Record, Clock>::save(std::ostream& out) const {
     detail::write_counters(w, detail::saved_scan_counters, stats_);
     w.u64(table_.bucket_count());
     w.u64(table_.size());
-    table_.for_each_indexed([&](std::size_t index, const detail::source_key& key, const detail::scan_source& s) {
+    table_.for_each_indexed([&](std::size_t index, const detail::scan_source& s) {
         w.u64(index);
-        w.address(key.address);
-        w.u8(key.tag);
+        w.address(s.address);
+        w.u8(s.submethod);
         w.time(s.first_seen);
         w.time(s.last_seen);
         w.u64(s.requests);
         w.u32(s.target_key);
         w.u32(s.host_key);
         w.u32(s.user_key);
-        w.address(s.first_host);
-        w.u16(s.first_port);
         w.u16(s.first_status);
         w.u8(s.first_answers);
-        w.bytes(std::string_view(s.first_user.data(), s.first_user_length));
         w.boolean(s.heavy != nullptr);
         if (!s.heavy) return;
         const detail::scan_heavy& h = *s.heavy;
@@ -599,14 +584,9 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         s->target_key = r.u32();
         s->host_key = r.u32();
         s->user_key = r.u32();
-        s->first_host = r.address();
-        s->first_port = r.u16();
         s->first_status = r.u16();
         s->first_answers = r.u8();
         if (s->first_answers > 3) r.fail("answer flags out of range");
-        const std::string first_user = r.bytes(scan_user_cap);
-        std::copy(first_user.begin(), first_user.end(), s->first_user.begin());
-        s->first_user_length = static_cast<std::uint8_t>(first_user.size());
         if (s->first_seen > s->last_seen) r.fail("first_seen after last_seen");
         if (!r.boolean()) continue;
         auto h = std::make_unique<detail::scan_heavy>();
@@ -663,7 +643,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         active.push_back(key);
     }
     std::size_t active_entries = 0;
-    table.for_each([&](const detail::source_key&, const detail::scan_source& s) {
+    table.for_each([&](const detail::scan_source& s) {
         if (s.heavy && s.heavy->active) ++active_entries;
     });
     if (active_entries != active.size()) r.fail("active entries missing from the active list");

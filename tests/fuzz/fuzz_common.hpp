@@ -200,36 +200,41 @@ template <class Stats> Stats without_gauges(Stats s) {
 
 // Buckets of a flat_table (or slots of a fingerprint_set, min_slots 8) that
 // has never held more than max_entries: it grows at a load factor of 3/4.
-// A flat_table bucket costs a slot plus a control byte.
 inline std::size_t table_slots_bound(std::size_t max_entries, std::size_t min_slots = 16) {
     std::size_t s = min_slots;
     while (max_entries * 4 > s * 3) s *= 2;
     return s;
 }
 
+// A flat_table: 8-byte index buckets, entries in chunks with at most one
+// spare chunk, and the chunk pointers (a vector: up to twice as many).
+template <class Entry>
+std::uint64_t flat_table_bound(std::size_t max_entries) {
+    constexpr std::size_t per_chunk = sipdetect::detail::flat_table<sipdetect::detail::source_key, Entry,
+                                                                     sipdetect::detail::source_key_hasher>::chunk_entries;
+    const std::uint64_t chunks = (max_entries + per_chunk - 1) / per_chunk + 1;
+    return table_slots_bound(max_entries) * 8 + chunks * per_chunk * sizeof(Entry) + 2 * chunks * sizeof(void*);
+}
+
 inline std::uint64_t scan_memory_bound(const sipdetect::scan_config& c) {
     namespace sd = sipdetect::detail;
-    using slot = sd::flat_table<sd::source_key, sd::scan_source, sd::source_key_hasher>::slot;
     const std::uint64_t set_bytes = table_slots_bound(c.max_distinct, 8) * sizeof(std::uint32_t);
     const std::uint64_t per_heavy = sizeof(sd::scan_heavy) + 3 * set_bytes +
                                     2 * std::uint64_t{c.evidence_targets} * (sizeof(sipdetect::scan_target) + 64) +
                                     std::uint64_t{c.max_user_agents} *
                                         (sizeof(std::string) + 2 * sipdetect::user_agent_cap);
-    return table_slots_bound(c.max_tracked) * (sizeof(slot) + 1) + c.max_tracked * per_heavy;
+    return flat_table_bound<sd::scan_source>(c.max_tracked) + c.max_tracked * per_heavy;
 }
 
 inline std::uint64_t proxy_memory_bound(const sipdetect::proxy_config& c) {
     namespace sd = sipdetect::detail;
-    using cslot = sd::flat_table<sd::source_key, sd::proxy_candidate, sd::source_key_hasher>::slot;
-    using pslot = sd::flat_table<sd::source_key, sd::learned_proxy, sd::source_key_hasher>::slot;
     const std::uint64_t set_bytes = table_slots_bound(c.min_uris, 8) * sizeof(std::uint32_t);
     const std::uint64_t per_heavy = sizeof(sd::proxy_heavy) + set_bytes +
                                     std::uint64_t{c.uri_samples} * (sizeof(std::string) + 2 * 256) +
                                     2 * std::uint64_t{c.peer_samples} * sizeof(sipdetect::ip_address) +
                                     std::uint64_t{c.max_user_agents} *
                                         (sizeof(std::string) + 2 * sipdetect::user_agent_cap);
-    return table_slots_bound(c.max_candidates) * (sizeof(cslot) + 1) +
-           table_slots_bound(c.max_proxies) * (sizeof(pslot) + 1) +
+    return flat_table_bound<sd::proxy_candidate>(c.max_candidates) + flat_table_bound<sd::learned_proxy>(c.max_proxies) +
            2 * c.max_candidates * sizeof(sd::source_key) + c.max_candidates * per_heavy;
 }
 

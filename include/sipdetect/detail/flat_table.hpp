@@ -1,225 +1,267 @@
-// sipdetect: the bounded open-addressing table that holds per-source state.
+// sipdetect: the bounded hash table that holds per-source state.
 #pragma once
 
 #include <sipdetect/version.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
 
+// GCC finds a function whose only effect is a prefetch "pure" and deletes
+// calls to it before inlining; forced inlining keeps the prefetch.
+#if defined(__GNUC__) || defined(__clang__)
+#define SIPDETECT_DETAIL_PREFETCHING [[gnu::always_inline]]
+#else
+#define SIPDETECT_DETAIL_PREFETCHING
+#endif
+
 SIPDETECT_NAMESPACE_BEGIN
 namespace detail {
 
-// Linear probing with backward-shift deletion (no tombstones, so lookups stay
-// short however many sources come and go). A byte per bucket holds 7 bits of
-// the key's hash: probes walk those bytes, 64 to a cache line, and touch a
-// slot only when its byte matches. Grows by doubling; the owner caps the
-// number of entries and decides evictions.
-template <class Key, class Value, class Hasher>
+// Entries live densely in fixed-size chunks, in insertion order; a separate
+// index of 8-byte buckets (linear probing, backward-shift deletion, no
+// tombstones) maps a key's hash to its entry. Why this shape:
+// - a new source is appended, so its memory is written sequentially and
+//   exactly once, never scattered over a half-empty table;
+// - growing rebuilds only the index, from the hash bits each bucket keeps,
+//   without touching or moving an entry;
+// - the slack is in the index (8 bytes a bucket), not in 64-byte entries.
+// Erasing moves the last entry into the hole. The owner caps the number of
+// entries and decides evictions. Entry provides key() and set_key().
+template <class Key, class Entry, class Hasher>
 class flat_table {
 public:
-    struct slot {
-        Key key{};
-        Value value{};
-    };
+    static constexpr std::size_t chunk_entries = 256;
 
     explicit flat_table(Hasher hasher = {}) : hasher_(std::move(hasher)) {}
 
     std::size_t size() const noexcept { return size_; }
-    std::size_t bucket_count() const noexcept { return slots_.size(); }
-    std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(slot) + ctrl_.capacity(); }
+    std::size_t bucket_count() const noexcept { return index_.size(); }
+    std::size_t memory_bytes() const noexcept {
+        return index_.capacity() * sizeof(bucket) + chunks_.size() * chunk_entries * sizeof(Entry) +
+               chunks_.capacity() * sizeof(chunks_[0]);
+    }
     const Hasher& hasher() const noexcept { return hasher_; }
 
-    Value* find(const Key& key) noexcept {
-        if (slots_.empty()) return nullptr;
-        const std::size_t h = hasher_(key);
-        const std::uint8_t tag = tag_of(h);
-        const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-            const std::uint8_t c = ctrl_[i];
-            if (c == 0) return nullptr;
-            if (c == tag && slots_[i].key == key) return &slots_[i].value;
-        }
+    Entry* find(const Key& key) noexcept {
+        const std::size_t b = find_bucket(key);
+        return b == npos ? nullptr : &at(index_[b].position);
     }
-    const Value* find(const Key& key) const noexcept { return const_cast<flat_table*>(this)->find(key); }
+    const Entry* find(const Key& key) const noexcept { return const_cast<flat_table*>(this)->find(key); }
 
-    // Inserts a default value when absent, with one probe sequence. The
-    // caller keeps size() within its cap.
-    std::pair<Value*, bool> try_emplace(const Key& key) {
-        if (slots_.empty()) grow();
-        const std::size_t h = hasher_(key);
-        const std::uint8_t tag = tag_of(h);
-        std::size_t mask = slots_.size() - 1;
-        std::size_t i = h & mask;
-        for (; ctrl_[i] != 0; i = (i + 1) & mask)
-            if (ctrl_[i] == tag && slots_[i].key == key) return {&slots_[i].value, false};
-        if ((size_ + 1) * 4 > slots_.size() * 3) {
+    // Appends a default entry with this key when absent, with one probe
+    // sequence. The caller keeps size() within its cap.
+    std::pair<Entry*, bool> try_emplace(const Key& key) {
+        if (index_.empty()) grow();
+        const std::uint32_t fragment = fragment_of(key);
+        std::size_t mask = index_.size() - 1;
+        std::size_t i = fragment & mask;
+        for (; index_[i].position != empty; i = (i + 1) & mask)
+            if (index_[i].fragment == fragment && at(index_[i].position).key() == key)
+                return {&at(index_[i].position), false};
+        if ((size_ + 1) * 4 > index_.size() * 3) {
             grow();
-            mask = slots_.size() - 1;
-            i = h & mask;
-            while (ctrl_[i] != 0) i = (i + 1) & mask;
+            mask = index_.size() - 1;
+            i = fragment & mask;
+            while (index_[i].position != empty) i = (i + 1) & mask;
         }
-        ctrl_[i] = tag;
-        slots_[i].key = key;
-        slots_[i].value = Value{};
-        ++size_;
-        return {&slots_[i].value, true};
+        Entry& e = append();
+        e.set_key(key);
+        index_[i] = bucket{fragment, static_cast<std::uint32_t>(size_ - 1)};
+        return {&e, true};
     }
 
-    // Starts loading the key's home bucket into cache; batch feeds call this
-    // a few records ahead so the misses overlap.
-    void prefetch(const Key& key) const noexcept {
-        if (slots_.empty()) return;
+    // Starts loading the key's home bucket into cache. Batch feeds call it
+    // well ahead, then prefetch_entry() nearer: the two misses overlap with
+    // other records' work instead of queueing.
+    SIPDETECT_DETAIL_PREFETCHING void prefetch(const Key& key) const noexcept {
+        if (index_.empty()) return;
 #if defined(__GNUC__) || defined(__clang__)
-        const std::size_t i = hasher_(key) & (slots_.size() - 1);
-        __builtin_prefetch(&ctrl_[i]);
-        __builtin_prefetch(&slots_[i]);
+        __builtin_prefetch(&index_[fragment_of(key) & (index_.size() - 1)]);
+#endif
+    }
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const Key& key) const noexcept {
+        if (index_.empty()) return;
+#if defined(__GNUC__) || defined(__clang__)
+        const std::uint32_t fragment = fragment_of(key);
+        const std::size_t mask = index_.size() - 1;
+        for (std::size_t i = fragment & mask; index_[i].position != empty; i = (i + 1) & mask) {
+            if (index_[i].fragment == fragment) {
+                __builtin_prefetch(&at(index_[i].position));
+                return;
+            }
+        }
 #endif
     }
 
     bool erase(const Key& key) {
-        if (slots_.empty()) return false;
-        const std::size_t h = hasher_(key);
-        const std::uint8_t tag = tag_of(h);
-        const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = h & mask;; i = (i + 1) & mask) {
-            if (ctrl_[i] == 0) return false;
-            if (ctrl_[i] == tag && slots_[i].key == key) {
-                erase_at(i);
-                return true;
-            }
-        }
+        const std::size_t b = find_bucket(key);
+        if (b == npos) return false;
+        erase_bucket(b);
+        return true;
     }
 
-    // Visits up to `count` occupied slots from the key's home position onward
-    // and returns the key of the one `worse(a, b)` ranks lowest. Sampling near
-    // the home slot keeps eviction O(1) and deterministic.
+    // Visits up to `count` entries from the key's home bucket onward and
+    // returns the key of the one `worse(a, b)` ranks lowest. Sampling near
+    // the home bucket keeps eviction O(1) and deterministic.
     template <class Worse>
     std::optional<Key> sample_victim(const Key& near, std::size_t count, Worse&& worse) const {
         if (size_ == 0) return std::nullopt;
-        const std::size_t mask = slots_.size() - 1;
-        const slot* best = nullptr;
+        const std::size_t mask = index_.size() - 1;
+        const Entry* best = nullptr;
         std::size_t seen = 0;
-        for (std::size_t i = hasher_(near) & mask, visited = 0; seen < count && visited < slots_.size();
+        for (std::size_t i = fragment_of(near) & mask, visited = 0; seen < count && visited < index_.size();
              i = (i + 1) & mask, ++visited) {
-            if (ctrl_[i] == 0) continue;
-            const slot& s = slots_[i];
+            if (index_[i].position == empty) continue;
+            const Entry& e = at(index_[i].position);
             ++seen;
-            if (best == nullptr || worse(s.key, s.value, best->key, best->value)) best = &s;
+            if (best == nullptr || worse(e, *best)) best = &e;
         }
         if (best == nullptr) return std::nullopt;
-        return best->key;
+        return best->key();
     }
 
+    // In storage order.
     template <class F> void for_each(F&& f) {
-        for (std::size_t i = 0; i < slots_.size(); ++i)
-            if (ctrl_[i] != 0) f(slots_[i].key, slots_[i].value);
+        for (std::size_t p = 0; p < size_; ++p) f(at(p));
     }
     template <class F> void for_each(F&& f) const {
-        for (std::size_t i = 0; i < slots_.size(); ++i)
-            if (ctrl_[i] != 0) f(slots_[i].key, slots_[i].value);
+        for (std::size_t p = 0; p < size_; ++p) f(at(p));
     }
 
-    // Removes every entry for which pred(key, value) holds; returns how many.
+    // Removes every entry for which pred(entry) holds; returns how many.
+    // Walks backward: the entry moved into a hole is one already kept.
     template <class Pred> std::size_t erase_if(Pred&& pred) {
         std::size_t removed = 0;
-        // Backward shifts move entries toward lower indices (or wrap to the
-        // front), so an index is re-examined after each erase, and a second
-        // pass catches entries wrapped into the part already passed.
-        for (int pass = 0; pass < 2; ++pass) {
-            for (std::size_t i = 0; i < slots_.size();) {
-                if (ctrl_[i] != 0 && pred(slots_[i].key, slots_[i].value)) {
-                    erase_at(i);
-                    ++removed;
-                } else {
-                    ++i;
-                }
-            }
+        for (std::size_t p = size_; p-- > 0;) {
+            if (!pred(at(p))) continue;
+            erase_bucket(find_bucket(at(p).key()));
+            ++removed;
         }
         return removed;
     }
 
-    // Layout-preserving persistence: entries are saved with their bucket index
-    // so a reloaded table probes, samples and evicts exactly as before.
+    // Layout-preserving persistence: entries are saved in storage order with
+    // their bucket, so a reloaded table probes, samples, moves and evicts
+    // exactly as before.
     template <class F> void for_each_indexed(F&& f) const {
-        for (std::size_t i = 0; i < slots_.size(); ++i)
-            if (ctrl_[i] != 0) f(i, slots_[i].key, slots_[i].value);
+        for (std::size_t p = 0; p < size_; ++p) f(bucket_of(p), at(p));
     }
     bool restore_buckets(std::size_t count) {
-        if (count != 0 && (count < 16 || (count & (count - 1)) != 0)) return false;
-        slots_.clear();
-        slots_.resize(count);
-        ctrl_.assign(count, 0);
+        if (count != 0 && (count < 16 || (count & (count - 1)) != 0 || count > max_buckets)) return false;
+        index_.assign(count, bucket{});
+        chunks_.clear();
         size_ = 0;
         return true;
     }
-    Value* place_at(std::size_t index, const Key& key) {
-        if (index >= slots_.size() || ctrl_[index] != 0) return nullptr;
-        ctrl_[index] = tag_of(hasher_(key));
-        slots_[index].key = key;
-        ++size_;
-        return &slots_[index].value;
+    // Appends an entry for `key` at bucket `index`; nullptr if the bucket is
+    // out of range or taken, or the table is full.
+    Entry* place_at(std::size_t index, const Key& key) {
+        if (index >= index_.size() || index_[index].position != empty || (size_ + 1) * 4 > index_.size() * 3)
+            return nullptr;
+        Entry& e = append();
+        e.set_key(key);
+        index_[index] = bucket{fragment_of(key), static_cast<std::uint32_t>(size_ - 1)};
+        return &e;
     }
-    // True when every entry is reachable from its home bucket, keys are
-    // unique and the load factor is one this table could have reached.
+    // True when every entry is reachable from its home bucket and keys are unique.
     bool layout_valid() const {
-        if (size_ * 4 > slots_.size() * 3 && size_ > 0) return false;
-        const std::size_t mask = slots_.size() - 1;
-        for (std::size_t i = 0; i < slots_.size(); ++i) {
-            if (ctrl_[i] == 0) continue;
-            for (std::size_t j = hasher_(slots_[i].key) & mask; j != i; j = (j + 1) & mask)
-                if (ctrl_[j] == 0 || slots_[j].key == slots_[i].key) return false;
+        if (size_ * 4 > index_.size() * 3 && size_ > 0) return false;
+        const std::size_t mask = index_.size() - 1;
+        for (std::size_t i = 0; i < index_.size(); ++i) {
+            if (index_[i].position == empty) continue;
+            const Key key = at(index_[i].position).key();
+            for (std::size_t j = index_[i].fragment & mask; j != i; j = (j + 1) & mask)
+                if (index_[j].position == empty || at(index_[j].position).key() == key) return false;
         }
         return true;
     }
 
 private:
-    static constexpr std::uint8_t tag_of(std::size_t hash) noexcept {
-        return static_cast<std::uint8_t>(0x80u | (static_cast<std::uint64_t>(hash) >> 57));
+    // fragment: 32 hash bits, of which the low ones pick the home bucket, so
+    // the index can be rebuilt and shifted without reading entries.
+    struct bucket {
+        std::uint32_t fragment = 0;
+        std::uint32_t position = empty;
+    };
+    static constexpr std::uint32_t empty = 0xffffffffu;
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    static constexpr std::size_t max_buckets = std::size_t{1} << 31;
+
+    std::uint32_t fragment_of(const Key& key) const noexcept {
+        return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hasher_(key)) >> 32);
+    }
+    Entry& at(std::size_t p) noexcept { return chunks_[p / chunk_entries][p % chunk_entries]; }
+    const Entry& at(std::size_t p) const noexcept { return chunks_[p / chunk_entries][p % chunk_entries]; }
+
+    std::size_t find_bucket(const Key& key) const noexcept {
+        if (index_.empty()) return npos;
+        const std::uint32_t fragment = fragment_of(key);
+        const std::size_t mask = index_.size() - 1;
+        for (std::size_t i = fragment & mask;; i = (i + 1) & mask) {
+            if (index_[i].position == empty) return npos;
+            if (index_[i].fragment == fragment && at(index_[i].position).key() == key) return i;
+        }
+    }
+    std::size_t bucket_of(std::size_t position) const noexcept {
+        const std::uint32_t fragment = fragment_of(at(position).key());
+        const std::size_t mask = index_.size() - 1;
+        std::size_t i = fragment & mask;
+        while (index_[i].position != position) i = (i + 1) & mask;
+        return i;
     }
 
-    void erase_at(std::size_t i) {
-        const std::size_t mask = slots_.size() - 1;
-        slots_[i] = slot{};
-        ctrl_[i] = 0;
+    Entry& append() {
+        if (size_ == chunks_.size() * chunk_entries) chunks_.push_back(std::make_unique<Entry[]>(chunk_entries));
+        return at(size_++);
+    }
+
+    void erase_bucket(std::size_t i) {
+        const std::size_t hole = index_[i].position;
+        const std::size_t last = size_ - 1;
+        if (hole != last) {
+            index_[bucket_of(last)].position = static_cast<std::uint32_t>(hole);
+            at(hole) = std::move(at(last));
+        }
+        at(last) = Entry{};
         --size_;
-        for (std::size_t j = (i + 1) & mask; ctrl_[j] != 0; j = (j + 1) & mask) {
-            const std::size_t home = hasher_(slots_[j].key) & mask;
+        // Keep at most one spare chunk, so a burst that went away gives its memory back.
+        while (chunks_.size() * chunk_entries >= size_ + 2 * chunk_entries) chunks_.pop_back();
+
+        const std::size_t mask = index_.size() - 1;
+        index_[i] = bucket{};
+        for (std::size_t j = (i + 1) & mask; index_[j].position != empty; j = (j + 1) & mask) {
+            const std::size_t home = index_[j].fragment & mask;
             // Move j back into the hole unless its home lies cyclically in (i, j].
             const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stays) {
-                slots_[i] = std::move(slots_[j]);
-                ctrl_[i] = ctrl_[j];
-                slots_[j] = slot{};
-                ctrl_[j] = 0;
+                index_[i] = index_[j];
+                index_[j] = bucket{};
                 i = j;
             }
         }
     }
 
     void grow() {
-        std::vector<slot> old;
-        std::vector<std::uint8_t> old_ctrl;
-        old.swap(slots_);
-        old_ctrl.swap(ctrl_);
+        std::vector<bucket> old;
+        old.swap(index_);
         const std::size_t n = old.empty() ? 16 : old.size() * 2;
-        slots_.resize(n);
-        ctrl_.assign(n, 0);
+        index_.assign(n, bucket{});
         const std::size_t mask = n - 1;
-        for (std::size_t k = 0; k < old.size(); ++k) {
-            if (old_ctrl[k] == 0) continue;
-            std::size_t i = hasher_(old[k].key) & mask;
-            while (ctrl_[i] != 0) i = (i + 1) & mask;
-            slots_[i] = std::move(old[k]);
-            ctrl_[i] = old_ctrl[k];
+        for (const bucket& b : old) {
+            if (b.position == empty) continue;
+            std::size_t i = b.fragment & mask;
+            while (index_[i].position != empty) i = (i + 1) & mask;
+            index_[i] = b;
         }
     }
 
     Hasher hasher_;
-    std::vector<slot> slots_;
-    std::vector<std::uint8_t> ctrl_; // 0: empty; else 0x80 | the hash's top 7 bits
+    std::vector<bucket> index_;
+    std::vector<std::unique_ptr<Entry[]>> chunks_;
     std::size_t size_ = 0;
 };
 
