@@ -72,6 +72,12 @@ TEST_CASE("feed() allocates nothing in steady state") {
     }
     const std::size_t during = counting::allocations.load() - before;
     CHECK(during == 0);
+    // The batch feed, which prefetches ahead, allocates nothing either.
+    const auto batch = traffic(120);
+    const std::size_t before_batch = counting::allocations.load();
+    scans.feed(std::span<const msg>(batch));
+    proxies.feed(std::span<const msg>(batch));
+    CHECK(counting::allocations.load() - before_batch == 0);
     // And the counter does count: a new source allocates its table slot growth or evidence.
     CHECK(scans.stats().tracked > 0);
     const std::size_t before_new = counting::allocations.load();

@@ -4,7 +4,10 @@
 #include "reference_scan_model.hpp"
 #include "test_support.hpp"
 
+#include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
+
+#include <span>
 
 using namespace sipdetect;
 
@@ -64,25 +67,43 @@ std::vector<msg> random_stream(rng& r, const stream_shape& shape) {
     return out;
 }
 
+// The model, the detector fed record by record and the detector fed in
+// batches of random sizes (feed(std::span), which prefetches) must agree.
 void compare(const scan_config& cfg, const std::vector<msg>& stream, rng& r) {
     scan_detector<msg> real(cfg);
+    scan_detector<msg> batched(cfg);
     reference_scan_model<msg> model(cfg);
     std::size_t events = 0;
+    std::size_t unbatched = 0; // first record not yet given to `batched`
+    rng batch_sizes{stream.size()}; // its own stream: `r` stays as the streams were drawn for
+    auto feed_batches = [&](std::size_t end) {
+        while (unbatched < end) {
+            const std::size_t n = std::min<std::size_t>(end - unbatched, 1 + batch_sizes.below(40));
+            batched.feed(std::span<const msg>(stream).subspan(unbatched, n));
+            unbatched += n;
+        }
+    };
     for (std::size_t i = 0; i < stream.size(); ++i) {
         real.feed(stream[i]);
         model.feed(stream[i]);
         if (r.chance(0.05)) {
+            feed_batches(i + 1);
             // The clock jumps around, backwards included.
             real.clock().set(real.watermark() + std::chrono::seconds(r.below(7200)) - std::chrono::seconds(3600));
+            batched.clock().set(real.clock().now());
             const auto a = real.poll();
             const auto b = model.poll(real.clock().now());
             REQUIRE(a == b);
+            REQUIRE(batched.poll() == a);
             events += a.size();
         }
     }
+    feed_batches(stream.size());
     const auto a = real.flush();
     const auto b = model.flush(real.clock().now());
     REQUIRE(a == b);
+    REQUIRE(batched.flush() == a);
+    CHECK(batched.stats() == real.stats());
     events += a.size();
     CHECK(events > 0);
 }
@@ -156,5 +177,44 @@ TEST_CASE("differential: hash-colliding keys with expiry and deletion in long pr
         shape.clients = colliding_clients(cfg, 40);
         shape.records = 6000;
         compare(cfg, random_stream(r, shape), r);
+    }
+}
+
+TEST_CASE("differential: proxy_detector fed in batches decides as fed record by record") {
+    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+        INFO("seed " << seed);
+        rng r{seed};
+        proxy_config cfg;
+        cfg.closed_season = std::chrono::seconds(r.below(30));
+        cfg.min_uris = 3 + static_cast<std::uint32_t>(r.below(6));
+        cfg.max_candidates = 16 + r.below(40); // evictions included
+        std::vector<msg> stream;
+        double t = 0;
+        for (int i = 0; i < 3000; ++i) {
+            t += 0.01 * static_cast<double>(r.below(100));
+            const std::string client = "192.0.2." + std::to_string(1 + r.below(60));
+            msg m = request(t, client.c_str(), ("198.51.100." + std::to_string(1 + r.below(4))).c_str(),
+                            r.chance(0.5) ? sip_method::register_ : sip_method::invite, std::to_string(r.below(50)));
+            m.from_uri = "sip:u" + std::to_string(r.below(client.back() % 3 == 0 ? 40 : 2)) + "@example.net";
+            m.via_count = static_cast<unsigned>(1 + r.below(3));
+            stream.push_back(m);
+            if (r.chance(0.6)) stream.push_back(response(m, t + 0.005, r.chance(0.7) ? 200 : 403));
+        }
+        proxy_detector<msg> single(cfg), batched(cfg);
+        std::size_t events = 0;
+        for (std::size_t i = 0; i < stream.size();) {
+            const std::size_t n = std::min<std::size_t>(stream.size() - i, 1 + r.below(50));
+            for (std::size_t k = i; k < i + n; ++k) single.feed(stream[k]);
+            batched.feed(std::span<const msg>(stream).subspan(i, n));
+            i += n;
+            const auto a = single.poll();
+            REQUIRE(batched.poll() == a);
+            events += a.size();
+        }
+        const auto a = single.flush();
+        REQUIRE(batched.flush() == a);
+        events += a.size();
+        CHECK(batched.stats() == single.stats());
+        CHECK(events > 0);
     }
 }
