@@ -33,6 +33,15 @@ void* counted_alloc_or_throw(std::size_t n) {
     }
 }
 
+void* counted_aligned_alloc_or_throw(std::size_t n, std::align_val_t al) {
+    const auto align = static_cast<std::size_t>(al);
+    const std::size_t rounded = (n == 0 ? 1 : n + align - 1) / align * align;
+    void* p = std::aligned_alloc(align, rounded);
+    if (p == nullptr) throw std::bad_alloc();
+    live_bytes.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
+    return p;
+}
+
 } // namespace
 
 std::int64_t bench::live_heap_bytes() noexcept { return live_bytes.load(std::memory_order_relaxed); }
@@ -47,3 +56,10 @@ void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
 void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { counted_free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { counted_free(p); }
+// Over-aligned types (the detectors' 64-byte entries).
+void* operator new(std::size_t n, std::align_val_t al) { return counted_aligned_alloc_or_throw(n, al); }
+void* operator new[](std::size_t n, std::align_val_t al) { return counted_aligned_alloc_or_throw(n, al); }
+void operator delete(void* p, std::align_val_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { counted_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { counted_free(p); }

@@ -53,4 +53,26 @@ void operator delete(void* p) noexcept {
     std::free(base);
 }
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+// Over-aligned types (the detectors' 64-byte entries): the size sits in the
+// first word of a header as large as the alignment.
+void* operator new(std::size_t n, std::align_val_t al) {
+    const auto align = static_cast<std::size_t>(al);
+    const std::size_t total = (n + 2 * align - 1) / align * align;
+    auto* base = static_cast<std::size_t*>(std::aligned_alloc(align, total));
+    if (base == nullptr) throw std::bad_alloc();
+    *base = n;
+    counting::allocations.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t now = counting::live_bytes.fetch_add(n, std::memory_order_relaxed) + n;
+    std::size_t peak = counting::peak_bytes.load(std::memory_order_relaxed);
+    while (now > peak && !counting::peak_bytes.compare_exchange_weak(peak, now)) {
+    }
+    return reinterpret_cast<char*>(base) + align;
+}
+void operator delete(void* p, std::align_val_t al) noexcept {
+    if (p == nullptr) return;
+    auto* base = reinterpret_cast<std::size_t*>(static_cast<char*>(p) - static_cast<std::size_t>(al));
+    counting::live_bytes.fetch_sub(*base, std::memory_order_relaxed);
+    std::free(base);
+}
+void operator delete(void* p, std::size_t, std::align_val_t al) noexcept { operator delete(p, al); }
 #endif

@@ -118,7 +118,7 @@ struct proxy_heavy {
 
 // One cache line. A requester that has sent for a single From URI, as a
 // phone does, keeps that URI's fingerprint inline and allocates nothing.
-struct proxy_candidate {
+struct alignas(64) proxy_candidate {
     ip_address address;
     std::uint32_t uri_key = 0; // the single URI's fingerprint while there is no heavy part; 0: none
     bool crossed = false;      // implies a heavy part

@@ -170,7 +170,7 @@ struct scan_heavy {
 // Per (requester, submethod): one cache line. A requester with a single
 // target keeps only its fingerprints and answers, and allocates nothing; the
 // target's details are kept from the second target on (see README "Events").
-struct scan_source {
+struct alignas(64) scan_source {
     ip_address address;
     std::uint8_t submethod = 0;
     std::uint8_t first_answers = 0; // bit 0: 2xx, bit 1: 3xx-6xx

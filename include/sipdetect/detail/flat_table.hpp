@@ -30,7 +30,9 @@ namespace detail {
 //   without touching or moving an entry;
 // - the slack is in the index (8 bytes a bucket), not in 64-byte entries.
 // Erasing moves the last entry into the hole. The owner caps the number of
-// entries and decides evictions. Entry provides key() and set_key().
+// entries and decides evictions. Entry provides key() and set_key(); an
+// entry declared alignas(64) and 64 bytes long is exactly one cache line,
+// so a lookup touches one line and a prefetch covers all of it.
 template <class Key, class Entry, class Hasher>
 class flat_table {
 public:
