@@ -219,8 +219,7 @@ pass_result both_pass(const workload& w) {
     auto proxies = std::make_unique<proxy_detector>(proxy_settings());
     const auto t0 = cpu_clock::now();
     for_each_chunk(w.records, [&](std::span<const sip_flow> chunk) {
-        scans->feed(chunk); // batch feeds prefetch their table lookups
-        proxies->feed(chunk);
+        sipdetect::feed_all(chunk, *scans, *proxies); // one pass, table lookups prefetched
         note_starts(scans->poll(), starts);
         note_proxies(proxies->poll(), found);
     });

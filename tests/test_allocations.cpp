@@ -3,6 +3,7 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
+#include <sipdetect/feed_all.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
@@ -78,6 +79,10 @@ TEST_CASE("feed() allocates nothing in steady state") {
     scans.feed(std::span<const msg>(batch));
     proxies.feed(std::span<const msg>(batch));
     CHECK(counting::allocations.load() - before_batch == 0);
+    const auto together = traffic(180);
+    const std::size_t before_together = counting::allocations.load();
+    feed_all(std::span<const msg>(together), scans, proxies);
+    CHECK(counting::allocations.load() - before_together == 0);
     // And the counter does count: a new source allocates its table slot growth or evidence.
     CHECK(scans.stats().tracked > 0);
     const std::size_t before_new = counting::allocations.load();

@@ -4,6 +4,7 @@
 #include "reference_scan_model.hpp"
 #include "test_support.hpp"
 
+#include <sipdetect/feed_all.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
@@ -180,7 +181,7 @@ TEST_CASE("differential: hash-colliding keys with expiry and deletion in long pr
     }
 }
 
-TEST_CASE("differential: proxy_detector fed in batches decides as fed record by record") {
+TEST_CASE("differential: feed_all() of both detectors in one pass decides as feeding each record by record") {
     for (std::uint64_t seed = 1; seed <= 4; ++seed) {
         INFO("seed " << seed);
         rng r{seed};
@@ -200,21 +201,41 @@ TEST_CASE("differential: proxy_detector fed in batches decides as fed record by 
             stream.push_back(m);
             if (r.chance(0.6)) stream.push_back(response(m, t + 0.005, r.chance(0.7) ? 200 : 403));
         }
-        proxy_detector<msg> single(cfg), batched(cfg);
-        std::size_t events = 0;
+        scan_config scan_cfg;
+        scan_cfg.threshold = 5;
+        scan_cfg.max_tracked = 40; // evictions included
+        proxy_detector<msg> single(cfg), batched(cfg), together(cfg);
+        scan_detector<msg> single_scans(scan_cfg), together_scans(scan_cfg);
+        std::size_t events = 0, scan_events = 0;
         for (std::size_t i = 0; i < stream.size();) {
             const std::size_t n = std::min<std::size_t>(stream.size() - i, 1 + r.below(50));
-            for (std::size_t k = i; k < i + n; ++k) single.feed(stream[k]);
-            batched.feed(std::span<const msg>(stream).subspan(i, n));
+            for (std::size_t k = i; k < i + n; ++k) {
+                single.feed(stream[k]);
+                single_scans.feed(stream[k]);
+            }
+            const auto batch = std::span<const msg>(stream).subspan(i, n);
+            batched.feed(batch);
+            feed_all(batch, together_scans, together);
             i += n;
             const auto a = single.poll();
             REQUIRE(batched.poll() == a);
+            REQUIRE(together.poll() == a);
             events += a.size();
+            const auto s = single_scans.poll();
+            REQUIRE(together_scans.poll() == s);
+            scan_events += s.size();
         }
         const auto a = single.flush();
         REQUIRE(batched.flush() == a);
+        REQUIRE(together.flush() == a);
         events += a.size();
+        const auto s = single_scans.flush();
+        REQUIRE(together_scans.flush() == s);
+        scan_events += s.size();
         CHECK(batched.stats() == single.stats());
+        CHECK(together.stats() == single.stats());
+        CHECK(together_scans.stats() == single_scans.stats());
         CHECK(events > 0);
+        CHECK(scan_events > 0);
     }
 }

@@ -13,6 +13,7 @@
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/detail/hash.hpp>
 #include <sipdetect/detail/time_gate.hpp>
+#include <sipdetect/feed_all.hpp>
 #include <sipdetect/record.hpp>
 #include <sipdetect/scan_detector.hpp>
 #include <sipdetect/version.hpp>
@@ -157,8 +158,19 @@ public:
     explicit proxy_detector(proxy_config config = {}, Clock clock = Clock{});
 
     void feed(const Record& record) { feed_view(make_view(record)); }
-    // The same as feeding one by one, with the table lookups prefetched.
-    void feed(std::span<const Record> records);
+    // The same as feeding one by one, with the table lookups prefetched
+    // (feed_all.hpp, which also feeds several detectors in one pass).
+    void feed(std::span<const Record> records) { feed_all(records, *this); }
+
+    // Pipeline stages of feed_all(). feed_view() is feed() on a record
+    // already turned into a view; the prefetches change nothing but timing.
+    void feed_view(const record_view& v);
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const record_view& v) const noexcept {
+        candidates_.prefetch(key_of(v.client));
+    }
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const record_view& v) const noexcept {
+        candidates_.prefetch_entry(key_of(v.client));
+    }
     // New-proxy events due now. Verdicts whose answer grace has passed by
     // the later of the newest record time and the clock are made first.
     std::vector<proxy_event> poll();
@@ -181,7 +193,6 @@ private:
     using proxy_table = detail::flat_table<detail::source_key, detail::learned_proxy, detail::source_key_hasher>;
 
     static detail::source_key key_of(const ip_address& a) noexcept { return detail::source_key{a, 0}; }
-    void feed_view(const record_view& v);
     record_time due_time(record_time crossed_at) const noexcept;
     bool filtered(const record_view& v) noexcept; // counts what it excludes
     bool still_learned(const ip_address& a, record_time t);

@@ -57,26 +57,6 @@ bool proxy_detector<Record, Clock>::filtered(const record_view& v) noexcept {
 }
 
 template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::feed(std::span<const Record> records) {
-    // As scan_detector: index buckets prefetched 16 records ahead, entries 8.
-    constexpr std::size_t ahead = 16, entry_ahead = 8;
-    std::array<record_view, ahead> ring;
-    const std::size_t n = records.size();
-    auto prefetched = [this](const Record& r) {
-        record_view v = make_view(r);
-        candidates_.prefetch(key_of(v.client));
-        return v;
-    };
-    for (std::size_t i = 0; i < std::min(ahead, n); ++i) ring[i] = prefetched(records[i]);
-    for (std::size_t i = 0; i < n; ++i) {
-        if (i + entry_ahead < n) candidates_.prefetch_entry(key_of(ring[(i + entry_ahead) % ahead].client));
-        const record_view v = ring[i % ahead];
-        if (i + ahead < n) ring[i % ahead] = prefetched(records[i + ahead]);
-        feed_view(v);
-    }
-}
-
-template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::feed_view(const record_view& v) {
     ++stats_.records;
     switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,

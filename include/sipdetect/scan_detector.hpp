@@ -14,6 +14,7 @@
 #include <sipdetect/detail/hash.hpp>
 #include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/errors.hpp>
+#include <sipdetect/feed_all.hpp>
 #include <sipdetect/record.hpp>
 #include <sipdetect/version.hpp>
 
@@ -204,8 +205,21 @@ public:
     // Hot path: one flow record. Allocates only when the table needs a new
     // chunk or a larger index, or a requester first probes a second target.
     void feed(const Record& record) { feed_view(make_view(record)); }
-    // The same as feeding one by one, with the table lookups prefetched.
-    void feed(std::span<const Record> records);
+    // The same as feeding one by one, with the table lookups prefetched
+    // (feed_all.hpp, which also feeds several detectors in one pass).
+    void feed(std::span<const Record> records) { feed_all(records, *this); }
+
+    // Pipeline stages of feed_all(). feed_view() is feed() on a record
+    // already turned into a view; the prefetches change nothing but timing.
+    void feed_view(const record_view& v);
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const record_view& v) const noexcept {
+        detail::source_key key;
+        if (key_of(v, key)) table_.prefetch(key);
+    }
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const record_view& v) const noexcept {
+        detail::source_key key;
+        if (key_of(v, key)) table_.prefetch_entry(key);
+    }
 
     // Events due now, in a stable order. "Now" is the later of the newest
     // record time and the clock's now().
@@ -226,7 +240,7 @@ public:
 private:
     using table_type = detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher>;
 
-    void feed_view(const record_view& v);
+    static bool key_of(const record_view& v, detail::source_key& key) noexcept;
     void on_request(const record_view& v, scan_submethod m, std::uint64_t count);
     void on_answer(const record_view& v, scan_submethod m, bool success, bool failure, std::uint16_t status);
     detail::scan_source* admit(const detail::source_key& key);

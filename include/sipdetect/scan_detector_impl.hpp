@@ -70,34 +70,13 @@ inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t f
 }
 } // namespace detail
 
+// The table key of a request or response; false for records that have none.
 template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::feed(std::span<const Record> records) {
-    // Views are made 16 records ahead, when their index bucket is
-    // prefetched, and their entry is prefetched 8 records ahead: the cache
-    // misses of consecutive records overlap instead of queueing.
-    constexpr std::size_t ahead = 16, entry_ahead = 8;
-    std::array<record_view, ahead> ring;
-    const std::size_t n = records.size();
-    auto key_of = [](const record_view& v, detail::source_key& key) {
-        scan_submethod m;
-        if (v.is_counters || !detail::to_submethod(v.method, m)) return false;
-        key = detail::source_key{v.client, static_cast<std::uint8_t>(m)};
-        return true;
-    };
-    auto prefetched_view = [&](const Record& record) {
-        record_view v = make_view(record);
-        detail::source_key key;
-        if (key_of(v, key)) table_.prefetch(key);
-        return v;
-    };
-    for (std::size_t i = 0; i < std::min(ahead, n); ++i) ring[i] = prefetched_view(records[i]);
-    for (std::size_t i = 0; i < n; ++i) {
-        detail::source_key key;
-        if (i + entry_ahead < n && key_of(ring[(i + entry_ahead) % ahead], key)) table_.prefetch_entry(key);
-        const record_view v = ring[i % ahead];
-        if (i + ahead < n) ring[i % ahead] = prefetched_view(records[i + ahead]);
-        feed_view(v);
-    }
+bool scan_detector<Record, Clock>::key_of(const record_view& v, detail::source_key& key) noexcept {
+    scan_submethod m;
+    if (v.is_counters || !detail::to_submethod(v.method, m)) return false;
+    key = detail::source_key{v.client, static_cast<std::uint8_t>(m)};
+    return true;
 }
 
 template <class Record, detector_clock Clock>

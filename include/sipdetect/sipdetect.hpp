@@ -4,6 +4,7 @@
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
 #include <sipdetect/errors.hpp>
+#include <sipdetect/feed_all.hpp>
 #include <sipdetect/json.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/record.hpp>
