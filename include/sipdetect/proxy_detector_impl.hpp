@@ -148,8 +148,7 @@ void proxy_detector<Record, Clock>::on_request(const record_view& v, std::uint64
     }
     add_uri(*c, v);
     if (!c->crossed) {
-        if (c->uris() >= config_.min_uris) {
-            if (!c->heavy) c->heavy = std::make_unique<detail::proxy_heavy>();
+        if (c->uris() >= config_.min_uris) { // min_uris >= 2: the candidate has its heavy part
             c->crossed = true;
             c->heavy->crossed_at = v.time;
             crossed_.push_back(key);
@@ -168,7 +167,7 @@ void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const re
     const std::uint32_t key = detail::fingerprint_set::key_of(detail::hash_bytes(v.from_uri, config_.hash_seed));
     if (!c.heavy) {
         if (c.uri_key == key) return;
-        if (c.uri_key == 0 && config_.min_uris > 1) {
+        if (c.uri_key == 0) {
             c.uri_key = key;
             return;
         }
@@ -471,8 +470,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         c->requests = r.u64();
         c->successes = r.u64();
         c->uri_key = r.u32();
-        if (c->uri_key > detail::fingerprint_set::key_mask || (c->uri_key != 0 && config_.min_uris <= 1))
-            r.fail("bad URI fingerprint");
+        if (c->uri_key > detail::fingerprint_set::key_mask) r.fail("bad URI fingerprint");
         c->crossed = r.boolean();
         c->judged_scanner_like = r.boolean();
         c->min_via = r.u8();

@@ -175,7 +175,6 @@ struct alignas(64) scan_source {
     ip_address address;
     std::uint8_t submethod = 0;
     std::uint8_t first_answers = 0; // bit 0: 2xx, bit 1: 3xx-6xx
-    std::uint16_t first_status = 0;
     std::uint32_t target_key = 0, host_key = 0, user_key = 0;
     record_time first_seen{}, last_seen{};
     std::uint64_t requests = 0;

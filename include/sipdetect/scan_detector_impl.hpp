@@ -264,7 +264,6 @@ void scan_detector<Record, Clock>::on_answer(const record_view& v, scan_submetho
     if (!s->heavy) {
         if (s->target_key != target_key) return;
         s->first_answers = static_cast<std::uint8_t>(s->first_answers | flags);
-        s->first_status = detail::merged_status(s->first_status, status);
         ++stats_.responses_matched;
         return;
     }
@@ -491,7 +490,6 @@ void scan_detector<Record, Clock>::save(std::ostream& out) const {
         w.u32(s.target_key);
         w.u32(s.host_key);
         w.u32(s.user_key);
-        w.u16(s.first_status);
         w.u8(s.first_answers);
         w.boolean(s.heavy != nullptr);
         if (!s.heavy) return;
@@ -563,7 +561,6 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         s->target_key = r.u32();
         s->host_key = r.u32();
         s->user_key = r.u32();
-        s->first_status = r.u16();
         s->first_answers = r.u8();
         if (s->first_answers > 3) r.fail("answer flags out of range");
         if (s->first_seen > s->last_seen) r.fail("first_seen after last_seen");
