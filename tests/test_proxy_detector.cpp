@@ -328,4 +328,10 @@ TEST_CASE("proxy configuration is validated") {
     c = proxy_config{};
     c.min_success_share = -0.1;
     CHECK_THROWS_AS(detector(c), config_error);
+    c = proxy_config{};
+    c.max_candidates = (std::size_t{1} << 30) + 1;
+    CHECK_THROWS_AS(detector(c), config_error);
+    c = proxy_config{};
+    c.max_proxies = (std::size_t{1} << 30) + 1;
+    CHECK_THROWS_AS(detector(c), config_error);
 }

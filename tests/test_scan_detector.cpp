@@ -499,6 +499,10 @@ TEST_CASE("configuration is validated") {
     c = scan_config{};
     c.max_tracked = 0;
     CHECK_THROWS_AS(detector(c), config_error);
+    c.max_tracked = (std::size_t{1} << 30) + 1; // beyond the table's 32-bit positions with room to grow
+    CHECK_THROWS_AS(detector(c), config_error);
+    c.max_tracked = std::size_t{1} << 30;
+    CHECK_NOTHROW(detector(c));
 }
 
 TEST_CASE("a stateful clock object drives poll()") {

@@ -22,7 +22,10 @@ inline void proxy_config::validate() const {
         throw config_error("proxy timeouts must be positive");
     if (!(min_success_share >= 0.0 && min_success_share <= 1.0))
         throw config_error("min_success_share must be within [0, 1]");
-    if (max_candidates < 1 || max_proxies < 1) throw config_error("max_candidates and max_proxies must be at least 1");
+    if (max_candidates < 1 || max_proxies < 1 || max_candidates > detail::max_table_entries ||
+        max_proxies > detail::max_table_entries)
+        throw config_error("max_candidates and max_proxies must be between 1 and " +
+                           std::to_string(detail::max_table_entries));
     if (uri_samples > 1000 || peer_samples > 1000 || max_user_agents > 100)
         throw config_error("uri_samples and peer_samples must be at most 1000, max_user_agents at most 100");
 }

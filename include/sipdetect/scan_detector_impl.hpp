@@ -18,7 +18,8 @@ inline void scan_config::validate() const {
         throw config_error("scan threshold " + std::to_string(threshold) + " exceeds max_distinct " +
                            std::to_string(max_distinct) + ": counts stop growing before it could be reached");
     if (max_distinct > (1u << 20)) throw config_error("max_distinct above 1048576 is not supported");
-    if (max_tracked < 1) throw config_error("max_tracked must be at least 1");
+    if (max_tracked < 1 || max_tracked > detail::max_table_entries)
+        throw config_error("max_tracked must be between 1 and " + std::to_string(detail::max_table_entries));
     if (evidence_targets > 1000 || max_user_agents > 100)
         throw config_error("evidence_targets must be at most 1000 and max_user_agents at most 100");
     if (!(max_success_share >= 0.0 && max_success_share <= 1.0))

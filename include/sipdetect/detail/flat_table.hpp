@@ -21,6 +21,10 @@
 SIPDETECT_NAMESPACE_BEGIN
 namespace detail {
 
+// Entry positions are 32-bit and the index has at most 2^31 buckets; owners
+// validate their caps against this.
+inline constexpr std::size_t max_table_entries = std::size_t{1} << 30;
+
 // Entries live densely in fixed-size chunks, in insertion order; a separate
 // index of 8-byte buckets (linear probing, backward-shift deletion, no
 // tombstones) maps a key's hash to its entry. Why this shape:
