@@ -77,7 +77,7 @@ struct scan_config {
     // Hosts, users and targets are counted exactly up to this many per
     // requester and submethod, then reported as saturated.
     std::uint32_t max_distinct = 256;
-    std::uint32_t evidence_targets = 20; // the first N targets are attached to events
+    std::uint32_t evidence_targets = 20; // targets attached to events, from the second target on
     std::uint32_t max_user_agents = 4;
     // A request that carries two or more Via headers was relayed by a proxy:
     // its transport source is the relay, not the party that probes.
@@ -124,7 +124,7 @@ struct scan_event {
     std::uint64_t requests = 0;
     std::uint32_t successful_targets = 0, failed_targets = 0;
     record_time first_seen{}, last_seen{};
-    std::vector<scan_target> sample;      // the first targets, in order of appearance
+    std::vector<scan_target> sample;      // targets in order of appearance, from the second on (README "Event schema")
     std::vector<std::string> user_agents; // bounded
     std::string tool;                     // known scanner matched by User-Agent or From, else empty
     friend bool operator==(const scan_event&, const scan_event&) = default;
