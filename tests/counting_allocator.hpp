@@ -35,16 +35,24 @@ inline constexpr bool active = true;
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
-void* operator new(std::size_t n) {
-    auto* p = static_cast<std::size_t*>(std::malloc(n + sizeof(std::max_align_t)));
-    if (p == nullptr) throw std::bad_alloc();
-    *p = n;
-    counting::allocations.fetch_add(1, std::memory_order_relaxed);
-    const std::size_t now = counting::live_bytes.fetch_add(n, std::memory_order_relaxed) + n;
-    std::size_t peak = counting::peak_bytes.load(std::memory_order_relaxed);
-    while (now > peak && !counting::peak_bytes.compare_exchange_weak(peak, now)) {
+namespace counting {
+// Counts one allocation of n bytes whose size is written in the first word of
+// `header`, a block of `header_size` bytes in front of what the caller gets.
+inline void* note(std::size_t* header, std::size_t header_size, std::size_t n) {
+    if (header == nullptr) throw std::bad_alloc();
+    *header = n;
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t now = live_bytes.fetch_add(n, std::memory_order_relaxed) + n;
+    std::size_t peak = peak_bytes.load(std::memory_order_relaxed);
+    while (now > peak && !peak_bytes.compare_exchange_weak(peak, now)) {
     }
-    return reinterpret_cast<char*>(p) + sizeof(std::max_align_t);
+    return reinterpret_cast<char*>(header) + header_size;
+}
+} // namespace counting
+
+void* operator new(std::size_t n) {
+    return counting::note(static_cast<std::size_t*>(std::malloc(n + sizeof(std::max_align_t))),
+                          sizeof(std::max_align_t), n);
 }
 void operator delete(void* p) noexcept {
     if (p == nullptr) return;
@@ -58,15 +66,7 @@ void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 void* operator new(std::size_t n, std::align_val_t al) {
     const auto align = static_cast<std::size_t>(al);
     const std::size_t total = (n + 2 * align - 1) / align * align;
-    auto* base = static_cast<std::size_t*>(std::aligned_alloc(align, total));
-    if (base == nullptr) throw std::bad_alloc();
-    *base = n;
-    counting::allocations.fetch_add(1, std::memory_order_relaxed);
-    const std::size_t now = counting::live_bytes.fetch_add(n, std::memory_order_relaxed) + n;
-    std::size_t peak = counting::peak_bytes.load(std::memory_order_relaxed);
-    while (now > peak && !counting::peak_bytes.compare_exchange_weak(peak, now)) {
-    }
-    return reinterpret_cast<char*>(base) + align;
+    return counting::note(static_cast<std::size_t*>(std::aligned_alloc(align, total)), align, n);
 }
 void operator delete(void* p, std::align_val_t al) noexcept {
     if (p == nullptr) return;

@@ -83,7 +83,7 @@ TEST_CASE("feed() allocates nothing in steady state") {
     const std::size_t before_together = counting::allocations.load();
     feed_all(std::span<const msg>(together), scans, proxies);
     CHECK(counting::allocations.load() - before_together == 0);
-    // And the counter does count: a new source allocates its table slot growth or evidence.
+    // And the counter does count: new sources need new table chunks and a larger index.
     CHECK(scans.stats().tracked > 0);
     const std::size_t before_new = counting::allocations.load();
     for (int i = 0; i < 2000; ++i)

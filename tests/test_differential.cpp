@@ -121,11 +121,14 @@ std::vector<ip_address> plain_clients(std::size_t n) {
 // long probe chains, and deletions inside them.
 std::vector<ip_address> colliding_clients(const scan_config& cfg, std::size_t n) {
     std::vector<ip_address> out;
-    const detail::source_key_hasher hasher{cfg.hash_seed};
-    const std::size_t target = hasher(detail::source_key{ip_address::from_v4(0xc6336400u), 0}) & 1023u;
+    // The detector's own table type decides the home bucket.
+    const detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher> table(
+        detail::source_key_hasher{cfg.hash_seed});
+    const auto home = [&](const ip_address& a) { return table.fragment_of(detail::source_key{a, 0}) & 1023u; };
+    const std::uint32_t target = home(ip_address::from_v4(0xc6336400u));
     for (std::uint32_t i = 0; out.size() < n; ++i) {
         const ip_address a = ip_address::from_v4(0xc6336400u + i);
-        if ((hasher(detail::source_key{a, 0}) & 1023u) == target) out.push_back(a);
+        if (home(a) == target) out.push_back(a);
     }
     return out;
 }
@@ -237,5 +240,18 @@ TEST_CASE("differential: feed_all() of both detectors in one pass decides as fee
         CHECK(together_scans.stats() == single_scans.stats());
         CHECK(events > 0);
         CHECK(scan_events > 0);
+    }
+}
+
+// Fingerprints are part of saved state: a compiler without a 128-bit integer
+// must compute the same ones.
+TEST_CASE("the portable 64x64 multiply fold equals the 128-bit one") {
+    rng r{99};
+    const std::uint64_t edges[] = {0, 1, 0xffffffffu, 0x100000000u, ~std::uint64_t{0}, detail::hash_k1};
+    for (std::uint64_t a : edges)
+        for (std::uint64_t b : edges) CHECK(detail::fold_multiply_portable(a, b) == detail::fold_multiply(a, b));
+    for (int i = 0; i < 100000; ++i) {
+        const std::uint64_t a = r.next(), b = r.next();
+        REQUIRE(detail::fold_multiply_portable(a, b) == detail::fold_multiply(a, b));
     }
 }

@@ -45,12 +45,15 @@ public:
     explicit flat_table(Hasher hasher = {}) : hasher_(std::move(hasher)) {}
 
     std::size_t size() const noexcept { return size_; }
+    // The 32 hash bits the index keeps; their low bits pick the home bucket.
+    std::uint32_t fragment_of(const Key& key) const noexcept {
+        return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hasher_(key)) >> 32);
+    }
     std::size_t bucket_count() const noexcept { return index_.size(); }
     std::size_t memory_bytes() const noexcept {
         return index_.capacity() * sizeof(bucket) + chunks_.size() * chunk_entries * sizeof(Entry) +
                chunks_.capacity() * sizeof(chunks_[0]);
     }
-    const Hasher& hasher() const noexcept { return hasher_; }
 
     Entry* find(const Key& key) noexcept {
         const std::size_t b = find_bucket(key);
@@ -131,9 +134,6 @@ public:
     }
 
     // In storage order.
-    template <class F> void for_each(F&& f) {
-        for (std::size_t p = 0; p < size_; ++p) f(at(p));
-    }
     template <class F> void for_each(F&& f) const {
         for (std::size_t p = 0; p < size_; ++p) f(at(p));
     }
@@ -197,9 +197,6 @@ private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t max_buckets = std::size_t{1} << 31;
 
-    std::uint32_t fragment_of(const Key& key) const noexcept {
-        return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hasher_(key)) >> 32);
-    }
     Entry& at(std::size_t p) noexcept { return chunks_[p / chunk_entries][p % chunk_entries]; }
     const Entry& at(std::size_t p) const noexcept { return chunks_[p / chunk_entries][p % chunk_entries]; }
 
