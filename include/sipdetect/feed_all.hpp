@@ -1,6 +1,7 @@
 // sipdetect: one pass over a batch of records for one or several detectors.
 #pragma once
 
+#include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/record.hpp>
 #include <sipdetect/version.hpp>
 
@@ -14,30 +15,65 @@ SIPDETECT_NAMESPACE_BEGIN
 // Feeds every record to each detector, in order, exactly as calling each
 // detector's feed(record) record by record would (tests/test_differential.cpp
 // checks it), but in one pass: each record is read and turned into a view
-// once, and the detectors' table lookups are prefetched ahead, the index
-// bucket 16 records ahead and the entry 8 records ahead, so the cache misses
-// of consecutive records overlap instead of queueing. Running SIPSCAN and
-// SIPPROXY side by side:
+// once, each detector hashes its table key once, and the table lookups are
+// prefetched ahead, the index bucket 16 records ahead and the entry 8 records
+// ahead, so the cache misses of consecutive records overlap instead of
+// queueing. Running SIPSCAN and SIPPROXY side by side:
 //     sipdetect::feed_all(std::span<const Record>(batch), scans, proxies);
-// A detector takes part through its pipeline stages: prefetch_index(view),
-// prefetch_entry(view) and feed_view(view).
+// A detector takes part through its pipeline stages: lookup_of(view) gives
+// its lookup_type, then prefetch_index(lookup), prefetch_entry(lookup) and
+// feed_view(view, lookup).
+namespace detail {
+inline constexpr std::size_t feed_ahead = 16, feed_entry_ahead = 8;
+
+// A detector in the pipeline, with the lookups of the records in flight.
+template <class Detector>
+struct feed_lane {
+    Detector& detector;
+    std::array<typename Detector::lookup_type, feed_ahead> lookups{};
+};
+
+// The record's strings are read when it is fed, 16 records later.
+SIPDETECT_DETAIL_PREFETCHING inline void prefetch_text(const record_view& v) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(v.from_uri.data());
+    __builtin_prefetch(v.to_uri.data());
+    __builtin_prefetch(v.user_agent.data());
+#endif
+}
+
+// No lambdas here: GCC finds a lambda whose only effect is a prefetch pure
+// and deletes the call (see SIPDETECT_DETAIL_PREFETCHING).
+template <class Record, class... Lanes>
+void feed_lanes(std::span<const Record> records, Lanes... lanes) {
+    std::array<record_view, feed_ahead> views;
+    const std::size_t n = records.size();
+    for (std::size_t i = 0; i < std::min(feed_ahead, n); ++i) {
+        views[i] = make_view(records[i]);
+        ((lanes.lookups[i] = lanes.detector.lookup_of(views[i]), lanes.detector.prefetch_index(lanes.lookups[i])),
+         ...);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t slot = i % feed_ahead;
+        if (i + feed_entry_ahead < n) {
+            const std::size_t near = (i + feed_entry_ahead) % feed_ahead;
+            (lanes.detector.prefetch_entry(lanes.lookups[near]), ...);
+        }
+        (lanes.detector.feed_view(views[slot], lanes.lookups[slot]), ...);
+        if (i + feed_ahead < n) {
+            views[slot] = make_view(records[i + feed_ahead]);
+            prefetch_text(views[slot]);
+            ((lanes.lookups[slot] = lanes.detector.lookup_of(views[slot]),
+              lanes.detector.prefetch_index(lanes.lookups[slot])),
+             ...);
+        }
+    }
+}
+} // namespace detail
+
 template <class Record, class... Detectors>
 void feed_all(std::span<const Record> records, Detectors&... detectors) {
-    constexpr std::size_t ahead = 16, entry_ahead = 8;
-    std::array<record_view, ahead> ring;
-    const std::size_t n = records.size();
-    auto view_of = [&](const Record& record) {
-        record_view v = make_view(record);
-        (detectors.prefetch_index(v), ...);
-        return v;
-    };
-    for (std::size_t i = 0; i < std::min(ahead, n); ++i) ring[i] = view_of(records[i]);
-    for (std::size_t i = 0; i < n; ++i) {
-        if (i + entry_ahead < n) (detectors.prefetch_entry(ring[(i + entry_ahead) % ahead]), ...);
-        const record_view v = ring[i % ahead];
-        if (i + ahead < n) ring[i % ahead] = view_of(records[i + ahead]);
-        (detectors.feed_view(v), ...);
-    }
+    detail::feed_lanes(records, detail::feed_lane<Detectors>{detectors}...);
 }
 
 SIPDETECT_NAMESPACE_END

@@ -157,19 +157,29 @@ public:
 
     explicit proxy_detector(proxy_config config = {}, Clock clock = Clock{});
 
-    void feed(const Record& record) { feed_view(make_view(record)); }
+    void feed(const Record& record) {
+        const record_view v = make_view(record);
+        feed_view(v, lookup_of(v));
+    }
     // The same as feeding one by one, with the table lookups prefetched
     // (feed_all.hpp, which also feeds several detectors in one pass).
     void feed(std::span<const Record> records) { feed_all(records, *this); }
 
-    // Pipeline stages of feed_all(). feed_view() is feed() on a record
-    // already turned into a view; the prefetches change nothing but timing.
-    void feed_view(const record_view& v);
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const record_view& v) const noexcept {
-        candidates_.prefetch(key_of(v.client));
+    // Pipeline stages of feed_all(): the requester's key is hashed once
+    // (lookup_of; both tables share the hasher), its candidate's index bucket
+    // and then the candidate are prefetched, and feed_view() is feed() on the
+    // view and that key. The prefetches change nothing but timing.
+    using lookup_type = detail::hashed_key;
+    lookup_type lookup_of(const record_view& v) const noexcept {
+        const detail::source_key key = key_of(v.client);
+        return lookup_type{key, candidates_.hash_of(key), true};
     }
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const record_view& v) const noexcept {
-        candidates_.prefetch_entry(key_of(v.client));
+    void feed_view(const record_view& v, const lookup_type& k);
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
+        candidates_.prefetch(k.hash);
+    }
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const lookup_type& k) const noexcept {
+        candidates_.prefetch_entry(k.hash);
     }
     // New-proxy events due now. Verdicts whose answer grace has passed by
     // the later of the newest record time and the clock are made first.
@@ -195,10 +205,11 @@ private:
     static detail::source_key key_of(const ip_address& a) noexcept { return detail::source_key{a, 0}; }
     record_time due_time(record_time crossed_at) const noexcept;
     bool filtered(const record_view& v) noexcept; // counts what it excludes
-    bool still_learned(const ip_address& a, record_time t);
-    detail::proxy_candidate* admit(const detail::source_key& key);
-    void on_request(const record_view& v, std::uint64_t requests, std::uint64_t successes);
-    void on_success(const record_view& v, std::uint64_t successes);
+    bool still_learned(const detail::hashed_key& k, record_time t);
+    detail::proxy_candidate* admit(const detail::hashed_key& k);
+    void on_request(const record_view& v, const detail::hashed_key& k, std::uint64_t requests,
+                    std::uint64_t successes);
+    void on_success(const detail::hashed_key& k, std::uint64_t successes);
     void add_uri(detail::proxy_candidate& c, const record_view& v);
     void decide_due(record_time now, bool everything);
     bool decide(const detail::source_key& key, detail::proxy_candidate& c, record_time at);

@@ -60,7 +60,7 @@ bool proxy_detector<Record, Clock>::filtered(const record_view& v) noexcept {
 }
 
 template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::feed_view(const record_view& v) {
+void proxy_detector<Record, Clock>::feed_view(const record_view& v, const lookup_type& k) {
     ++stats_.records;
     switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
                                                         [this] { return clock_now(clock_); })) {
@@ -75,16 +75,16 @@ void proxy_detector<Record, Clock>::feed_view(const record_view& v) {
         if (c.success_responses || c.failure_responses) responses_seen_ = true;
         const std::uint64_t requests = std::uint64_t{c.register_requests} + c.options_requests + c.invite_requests +
                                        c.other_requests;
-        if (!filtered(v) && requests > 0) on_request(v, requests, c.success_responses);
+        if (!filtered(v) && requests > 0) on_request(v, k, requests, c.success_responses);
     } else if (v.is_response()) {
         if (v.status < 100 || v.status > 699) {
             ++stats_.malformed_dropped;
             return;
         }
         responses_seen_ = true;
-        if (v.status >= 200 && v.status < 300 && !filtered(v)) on_success(v, 1);
+        if (v.status >= 200 && v.status < 300 && !filtered(v)) on_success(k, 1);
     } else if (v.method != sip_method::unknown) {
-        if (!filtered(v)) on_request(v, v.method == sip_method::ack ? 0 : 1, 0);
+        if (!filtered(v)) on_request(v, k, v.method == sip_method::ack ? 0 : 1, 0);
     } else {
         ++stats_.malformed_dropped;
         return;
@@ -93,11 +93,11 @@ void proxy_detector<Record, Clock>::feed_view(const record_view& v) {
 }
 
 template <class Record, detector_clock Clock>
-bool proxy_detector<Record, Clock>::still_learned(const ip_address& a, record_time t) {
-    detail::learned_proxy* p = proxies_.find(key_of(a));
+bool proxy_detector<Record, Clock>::still_learned(const detail::hashed_key& k, record_time t) {
+    detail::learned_proxy* p = proxies_.find(k.key, k.hash);
     if (p == nullptr) return false;
     if (t - p->last_seen > config_.time_to_death) {
-        proxies_.erase(key_of(a));
+        proxies_.erase(k.key);
         ++stats_.proxies_expired;
         return false;
     }
@@ -106,9 +106,10 @@ bool proxy_detector<Record, Clock>::still_learned(const ip_address& a, record_ti
 }
 
 template <class Record, detector_clock Clock>
-detail::proxy_candidate* proxy_detector<Record, Clock>::admit(const detail::source_key& key) {
-    if (candidates_.size() < config_.max_candidates) return candidates_.try_emplace(key).first;
-    if (detail::proxy_candidate* c = candidates_.find(key)) return c;
+detail::proxy_candidate* proxy_detector<Record, Clock>::admit(const detail::hashed_key& k) {
+    const detail::source_key& key = k.key;
+    if (candidates_.size() < config_.max_candidates) return candidates_.try_emplace(key, k.hash).first;
+    if (detail::proxy_candidate* c = candidates_.find(key, k.hash)) return c;
     {
         // Victim: fewest URIs, then longest silent. A crossed candidate
         // awaiting its verdict is kept; the newcomer is refused instead.
@@ -126,15 +127,14 @@ detail::proxy_candidate* proxy_detector<Record, Clock>::admit(const detail::sour
         candidates_.erase(*victim);
         ++stats_.candidates_evicted;
     }
-    return candidates_.try_emplace(key).first;
+    return candidates_.try_emplace(key, k.hash).first;
 }
 
 template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::on_request(const record_view& v, std::uint64_t requests,
-                                               std::uint64_t successes) {
-    if (still_learned(v.client, v.time)) return;
-    const detail::source_key key = key_of(v.client);
-    detail::proxy_candidate* c = admit(key);
+void proxy_detector<Record, Clock>::on_request(const record_view& v, const detail::hashed_key& k,
+                                               std::uint64_t requests, std::uint64_t successes) {
+    if (still_learned(k, v.time)) return;
+    detail::proxy_candidate* c = admit(k);
     if (c == nullptr) return;
     if (c->requests == 0 && c->uris() == 0) {
         c->first_seen = v.time;
@@ -154,15 +154,15 @@ void proxy_detector<Record, Clock>::on_request(const record_view& v, std::uint64
         if (c->uris() >= config_.min_uris) { // min_uris >= 2: the candidate has its heavy part
             c->crossed = true;
             c->heavy->crossed_at = v.time;
-            crossed_.push_back(key);
+            crossed_.push_back(k.key);
             next_due_ = std::min(next_due_, due_time(v.time));
         }
     }
 }
 
 template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::on_success(const record_view& v, std::uint64_t successes) {
-    if (detail::proxy_candidate* c = candidates_.find(key_of(v.client))) c->successes += successes;
+void proxy_detector<Record, Clock>::on_success(const detail::hashed_key& k, std::uint64_t successes) {
+    if (detail::proxy_candidate* c = candidates_.find(k.key, k.hash)) c->successes += successes;
 }
 
 template <class Record, detector_clock Clock>

@@ -203,21 +203,31 @@ public:
 
     // Hot path: one flow record. Allocates only when the table needs a new
     // chunk or a larger index, or a requester first probes a second target.
-    void feed(const Record& record) { feed_view(make_view(record)); }
+    void feed(const Record& record) {
+        const record_view v = make_view(record);
+        feed_view(v, lookup_of(v));
+    }
     // The same as feeding one by one, with the table lookups prefetched
     // (feed_all.hpp, which also feeds several detectors in one pass).
     void feed(std::span<const Record> records) { feed_all(records, *this); }
 
-    // Pipeline stages of feed_all(). feed_view() is feed() on a record
-    // already turned into a view; the prefetches change nothing but timing.
-    void feed_view(const record_view& v);
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const record_view& v) const noexcept {
-        detail::source_key key;
-        if (key_of(v, key)) table_.prefetch(key);
+    // Pipeline stages of feed_all(): the record's table key is hashed once
+    // (lookup_of), its index bucket and then its entry are prefetched, and
+    // feed_view() is feed() on the view and that key. The prefetches change
+    // nothing but timing.
+    using lookup_type = detail::hashed_key;
+    lookup_type lookup_of(const record_view& v) const noexcept {
+        lookup_type k;
+        k.present = key_of(v, k.key);
+        if (k.present) k.hash = table_.hash_of(k.key);
+        return k;
     }
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const record_view& v) const noexcept {
-        detail::source_key key;
-        if (key_of(v, key)) table_.prefetch_entry(key);
+    void feed_view(const record_view& v, const lookup_type& k);
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
+        if (k.present) table_.prefetch(k.hash);
+    }
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const lookup_type& k) const noexcept {
+        if (k.present) table_.prefetch_entry(k.hash);
     }
 
     // Events due now, in a stable order. "Now" is the later of the newest
@@ -240,9 +250,10 @@ private:
     using table_type = detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher>;
 
     static bool key_of(const record_view& v, detail::source_key& key) noexcept;
-    void on_request(const record_view& v, scan_submethod m, std::uint64_t count);
-    void on_answer(const record_view& v, scan_submethod m, bool success, bool failure, std::uint16_t status);
-    detail::scan_source* admit(const detail::source_key& key);
+    void on_request(const record_view& v, const detail::hashed_key& k, std::uint64_t count);
+    void on_answer(const record_view& v, const detail::hashed_key& k, bool success, bool failure,
+                   std::uint16_t status);
+    detail::scan_source* admit(const detail::hashed_key& k);
     void add_target(detail::scan_source& s, const record_view& v, std::uint32_t target_key, std::uint32_t host_key,
                     std::uint32_t user_key, std::string_view user);
     void promote(detail::scan_source& s);

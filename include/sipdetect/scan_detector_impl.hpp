@@ -81,7 +81,7 @@ bool scan_detector<Record, Clock>::key_of(const record_view& v, detail::source_k
 }
 
 template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::feed_view(const record_view& v) {
+void scan_detector<Record, Clock>::feed_view(const record_view& v, const lookup_type& k) {
     ++stats_.records;
     switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
                                                         [this] { return clock_now(clock_); })) {
@@ -98,9 +98,11 @@ void scan_detector<Record, Clock>::feed_view(const record_view& v) {
              {scan_submethod::invite, c.invite_requests}}};
         for (const auto& [m, n] : counts) {
             if (n == 0 || !enabled(m)) continue;
-            on_request(v, m, n);
+            detail::hashed_key key{detail::source_key{v.client, static_cast<std::uint8_t>(m)}, 0, true};
+            key.hash = table_.hash_of(key.key);
+            on_request(v, key, n);
             if (c.success_responses || c.failure_responses)
-                on_answer(v, m, c.success_responses > 0, c.failure_responses > 0, 0);
+                on_answer(v, key, c.success_responses > 0, c.failure_responses > 0, 0);
         }
         return;
     }
@@ -108,19 +110,20 @@ void scan_detector<Record, Clock>::feed_view(const record_view& v) {
         ++stats_.malformed_dropped;
         return;
     }
-    scan_submethod m;
-    if (!detail::to_submethod(v.method, m) || !enabled(m)) return;
+    // k is present exactly for the methods of a submethod (key_of).
+    if (!k.present || !enabled(static_cast<scan_submethod>(k.key.tag))) return;
     if (!v.is_response()) {
-        on_request(v, m, 1);
+        on_request(v, k, 1);
     } else if (v.status >= 200) {
-        on_answer(v, m, v.status < 300, v.status >= 300, v.status);
+        on_answer(v, k, v.status < 300, v.status >= 300, v.status);
     }
 }
 
 template <class Record, detector_clock Clock>
-detail::scan_source* scan_detector<Record, Clock>::admit(const detail::source_key& key) {
-    if (table_.size() < config_.max_tracked) return table_.try_emplace(key).first;
-    if (detail::scan_source* s = table_.find(key)) return s;
+detail::scan_source* scan_detector<Record, Clock>::admit(const detail::hashed_key& k) {
+    const detail::source_key& key = k.key;
+    if (table_.size() < config_.max_tracked) return table_.try_emplace(key, k.hash).first;
+    if (detail::scan_source* s = table_.find(key, k.hash)) return s;
     {
         // Victim: no active scan first, then the fewest targets, then the
         // longest silent. A spoofed one-probe source can only push out
@@ -144,11 +147,12 @@ detail::scan_source* scan_detector<Record, Clock>::admit(const detail::source_ke
         if (vs->heavy) ++stats_.evicted_with_progress;
         table_.erase(*victim);
     }
-    return table_.try_emplace(key).first;
+    return table_.try_emplace(key, k.hash).first;
 }
 
 template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::on_request(const record_view& v, scan_submethod m, std::uint64_t count) {
+void scan_detector<Record, Clock>::on_request(const record_view& v, const detail::hashed_key& k,
+                                              std::uint64_t count) {
     if (config_.ignore_relayed && v.via_count >= 2) {
         ++stats_.relayed_ignored;
         return;
@@ -157,8 +161,7 @@ void scan_detector<Record, Clock>::on_request(const record_view& v, scan_submeth
         ++stats_.filtered;
         return;
     }
-    const detail::source_key key{v.client, static_cast<std::uint8_t>(m)};
-    detail::scan_source* s = admit(key);
+    detail::scan_source* s = admit(k);
     if (s == nullptr) return;
     if (s->requests == 0) {
         s->first_seen = v.time;
@@ -185,7 +188,7 @@ void scan_detector<Record, Clock>::on_request(const record_view& v, scan_submeth
         note_user_agent(*s->heavy, v);
         if (s->heavy->active) s->heavy->changed = true;
     }
-    maybe_activate(key, *s);
+    maybe_activate(k.key, *s);
 }
 
 template <class Record, detector_clock Clock>
@@ -251,9 +254,9 @@ void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const 
 }
 
 template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::on_answer(const record_view& v, scan_submethod m, bool success, bool failure,
-                                             std::uint16_t status) {
-    detail::scan_source* s = table_.find(detail::source_key{v.client, static_cast<std::uint8_t>(m)});
+void scan_detector<Record, Clock>::on_answer(const record_view& v, const detail::hashed_key& k, bool success,
+                                             bool failure, std::uint16_t status) {
+    detail::scan_source* s = table_.find(k.key, k.hash);
     if (s == nullptr) return;
     const std::string_view user = detail::called_user(v);
     const std::uint64_t seed = config_.hash_seed;

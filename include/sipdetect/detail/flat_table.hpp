@@ -45,27 +45,30 @@ public:
     explicit flat_table(Hasher hasher = {}) : hasher_(std::move(hasher)) {}
 
     std::size_t size() const noexcept { return size_; }
+    // The key's hash. The lookups below that take it spare rehashing a key
+    // that a batch feed hashed once, when it prefetched.
+    std::uint64_t hash_of(const Key& key) const noexcept { return static_cast<std::uint64_t>(hasher_(key)); }
     // The 32 hash bits the index keeps; their low bits pick the home bucket.
-    std::uint32_t fragment_of(const Key& key) const noexcept {
-        return static_cast<std::uint32_t>(static_cast<std::uint64_t>(hasher_(key)) >> 32);
-    }
+    std::uint32_t fragment_of(const Key& key) const noexcept { return fragment_of_hash(hash_of(key)); }
     std::size_t bucket_count() const noexcept { return index_.size(); }
     std::size_t memory_bytes() const noexcept {
         return index_.capacity() * sizeof(bucket) + chunks_.size() * chunk_entries * sizeof(Entry) +
                chunks_.capacity() * sizeof(chunks_[0]);
     }
 
-    Entry* find(const Key& key) noexcept {
-        const std::size_t b = find_bucket(key);
+    Entry* find(const Key& key, std::uint64_t hash) noexcept {
+        const std::size_t b = find_bucket(key, fragment_of_hash(hash));
         return b == npos ? nullptr : &at(index_[b].position);
     }
+    Entry* find(const Key& key) noexcept { return find(key, hash_of(key)); }
     const Entry* find(const Key& key) const noexcept { return const_cast<flat_table*>(this)->find(key); }
 
     // Appends a default entry with this key when absent, with one probe
     // sequence. The caller keeps size() within its cap.
-    std::pair<Entry*, bool> try_emplace(const Key& key) {
+    std::pair<Entry*, bool> try_emplace(const Key& key) { return try_emplace(key, hash_of(key)); }
+    std::pair<Entry*, bool> try_emplace(const Key& key, std::uint64_t hash) {
         if (index_.empty()) grow();
-        const std::uint32_t fragment = fragment_of(key);
+        const std::uint32_t fragment = fragment_of_hash(hash);
         std::size_t mask = index_.size() - 1;
         std::size_t i = fragment & mask;
         for (; index_[i].position != empty; i = (i + 1) & mask)
@@ -86,16 +89,16 @@ public:
     // Starts loading the key's home bucket into cache. Batch feeds call it
     // well ahead, then prefetch_entry() nearer: the two misses overlap with
     // other records' work instead of queueing.
-    SIPDETECT_DETAIL_PREFETCHING void prefetch(const Key& key) const noexcept {
+    SIPDETECT_DETAIL_PREFETCHING void prefetch(std::uint64_t hash) const noexcept {
         if (index_.empty()) return;
 #if defined(__GNUC__) || defined(__clang__)
-        __builtin_prefetch(&index_[fragment_of(key) & (index_.size() - 1)]);
+        __builtin_prefetch(&index_[fragment_of_hash(hash) & (index_.size() - 1)]);
 #endif
     }
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const Key& key) const noexcept {
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(std::uint64_t hash) const noexcept {
         if (index_.empty()) return;
 #if defined(__GNUC__) || defined(__clang__)
-        const std::uint32_t fragment = fragment_of(key);
+        const std::uint32_t fragment = fragment_of_hash(hash);
         const std::size_t mask = index_.size() - 1;
         for (std::size_t i = fragment & mask; index_[i].position != empty; i = (i + 1) & mask) {
             if (index_[i].fragment == fragment) {
@@ -200,9 +203,11 @@ private:
     Entry& at(std::size_t p) noexcept { return chunks_[p / chunk_entries][p % chunk_entries]; }
     const Entry& at(std::size_t p) const noexcept { return chunks_[p / chunk_entries][p % chunk_entries]; }
 
-    std::size_t find_bucket(const Key& key) const noexcept {
+    static std::uint32_t fragment_of_hash(std::uint64_t hash) noexcept { return static_cast<std::uint32_t>(hash >> 32); }
+
+    std::size_t find_bucket(const Key& key) const noexcept { return find_bucket(key, fragment_of(key)); }
+    std::size_t find_bucket(const Key& key, std::uint32_t fragment) const noexcept {
         if (index_.empty()) return npos;
-        const std::uint32_t fragment = fragment_of(key);
         const std::size_t mask = index_.size() - 1;
         for (std::size_t i = fragment & mask;; i = (i + 1) & mask) {
             if (index_[i].position == empty) return npos;

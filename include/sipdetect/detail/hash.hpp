@@ -222,5 +222,13 @@ struct source_key_hasher {
     }
 };
 
+// A record's table key with its hash, computed once per record and detector
+// (feed_all() computes it when it prefetches, feed_view() uses it).
+struct hashed_key {
+    source_key key;
+    std::uint64_t hash = 0;
+    bool present = false; // false: the record has no key in this detector's table
+};
+
 } // namespace detail
 SIPDETECT_NAMESPACE_END
