@@ -134,6 +134,51 @@ TEST_CASE("counter record: the source is the requester") {
     CHECK(v.counters.register_requests == 1);
 }
 
+TEST_CASE("a view filled in place keeps nothing of the record before") {
+    // feed_all() refills a ring of views field by field: a field the new
+    // record does not have must not survive from the old one.
+    msg rich = response(request(1, "192.0.2.1", "192.0.2.2", sip_method::invite, "100"), 2, 486);
+    rich.user_agent = "friendly-scanner";
+    rich.via_count = 3;
+    flowmon_flow counters;
+    counters.src_ipv4 = 0x0a000001;
+    counters.sip_stats = 0x0101;
+    const minimal_record plain{at_seconds(5), ip("10.0.0.1"), ip("10.0.0.2"), 5080, sip_method::options, "sip:a@x",
+                               "sip:b@y"};
+
+    for (int previous = 0; previous < 2; ++previous) {
+        record_view v;
+        if (previous == 0) detail::fill_view(rich, v);
+        else detail::fill_view(counters, v);
+        REQUIRE((v.is_response() || v.is_counters));
+        detail::fill_view(plain, v);
+        CHECK(v.time == at_seconds(5));
+        CHECK(v.client == ip("10.0.0.1"));
+        CHECK(v.server == ip("10.0.0.2"));
+        CHECK(v.client_port == 0);
+        CHECK(v.server_port == 5080);
+        CHECK_FALSE(v.is_counters);
+        CHECK(v.counters.register_requests == 0);
+        CHECK(v.counters.options_requests == 0);
+        CHECK(v.method == sip_method::options);
+        CHECK(v.status == 0);
+        CHECK(v.from_uri == "sip:a@x");
+        CHECK(v.to_uri == "sip:b@y");
+        CHECK(v.request_uri.empty());
+        CHECK(v.user_agent.empty());
+        CHECK(v.via_count == 0);
+    }
+    record_view v;
+    detail::fill_view(rich, v);
+    detail::fill_view(counters, v);
+    CHECK(v.is_counters);
+    CHECK(v.method == sip_method::unknown);
+    CHECK(v.status == 0);
+    CHECK(v.user_agent.empty());
+    CHECK(v.via_count == 0);
+    CHECK(v.counters.options_requests == 1);
+}
+
 TEST_CASE("uri_user") {
     CHECK(uri_user("sip:alice@example.com") == "alice");
     CHECK(uri_user("sips:bob@[2001:db8::1]:5061") == "bob");

@@ -12,17 +12,6 @@
 
 SIPDETECT_NAMESPACE_BEGIN
 
-// Feeds every record to each detector, in order, exactly as calling each
-// detector's feed(record) record by record would (tests/test_differential.cpp
-// checks it), but in one pass: each record is read and turned into a view
-// once, each detector hashes its table key once, and the table lookups are
-// prefetched ahead, the index bucket 16 records ahead and the entry 8 records
-// ahead, so the cache misses of consecutive records overlap instead of
-// queueing. Running SIPSCAN and SIPPROXY side by side:
-//     sipdetect::feed_all(std::span<const Record>(batch), scans, proxies);
-// A detector takes part through its pipeline stages: lookup_of(view) gives
-// its lookup_type, then prefetch_index(lookup), prefetch_entry(lookup) and
-// feed_view(view, lookup).
 namespace detail {
 inline constexpr std::size_t feed_ahead = 16, feed_entry_ahead = 8;
 
@@ -49,9 +38,9 @@ void feed_lanes(std::span<const Record> records, Lanes... lanes) {
     std::array<record_view, feed_ahead> views;
     const std::size_t n = records.size();
     for (std::size_t i = 0; i < std::min(feed_ahead, n); ++i) {
-        views[i] = make_view(records[i]);
-        ((lanes.lookups[i] = lanes.detector.lookup_of(views[i]), lanes.detector.prefetch_index(lanes.lookups[i])),
-         ...);
+        fill_view(records[i], views[i]);
+        (lanes.detector.hash_key(views[i], lanes.lookups[i]), ...);
+        (lanes.detector.prefetch_index(lanes.lookups[i]), ...);
     }
     for (std::size_t i = 0; i < n; ++i) {
         const std::size_t slot = i % feed_ahead;
@@ -61,16 +50,27 @@ void feed_lanes(std::span<const Record> records, Lanes... lanes) {
         }
         (lanes.detector.feed_view(views[slot], lanes.lookups[slot]), ...);
         if (i + feed_ahead < n) {
-            views[slot] = make_view(records[i + feed_ahead]);
+            fill_view(records[i + feed_ahead], views[slot]);
             prefetch_text(views[slot]);
-            ((lanes.lookups[slot] = lanes.detector.lookup_of(views[slot]),
-              lanes.detector.prefetch_index(lanes.lookups[slot])),
-             ...);
+            (lanes.detector.hash_key(views[slot], lanes.lookups[slot]), ...);
+            (lanes.detector.prefetch_index(lanes.lookups[slot]), ...);
         }
     }
 }
 } // namespace detail
 
+// Feeds every record to each detector, in order, exactly as calling each
+// detector's feed(record) record by record would (tests/test_differential.cpp
+// checks it), but in one pass: each record is read and turned into a view
+// once, each detector hashes its table key once, and the record's strings
+// and the table lookups are prefetched ahead (the strings and the index
+// bucket 16 records ahead, the entry 8 records ahead), so the cache misses
+// of consecutive records overlap instead of queueing. Running SIPSCAN and
+// SIPPROXY side by side:
+//     sipdetect::feed_all(std::span<const Record>(batch), scans, proxies);
+// A detector takes part through its pipeline stages: hash_key(view, lookup)
+// fills its lookup_type, then prefetch_index(lookup), prefetch_entry(lookup)
+// and feed_view(view, lookup).
 template <class Record, class... Detectors>
 void feed_all(std::span<const Record> records, Detectors&... detectors) {
     detail::feed_lanes(records, detail::feed_lane<Detectors>{detectors}...);

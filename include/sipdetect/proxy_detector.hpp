@@ -159,20 +159,24 @@ public:
 
     void feed(const Record& record) {
         const record_view v = make_view(record);
-        feed_view(v, lookup_of(v));
+        lookup_type k;
+        hash_key(v, k);
+        feed_view(v, k);
     }
     // The same as feeding one by one, with the table lookups prefetched
     // (feed_all.hpp, which also feeds several detectors in one pass).
     void feed(std::span<const Record> records) { feed_all(records, *this); }
 
     // Pipeline stages of feed_all(): the requester's key is hashed once
-    // (lookup_of; both tables share the hasher), its candidate's index bucket
-    // and then the candidate are prefetched, and feed_view() is feed() on the
-    // view and that key. The prefetches change nothing but timing.
+    // (hash_key, in place; both tables share the hasher), its candidate's
+    // index bucket and then the candidate are prefetched, and feed_view() is
+    // feed() on the view and that key. The prefetches change nothing but timing.
     using lookup_type = detail::hashed_key;
-    lookup_type lookup_of(const record_view& v) const noexcept {
-        const detail::source_key key = key_of(v.client);
-        return lookup_type{key, candidates_.hash_of(key), true};
+    void hash_key(const record_view& v, lookup_type& k) const noexcept {
+        k.key.address = v.client;
+        k.key.tag = 0;
+        k.hash = candidates_.hash_of(k.key);
+        k.present = true;
     }
     void feed_view(const record_view& v, const lookup_type& k);
     SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {

@@ -169,10 +169,13 @@ struct record_view {
     bool is_response() const noexcept { return status != 0; }
 };
 
+namespace detail {
+// Writes the view in place: a batch feed fills its ring of views this way,
+// field by field, instead of copying a whole temporary view per record.
 template <class R>
-record_view make_view(const R& r) {
+void fill_view(const R& r, record_view& v) {
     using T = record_traits<R>;
-    record_view v;
+    // Every field is assigned once; no temporary view is built and copied.
     if constexpr (flow_record<R>) {
         v.time = T::time(r);
         const ip_address src = T::source(r);
@@ -182,13 +185,19 @@ record_view make_view(const R& r) {
         if constexpr (requires { T::source_port(r); }) sport = T::source_port(r);
         v.from_uri = T::from_uri(r);
         v.to_uri = T::to_uri(r);
+        v.request_uri = {};
         if constexpr (requires { T::request_uri(r); }) v.request_uri = T::request_uri(r);
+        v.user_agent = {};
         if constexpr (requires { T::user_agent(r); }) v.user_agent = T::user_agent(r);
+        v.via_count = 0;
         if constexpr (requires { T::via_count(r); }) v.via_count = static_cast<unsigned>(T::via_count(r));
 
         bool source_is_client = true;
         if constexpr (record_has_message<R>) {
+            v.is_counters = false;
+            v.counters = sip_counters{};
             v.method = T::method(r);
+            v.status = 0;
             if constexpr (requires { T::status(r); }) v.status = T::status(r);
             sender who = sender::source;
             if constexpr (requires { T::sent_by(r); }) who = T::sent_by(r);
@@ -197,12 +206,23 @@ record_view make_view(const R& r) {
         } else {
             v.is_counters = true;
             v.counters = T::counters(r);
+            v.method = sip_method::unknown;
+            v.status = 0;
         }
         v.client = source_is_client ? src : dst;
         v.server = source_is_client ? dst : src;
         v.client_port = source_is_client ? sport : dport;
         v.server_port = source_is_client ? dport : sport;
+    } else {
+        v = record_view{};
     }
+}
+} // namespace detail
+
+template <class R>
+record_view make_view(const R& r) {
+    record_view v;
+    detail::fill_view(r, v);
     return v;
 }
 

@@ -205,22 +205,22 @@ public:
     // chunk or a larger index, or a requester first probes a second target.
     void feed(const Record& record) {
         const record_view v = make_view(record);
-        feed_view(v, lookup_of(v));
+        lookup_type k;
+        hash_key(v, k);
+        feed_view(v, k);
     }
     // The same as feeding one by one, with the table lookups prefetched
     // (feed_all.hpp, which also feeds several detectors in one pass).
     void feed(std::span<const Record> records) { feed_all(records, *this); }
 
     // Pipeline stages of feed_all(): the record's table key is hashed once
-    // (lookup_of), its index bucket and then its entry are prefetched, and
-    // feed_view() is feed() on the view and that key. The prefetches change
-    // nothing but timing.
+    // (hash_key, in place), its index bucket and then its entry are
+    // prefetched, and feed_view() is feed() on the view and that key. The
+    // prefetches change nothing but timing.
     using lookup_type = detail::hashed_key;
-    lookup_type lookup_of(const record_view& v) const noexcept {
-        lookup_type k;
+    void hash_key(const record_view& v, lookup_type& k) const noexcept {
         k.present = key_of(v, k.key);
-        if (k.present) k.hash = table_.hash_of(k.key);
-        return k;
+        k.hash = k.present ? table_.hash_of(k.key) : 0;
     }
     void feed_view(const record_view& v, const lookup_type& k);
     SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
