@@ -169,21 +169,23 @@ public:
 
     // Pipeline stages of feed_all(): the requester's key is hashed once
     // (hash_key, in place; both tables share the hasher), its candidate's
-    // index bucket and then the candidate are prefetched, and feed_view() is
-    // feed() on the view and that key. The prefetches change nothing but timing.
+    // index bucket and then the candidate are prefetched (prefetch_entry
+    // notes where, so feed_view skips the probe), and feed_view() is feed()
+    // on the view and that key. The prefetches change nothing but timing.
     using lookup_type = detail::hashed_key;
     void hash_key(const record_view& v, lookup_type& k) const noexcept {
         k.key.address = v.client;
         k.key.tag = 0;
         k.hash = candidates_.hash_of(k.key);
         k.present = true;
+        k.position_hint = candidate_table::no_hint;
     }
     void feed_view(const record_view& v, const lookup_type& k);
     SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
         candidates_.prefetch(k.hash);
     }
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const lookup_type& k) const noexcept {
-        candidates_.prefetch_entry(k.hash);
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(lookup_type& k) const noexcept {
+        k.position_hint = candidates_.prefetch_entry(k.hash);
     }
     // New-proxy events due now. Verdicts whose answer grace has passed by
     // the later of the newest record time and the clock are made first.

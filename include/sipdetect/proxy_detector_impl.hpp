@@ -108,8 +108,8 @@ bool proxy_detector<Record, Clock>::still_learned(const detail::hashed_key& k, r
 template <class Record, detector_clock Clock>
 detail::proxy_candidate* proxy_detector<Record, Clock>::admit(const detail::hashed_key& k) {
     const detail::source_key& key = k.key;
-    if (candidates_.size() < config_.max_candidates) return candidates_.try_emplace(key, k.hash).first;
-    if (detail::proxy_candidate* c = candidates_.find(key, k.hash)) return c;
+    if (candidates_.size() < config_.max_candidates) return candidates_.try_emplace(key, k.hash, k.position_hint).first;
+    if (detail::proxy_candidate* c = candidates_.find(key, k.hash, k.position_hint)) return c;
     {
         // Victim: fewest URIs, then longest silent. A crossed candidate
         // awaiting its verdict is kept; the newcomer is refused instead.
@@ -162,7 +162,7 @@ void proxy_detector<Record, Clock>::on_request(const record_view& v, const detai
 
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::on_success(const detail::hashed_key& k, std::uint64_t successes) {
-    if (detail::proxy_candidate* c = candidates_.find(k.key, k.hash)) c->successes += successes;
+    if (detail::proxy_candidate* c = candidates_.find(k.key, k.hash, k.position_hint)) c->successes += successes;
 }
 
 template <class Record, detector_clock Clock>

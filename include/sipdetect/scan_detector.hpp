@@ -154,16 +154,19 @@ namespace detail {
 
 // Evidence of one requester and submethod once it has probed more than one target.
 struct scan_heavy {
-    fingerprint_set targets, hosts, users;
-    std::vector<scan_target> evidence;
-    std::vector<std::uint32_t> evidence_keys; // target fingerprint of each evidence entry
-    std::vector<std::string> user_agents;
-    std::uint64_t last_user_agent_hash = 0; // not saved: only spares comparisons
-    std::uint32_t successful_targets = 0, failed_targets = 0;
+    // What every request of a saturated scan reads comes first, in one cache line.
     std::uint8_t tool = 0;
     bool active = false;
     bool start_pending = false;
     bool changed = false; // evidence since the last emitted event
+    std::uint32_t successful_targets = 0;
+    std::uint64_t last_user_agent_hash = 0; // not saved: only spares comparisons
+    std::vector<std::string> user_agents;
+    fingerprint_set targets;
+    fingerprint_set hosts, users;
+    std::vector<scan_target> evidence;
+    std::vector<std::uint32_t> evidence_keys; // target fingerprint of each evidence entry
+    std::uint32_t failed_targets = 0;
     std::uint64_t event_id = 0;
     record_time last_emitted{}; // poll time of the last event
 };
@@ -215,19 +218,21 @@ public:
 
     // Pipeline stages of feed_all(): the record's table key is hashed once
     // (hash_key, in place), its index bucket and then its entry are
-    // prefetched, and feed_view() is feed() on the view and that key. The
-    // prefetches change nothing but timing.
+    // prefetched (prefetch_entry notes where the entry was, so feed_view
+    // skips the probe while it is still there), and feed_view() is feed() on
+    // the view and that key. The prefetches change nothing but timing.
     using lookup_type = detail::hashed_key;
     void hash_key(const record_view& v, lookup_type& k) const noexcept {
         k.present = key_of(v, k.key);
         k.hash = k.present ? table_.hash_of(k.key) : 0;
+        k.position_hint = table_type::no_hint;
     }
     void feed_view(const record_view& v, const lookup_type& k);
     SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
         if (k.present) table_.prefetch(k.hash);
     }
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(const lookup_type& k) const noexcept {
-        if (k.present) table_.prefetch_entry(k.hash);
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(lookup_type& k) const noexcept {
+        if (k.present) k.position_hint = table_.prefetch_entry(k.hash);
     }
 
     // Events due now, in a stable order. "Now" is the later of the newest

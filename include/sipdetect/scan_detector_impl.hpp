@@ -122,8 +122,8 @@ void scan_detector<Record, Clock>::feed_view(const record_view& v, const lookup_
 template <class Record, detector_clock Clock>
 detail::scan_source* scan_detector<Record, Clock>::admit(const detail::hashed_key& k) {
     const detail::source_key& key = k.key;
-    if (table_.size() < config_.max_tracked) return table_.try_emplace(key, k.hash).first;
-    if (detail::scan_source* s = table_.find(key, k.hash)) return s;
+    if (table_.size() < config_.max_tracked) return table_.try_emplace(key, k.hash, k.position_hint).first;
+    if (detail::scan_source* s = table_.find(key, k.hash, k.position_hint)) return s;
     {
         // Victim: no active scan first, then the fewest targets, then the
         // longest silent. A spoofed one-probe source can only push out
@@ -256,7 +256,7 @@ void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const 
 template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::on_answer(const record_view& v, const detail::hashed_key& k, bool success,
                                              bool failure, std::uint16_t status) {
-    detail::scan_source* s = table_.find(k.key, k.hash);
+    detail::scan_source* s = table_.find(k.key, k.hash, k.position_hint);
     if (s == nullptr) return;
     const std::string_view user = detail::called_user(v);
     const std::uint64_t seed = config_.hash_seed;

@@ -56,6 +56,14 @@ public:
                chunks_.capacity() * sizeof(chunks_[0]);
     }
 
+    // A position hint from prefetch_entry() is taken when the entry there
+    // still has this key (keys are unique, so it is the key's entry);
+    // otherwise the index is probed. Entries move only when one is erased.
+    static constexpr std::uint32_t no_hint = 0xffffffffu;
+    Entry* find(const Key& key, std::uint64_t hash, std::uint32_t hint) noexcept {
+        if (Entry* e = hinted(key, hint)) return e;
+        return find(key, hash);
+    }
     Entry* find(const Key& key, std::uint64_t hash) noexcept {
         const std::size_t b = find_bucket(key, fragment_of_hash(hash));
         return b == npos ? nullptr : &at(index_[b].position);
@@ -66,6 +74,10 @@ public:
     // Appends a default entry with this key when absent, with one probe
     // sequence. The caller keeps size() within its cap.
     std::pair<Entry*, bool> try_emplace(const Key& key) { return try_emplace(key, hash_of(key)); }
+    std::pair<Entry*, bool> try_emplace(const Key& key, std::uint64_t hash, std::uint32_t hint) {
+        if (Entry* e = hinted(key, hint)) return {e, false};
+        return try_emplace(key, hash);
+    }
     std::pair<Entry*, bool> try_emplace(const Key& key, std::uint64_t hash) {
         if (index_.empty()) grow();
         const std::uint32_t fragment = fragment_of_hash(hash);
@@ -95,18 +107,21 @@ public:
         __builtin_prefetch(&index_[fragment_of_hash(hash) & (index_.size() - 1)]);
 #endif
     }
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(std::uint64_t hash) const noexcept {
-        if (index_.empty()) return;
-#if defined(__GNUC__) || defined(__clang__)
+    // Returns the position it prefetched, a hint for find() and
+    // try_emplace(): the lookup then skips the probe.
+    SIPDETECT_DETAIL_PREFETCHING std::uint32_t prefetch_entry(std::uint64_t hash) const noexcept {
+        if (index_.empty()) return no_hint;
         const std::uint32_t fragment = fragment_of_hash(hash);
         const std::size_t mask = index_.size() - 1;
         for (std::size_t i = fragment & mask; index_[i].position != empty; i = (i + 1) & mask) {
             if (index_[i].fragment == fragment) {
+#if defined(__GNUC__) || defined(__clang__)
                 __builtin_prefetch(&at(index_[i].position));
-                return;
+#endif
+                return index_[i].position;
             }
         }
-#endif
+        return no_hint;
     }
 
     bool erase(const Key& key) {
@@ -200,6 +215,11 @@ private:
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t max_buckets = std::size_t{1} << 31;
 
+    Entry* hinted(const Key& key, std::uint32_t hint) noexcept {
+        if (hint >= size_) return nullptr;
+        Entry& e = at(hint);
+        return e.key() == key ? &e : nullptr;
+    }
     Entry& at(std::size_t p) noexcept { return chunks_[p / chunk_entries][p % chunk_entries]; }
     const Entry& at(std::size_t p) const noexcept { return chunks_[p / chunk_entries][p % chunk_entries]; }
 
