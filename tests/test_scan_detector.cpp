@@ -341,6 +341,33 @@ TEST_CASE("the scanner tool is named from its user agent") {
     CHECK(events[0].user_agents[0] == "friendly-scanner");
 }
 
+TEST_CASE("sundayddr is named from its From user, also when the From changes mid-scan") {
+    // The From user is checked again whenever the From differs from the
+    // request before (the scan keeps the hash of the last From seen).
+    for (int switch_at : {0, 3, 7}) {
+        detector d(with_threshold(2));
+        for (int h = 0; h < 8; ++h) {
+            msg r = request(h + 1, "192.0.2.9", ("10.1.0." + std::to_string(h + 1)).c_str(), sip_method::invite,
+                            "100");
+            r.from_uri = h >= switch_at ? "\"x\" <sip:sipsscuser@192.0.2.9>;tag=1" : "sip:caller@192.0.2.9";
+            r.user_agent = "Asterisk PBX";
+            d.feed(r);
+        }
+        const auto events = d.poll();
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].tool == "sundayddr");
+    }
+    detector plain(with_threshold(2));
+    for (int h = 0; h < 4; ++h) {
+        msg r = request(h + 1, "192.0.2.9", ("10.1.0." + std::to_string(h + 1)).c_str(), sip_method::invite, "100");
+        r.from_uri = "sip:sipsscuser2@192.0.2.9";
+        plain.feed(r);
+    }
+    const auto events = plain.poll();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].tool.empty());
+}
+
 TEST_CASE("user agents are bounded in number and length") {
     detector d(with_threshold(2));
     for (int i = 0; i < 50; ++i) {

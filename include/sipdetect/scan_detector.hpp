@@ -161,6 +161,7 @@ struct scan_heavy {
     bool changed = false; // evidence since the last emitted event
     std::uint32_t successful_targets = 0;
     std::uint64_t last_user_agent_hash = 0; // not saved: only spares comparisons
+    std::uint64_t last_from_hash = 0;       // not saved: spares the From user check while From stays the same
     std::vector<std::string> user_agents;
     fingerprint_set targets;
     fingerprint_set hosts, users;

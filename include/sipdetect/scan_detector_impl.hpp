@@ -235,13 +235,18 @@ void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
 
 // Tools are matched on the user agents as they are first recorded (and on
 // sundayddr's From user), not on every request: a requester's agent rarely
-// changes. The hash of the last agent seen spares the comparisons with the
-// recorded ones while it stays the same.
+// changes. The hashes of the last agent and the last From seen spare the
+// comparisons and the From user check while they stay the same (the hashes
+// are seeded, so a sender cannot aim for a collision).
 template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const record_view& v) {
     if (h.tool == 0) {
-        const std::string_view from_user = uri_user(v.from_uri);
-        if (from_user == detail::sundayddr_from_user) h.tool = detail::match_scanner_tool({}, from_user);
+        const std::uint64_t from_hash = detail::hash_bytes(v.from_uri, config_.hash_seed);
+        if (from_hash != h.last_from_hash) {
+            h.last_from_hash = from_hash;
+            const std::string_view from_user = uri_user(v.from_uri);
+            if (from_user == detail::sundayddr_from_user) h.tool = detail::match_scanner_tool({}, from_user);
+        }
     }
     if (v.user_agent.empty() || h.user_agents.size() >= config_.max_user_agents) return;
     const std::string_view ua = v.user_agent.substr(0, user_agent_cap);
