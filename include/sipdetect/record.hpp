@@ -175,7 +175,6 @@ namespace detail {
 template <class R>
 void fill_view(const R& r, record_view& v) {
     using T = record_traits<R>;
-    // Every field is assigned once; no temporary view is built and copied.
     if constexpr (flow_record<R>) {
         v.time = T::time(r);
         const ip_address src = T::source(r);

@@ -228,7 +228,7 @@ struct hashed_key {
     source_key key;
     std::uint64_t hash = 0;
     bool present = false; // false: the record has no key in this detector's table
-    std::uint32_t position_hint = 0xffffffffu; // where feed_all() last saw the entry, if anywhere
+    std::uint32_t position_hint = 0xffffffffu; // where feed_all() saw the entry; flat_table::no_hint: nowhere
 };
 
 } // namespace detail
