@@ -154,20 +154,17 @@ namespace detail {
 
 // Evidence of one requester and submethod once it has probed more than one target.
 struct scan_heavy {
-    // What every request of a saturated scan reads comes first, in one cache line.
+    fingerprint_set targets, hosts, users;
+    std::vector<scan_target> evidence;
+    std::vector<std::uint32_t> evidence_keys; // target fingerprint of each evidence entry
+    std::vector<std::string> user_agents;
+    std::uint64_t last_user_agent_hash = 0; // not saved: only spares comparisons
+    std::uint64_t last_from_hash = 0;       // not saved: spares the From user check while From stays the same
+    std::uint32_t successful_targets = 0, failed_targets = 0;
     std::uint8_t tool = 0;
     bool active = false;
     bool start_pending = false;
     bool changed = false; // evidence since the last emitted event
-    std::uint32_t successful_targets = 0;
-    std::uint64_t last_user_agent_hash = 0; // not saved: only spares comparisons
-    std::uint64_t last_from_hash = 0;       // not saved: spares the From user check while From stays the same
-    std::vector<std::string> user_agents;
-    fingerprint_set targets;
-    fingerprint_set hosts, users;
-    std::vector<scan_target> evidence;
-    std::vector<std::uint32_t> evidence_keys; // target fingerprint of each evidence entry
-    std::uint32_t failed_targets = 0;
     std::uint64_t event_id = 0;
     record_time last_emitted{}; // poll time of the last event
 };
