@@ -188,6 +188,20 @@ TEST_CASE("uri_user") {
     CHECK(uri_user("sip:dave:secret@x") == "dave");
     CHECK(uri_user("") == "");
     CHECK(uri_user("garbage") == "");
+    CHECK(uri_user("TEL:+1;x=y") == "+1");
+    CHECK(uri_user("tels:+1@x") == "+1"); // not the tel scheme: the user before '@'
+    CHECK(uri_user("<sip:erin@x") == "erin"); // an unclosed bracket keeps the rest
+    CHECK(uri_user("sip:@x") == "");
+    CHECK(uri_user("sip:frank") == "");
+    static_assert(uri_user("sip:gina@x") == "gina");
+}
+
+TEST_CASE("head and until cut a view without throwing") {
+    CHECK(detail::head("abc", 2) == "ab");
+    CHECK(detail::head("abc", 9) == "abc");
+    CHECK(detail::head("", 0).empty());
+    CHECK(detail::until("a;b;c", ';') == "a");
+    CHECK(detail::until("abc", ';') == "abc");
 }
 
 TEST_CASE("sip method tokens are case-sensitive and CSeq methods parse") {

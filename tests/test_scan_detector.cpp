@@ -579,3 +579,18 @@ TEST_CASE("replaying the same records gives the same events, whatever the wall t
     CHECK(a.size() >= 3);
     CHECK(a == b);
 }
+
+TEST_CASE("known scanner tools are matched in any case, within the first 256 bytes of the agent") {
+    using detail::match_scanner_tool;
+    using detail::scanner_tool_name;
+    CHECK(scanner_tool_name(match_scanner_tool("Friendly-Scanner", "")) == "sipvicious");
+    CHECK(scanner_tool_name(match_scanner_tool("PPLSIP", "")) == "sippts");
+    CHECK(scanner_tool_name(match_scanner_tool("x sipcli/v1.8 y", "")) == "sipcli");
+    CHECK(scanner_tool_name(match_scanner_tool("", "sipsscuser")) == "sundayddr");
+    CHECK(match_scanner_tool("Yealink SIP-T46S 66.86.0.15", "alice") == 0);
+    CHECK(match_scanner_tool("", "") == 0);
+    const std::string pad(250, 'x');
+    CHECK(scanner_tool_name(match_scanner_tool(pad + "xsivus", "")) == "sivus"); // bytes 251-255
+    CHECK(match_scanner_tool(pad + "xxsivus", "") == 0);                         // its last byte is the 257th
+    static_assert(match_scanner_tool("SIPVicious", "") != 0);
+}

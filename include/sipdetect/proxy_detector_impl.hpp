@@ -183,11 +183,11 @@ void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const re
     detail::proxy_heavy& h = *c.heavy;
     if (h.uris.insert(key, config_.min_uris) == detail::fingerprint_set::insert_result::added &&
         h.uri_sample.size() < config_.uri_samples)
-        h.uri_sample.emplace_back(v.from_uri.substr(0, 256));
+        h.uri_sample.emplace_back(detail::head(v.from_uri, 256));
     if (h.peers.size() < config_.peer_samples && std::find(h.peers.begin(), h.peers.end(), v.server) == h.peers.end())
         h.peers.push_back(v.server);
     if (!v.user_agent.empty() && h.user_agents.size() < config_.max_user_agents) {
-        const std::string_view ua = v.user_agent.substr(0, user_agent_cap);
+        const std::string_view ua = detail::head(v.user_agent, user_agent_cap);
         if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) == h.user_agents.end())
             h.user_agents.emplace_back(ua);
     }

@@ -225,24 +225,31 @@ record_view make_view(const R& r) {
     return v;
 }
 
+namespace detail {
+// The first n bytes of s (all of s when shorter). Unlike substr() it has no
+// throwing path, so the hot path inlines it.
+constexpr std::string_view head(std::string_view s, std::size_t n) noexcept {
+    return {s.data(), n < s.size() ? n : s.size()};
+}
+// s up to the first c (all of s when there is none).
+constexpr std::string_view until(std::string_view s, char c) noexcept { return head(s, s.find(c)); }
+} // namespace detail
+
 // The user part of a SIP or tel URI: "sip:alice@host" -> "alice", "tel:+420123" -> "+420123".
 // Angle brackets and a display name before them are tolerated.
 constexpr std::string_view uri_user(std::string_view uri) noexcept {
     if (const auto lt = uri.find('<'); lt != std::string_view::npos) {
         uri.remove_prefix(lt + 1);
-        if (const auto gt = uri.find('>'); gt != std::string_view::npos) uri = uri.substr(0, gt);
+        uri = detail::until(uri, '>');
     }
     const auto colon = uri.find(':');
     if (colon == std::string_view::npos) return {};
-    const std::string_view scheme = uri.substr(0, colon);
-    std::string_view rest = uri.substr(colon + 1);
-    const bool is_tel = scheme.size() == 3 && (scheme[0] | 0x20) == 't' && (scheme[1] | 0x20) == 'e' &&
-                        (scheme[2] | 0x20) == 'l';
-    if (is_tel) return rest.substr(0, rest.find(';'));
-    const auto at = rest.find('@');
+    const bool is_tel = colon == 3 && (uri[0] | 0x20) == 't' && (uri[1] | 0x20) == 'e' && (uri[2] | 0x20) == 'l';
+    uri.remove_prefix(colon + 1);
+    if (is_tel) return detail::until(uri, ';');
+    const auto at = uri.find('@');
     if (at == std::string_view::npos) return {};
-    rest = rest.substr(0, at);
-    return rest.substr(0, rest.find(':')); // drop a password
+    return detail::until(detail::head(uri, at), ':'); // drop a password
 }
 
 SIPDETECT_NAMESPACE_END

@@ -178,7 +178,7 @@ void scan_detector<Record, Clock>::on_request(const record_view& v, const detail
         const std::string_view user = detail::called_user(v);
         const std::uint64_t seed = config_.hash_seed;
         const std::uint64_t host_hash = detail::hash_address(v.server, seed);
-        const std::uint64_t user_hash = detail::hash_bytes(user.substr(0, detail::max_hashed_user), seed);
+        const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), seed);
         const std::uint64_t target_hash =
             detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash);
         add_target(*s, v, detail::fingerprint_set::key_of(target_hash), detail::fingerprint_set::key_of(host_hash),
@@ -249,7 +249,7 @@ void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const 
         }
     }
     if (v.user_agent.empty() || h.user_agents.size() >= config_.max_user_agents) return;
-    const std::string_view ua = v.user_agent.substr(0, user_agent_cap);
+    const std::string_view ua = detail::head(v.user_agent, user_agent_cap);
     const std::uint64_t ua_hash = detail::hash_bytes(ua, config_.hash_seed);
     if (ua_hash == h.last_user_agent_hash) return;
     h.last_user_agent_hash = ua_hash;
@@ -266,7 +266,7 @@ void scan_detector<Record, Clock>::on_answer(const record_view& v, const detail:
     const std::string_view user = detail::called_user(v);
     const std::uint64_t seed = config_.hash_seed;
     const std::uint64_t host_hash = detail::hash_address(v.server, seed);
-    const std::uint64_t user_hash = detail::hash_bytes(user.substr(0, detail::max_hashed_user), seed);
+    const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), seed);
     const std::uint32_t target_key = detail::fingerprint_set::key_of(
         detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash));
     const std::uint32_t flags = (success ? 1u : 0u) | (failure ? 2u : 0u);

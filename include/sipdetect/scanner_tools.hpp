@@ -35,27 +35,21 @@ inline constexpr std::array<tool_fingerprint, 11> scanner_user_agents{{
 
 inline constexpr std::string_view sundayddr_from_user = "sipsscuser";
 
-constexpr bool contains_nocase(std::string_view hay, std::string_view needle) noexcept {
-    if (needle.size() > hay.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-        std::size_t k = 0;
-        while (k < needle.size()) {
-            char c = hay[i + k];
-            if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-            if (c != needle[k]) break;
-            ++k;
-        }
-        if (k == needle.size()) return true;
-    }
-    return false;
-}
+inline constexpr std::size_t matched_user_agent_bytes = 256;
 
 // 0 when nothing matches, else 1 + the index into scanner_user_agents
-// (or the sundayddr From-user marker).
+// (or the sundayddr From-user marker). The agent is lowered once, so each
+// needle is one plain substring search.
 constexpr std::uint8_t match_scanner_tool(std::string_view user_agent, std::string_view from_user) noexcept {
-    user_agent = user_agent.substr(0, 256);
+    std::array<char, matched_user_agent_bytes> lowered{};
+    const std::size_t n = user_agent.size() < lowered.size() ? user_agent.size() : lowered.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = user_agent[i];
+        lowered[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    const std::string_view hay(lowered.data(), n);
     for (std::size_t i = 0; i < scanner_user_agents.size(); ++i)
-        if (contains_nocase(user_agent, scanner_user_agents[i].needle)) return static_cast<std::uint8_t>(i + 1);
+        if (hay.find(scanner_user_agents[i].needle) != std::string_view::npos) return static_cast<std::uint8_t>(i + 1);
     if (from_user == sundayddr_from_user) return static_cast<std::uint8_t>(scanner_user_agents.size()); // sundayddr
     return 0;
 }
