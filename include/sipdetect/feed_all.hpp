@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sipdetect/detail/flat_table.hpp>
+#include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/record.hpp>
 #include <sipdetect/version.hpp>
 

@@ -11,6 +11,7 @@
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
 #include <sipdetect/detail/flat_table.hpp>
+#include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/detail/hash.hpp>
 #include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/feed_all.hpp>
@@ -210,13 +211,20 @@ private:
 
     static detail::source_key key_of(const ip_address& a) noexcept { return detail::source_key{a, 0}; }
     record_time due_time(record_time crossed_at) const noexcept;
-    bool filtered(const record_view& v) noexcept; // counts what it excludes
-    bool still_learned(const detail::hashed_key& k, record_time t);
-    detail::proxy_candidate* admit(const detail::hashed_key& k);
-    void on_request(const record_view& v, const detail::hashed_key& k, std::uint64_t requests,
+    SIPDETECT_DETAIL_HOT_STEP bool filtered(const record_view& v) noexcept; // counts what it excludes
+    SIPDETECT_DETAIL_HOT_STEP bool still_learned(const detail::hashed_key& k, record_time t);
+    // The key's candidate, appended while the table has room; at
+    // max_candidates, admit_at_cap() finds it or picks a victim.
+    SIPDETECT_DETAIL_HOT_STEP detail::proxy_candidate* admit(const detail::hashed_key& k) {
+        if (candidates_.size() < config_.max_candidates)
+            return candidates_.try_emplace(k.key, k.hash, k.position_hint).first;
+        return admit_at_cap(k);
+    }
+    detail::proxy_candidate* admit_at_cap(const detail::hashed_key& k);
+    SIPDETECT_DETAIL_HOT_STEP void on_request(const record_view& v, const detail::hashed_key& k, std::uint64_t requests,
                     std::uint64_t successes);
     void on_success(const detail::hashed_key& k, std::uint64_t successes);
-    void add_uri(detail::proxy_candidate& c, const record_view& v);
+    SIPDETECT_DETAIL_HOT_STEP void add_uri(detail::proxy_candidate& c, const record_view& v);
     void decide_due(record_time now, bool everything);
     bool decide(const detail::source_key& key, detail::proxy_candidate& c, record_time at);
     void learn(const detail::source_key& key, detail::proxy_candidate& c, record_time at);

@@ -106,9 +106,8 @@ bool proxy_detector<Record, Clock>::still_learned(const detail::hashed_key& k, r
 }
 
 template <class Record, detector_clock Clock>
-detail::proxy_candidate* proxy_detector<Record, Clock>::admit(const detail::hashed_key& k) {
+detail::proxy_candidate* proxy_detector<Record, Clock>::admit_at_cap(const detail::hashed_key& k) {
     const detail::source_key& key = k.key;
-    if (candidates_.size() < config_.max_candidates) return candidates_.try_emplace(key, k.hash, k.position_hint).first;
     if (detail::proxy_candidate* c = candidates_.find(key, k.hash, k.position_hint)) return c;
     {
         // Victim: fewest URIs, then longest silent. A crossed candidate

@@ -11,6 +11,7 @@
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
 #include <sipdetect/detail/flat_table.hpp>
+#include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/detail/hash.hpp>
 #include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/errors.hpp>
@@ -253,15 +254,21 @@ private:
     using table_type = detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher>;
 
     static bool key_of(const record_view& v, detail::source_key& key) noexcept;
-    void on_request(const record_view& v, const detail::hashed_key& k, std::uint64_t count);
+    SIPDETECT_DETAIL_HOT_STEP void on_request(const record_view& v, const detail::hashed_key& k, std::uint64_t count);
     void on_answer(const record_view& v, const detail::hashed_key& k, bool success, bool failure,
                    std::uint16_t status);
-    detail::scan_source* admit(const detail::hashed_key& k);
-    void add_target(detail::scan_source& s, const record_view& v, std::uint32_t target_key, std::uint32_t host_key,
-                    std::uint32_t user_key, std::string_view user);
+    // The key's entry, appended while the table has room; at max_tracked,
+    // admit_at_cap() finds it or picks a victim.
+    SIPDETECT_DETAIL_HOT_STEP detail::scan_source* admit(const detail::hashed_key& k) {
+        if (table_.size() < config_.max_tracked) return table_.try_emplace(k.key, k.hash, k.position_hint).first;
+        return admit_at_cap(k);
+    }
+    detail::scan_source* admit_at_cap(const detail::hashed_key& k);
+    SIPDETECT_DETAIL_HOT_STEP void add_target(detail::scan_source& s, const record_view& v, std::uint32_t target_key,
+                                              std::uint32_t host_key, std::uint32_t user_key, std::string_view user);
     void promote(detail::scan_source& s);
-    void note_user_agent(detail::scan_heavy& h, const record_view& v);
-    void maybe_activate(const detail::source_key& key, detail::scan_source& s);
+    SIPDETECT_DETAIL_HOT_STEP void note_user_agent(detail::scan_heavy& h, const record_view& v);
+    SIPDETECT_DETAIL_HOT_STEP void maybe_activate(const detail::source_key& key, detail::scan_source& s);
     scan_event make_event(scan_phase phase, const detail::source_key& key, const detail::scan_source& s) const;
     void sweep(record_time now);
     bool enabled(scan_submethod m) const noexcept;

@@ -120,9 +120,8 @@ void scan_detector<Record, Clock>::feed_view(const record_view& v, const lookup_
 }
 
 template <class Record, detector_clock Clock>
-detail::scan_source* scan_detector<Record, Clock>::admit(const detail::hashed_key& k) {
+detail::scan_source* scan_detector<Record, Clock>::admit_at_cap(const detail::hashed_key& k) {
     const detail::source_key& key = k.key;
-    if (table_.size() < config_.max_tracked) return table_.try_emplace(key, k.hash, k.position_hint).first;
     if (detail::scan_source* s = table_.find(key, k.hash, k.position_hint)) return s;
     {
         // Victim: no active scan first, then the fewest targets, then the

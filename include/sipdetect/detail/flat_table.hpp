@@ -1,6 +1,7 @@
 // sipdetect: the bounded hash table that holds per-source state.
 #pragma once
 
+#include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/version.hpp>
 
 #include <cstddef>
@@ -9,14 +10,6 @@
 #include <optional>
 #include <utility>
 #include <vector>
-
-// GCC finds a function whose only effect is a prefetch "pure" and deletes
-// calls to it before inlining; forced inlining keeps the prefetch.
-#if defined(__GNUC__) || defined(__clang__)
-#define SIPDETECT_DETAIL_PREFETCHING [[gnu::always_inline]]
-#else
-#define SIPDETECT_DETAIL_PREFETCHING
-#endif
 
 SIPDETECT_NAMESPACE_BEGIN
 namespace detail {
