@@ -11,8 +11,8 @@
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
 #include <sipdetect/detail/flat_table.hpp>
-#include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/detail/hash.hpp>
+#include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/feed_all.hpp>
 #include <sipdetect/record.hpp>
@@ -221,8 +221,8 @@ private:
         return admit_at_cap(k);
     }
     detail::proxy_candidate* admit_at_cap(const detail::hashed_key& k);
-    SIPDETECT_DETAIL_HOT_STEP void on_request(const record_view& v, const detail::hashed_key& k, std::uint64_t requests,
-                    std::uint64_t successes);
+    SIPDETECT_DETAIL_HOT_STEP void on_request(const record_view& v, const detail::hashed_key& k,
+                                              std::uint64_t requests, std::uint64_t successes);
     void on_success(const detail::hashed_key& k, std::uint64_t successes);
     SIPDETECT_DETAIL_HOT_STEP void add_uri(detail::proxy_candidate& c, const record_view& v);
     void decide_due(record_time now, bool everything);

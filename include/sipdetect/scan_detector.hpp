@@ -11,8 +11,8 @@
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
 #include <sipdetect/detail/flat_table.hpp>
-#include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/detail/hash.hpp>
+#include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/errors.hpp>
 #include <sipdetect/feed_all.hpp>

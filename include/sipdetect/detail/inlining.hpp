@@ -5,9 +5,9 @@
 // GCC finds a function whose only effect is a prefetch "pure" and deletes
 // calls to it before inlining; forced inlining keeps the prefetch.
 #define SIPDETECT_DETAIL_PREFETCHING [[gnu::always_inline]]
-// For the small per-record steps that have one hot caller. GCC does not
-// inline a template member called once (it may be used elsewhere), so each
-// step would pay a call and its register saves on every record.
+// For the per-record steps that have one hot caller. GCC does not inline a
+// template member called once (another translation unit may call it too),
+// so each step would pay a call and its register saves on every record.
 #define SIPDETECT_DETAIL_HOT_STEP [[gnu::always_inline]] inline
 #else
 #define SIPDETECT_DETAIL_PREFETCHING
