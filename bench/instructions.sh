@@ -7,8 +7,8 @@
 #
 # Counts the detectors' feed loop (feed_lanes: both detectors through
 # feed_all, polls excluded) and the floor's pass, for each workload at
-# SIPDETECT_BENCH_SCALE (default 0.2; scale 1.0 takes about 10 minutes per
-# workload). Needs valgrind (apt-get install -y valgrind).
+# SIPDETECT_BENCH_SCALE (default 0.2; at scale 1.0 the mix and the scanners
+# took 10.5 minutes together). Needs valgrind (apt-get install -y valgrind).
 set -euo pipefail
 
 bench=${1:-/tmp/sipdetect-release/bench/sipdetect_bench}

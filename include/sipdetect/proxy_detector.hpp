@@ -179,7 +179,7 @@ public:
         k.key.tag = 0;
         k.hash = candidates_.hash_of(k.key);
         k.present = true;
-        k.position_hint = candidate_table::no_hint;
+        k.position_hint = detail::no_position_hint;
     }
     void feed_view(const record_view& v, const lookup_type& k);
     SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {

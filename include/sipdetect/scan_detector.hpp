@@ -224,7 +224,7 @@ public:
     void hash_key(const record_view& v, lookup_type& k) const noexcept {
         k.present = key_of(v, k.key);
         k.hash = k.present ? table_.hash_of(k.key) : 0;
-        k.position_hint = table_type::no_hint;
+        k.position_hint = detail::no_position_hint;
     }
     void feed_view(const record_view& v, const lookup_type& k);
     SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {

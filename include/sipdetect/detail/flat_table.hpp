@@ -17,6 +17,8 @@ namespace detail {
 // Entry positions are 32-bit and the index has at most 2^31 buckets; owners
 // validate their caps against this.
 inline constexpr std::size_t max_table_entries = std::size_t{1} << 30;
+// A position hint that names no entry (see flat_table::find).
+inline constexpr std::uint32_t no_position_hint = 0xffffffffu;
 
 // Entries live densely in fixed-size chunks, in insertion order; a separate
 // index of 8-byte buckets (linear probing, backward-shift deletion, no
@@ -52,7 +54,6 @@ public:
     // A position hint from prefetch_entry() is taken when the entry there
     // still has this key (keys are unique, so it is the key's entry);
     // otherwise the index is probed. Entries move only when one is erased.
-    static constexpr std::uint32_t no_hint = 0xffffffffu;
     Entry* find(const Key& key, std::uint64_t hash, std::uint32_t hint) noexcept {
         if (Entry* e = hinted(key, hint)) return e;
         return find(key, hash);
@@ -103,7 +104,7 @@ public:
     // Returns the position it prefetched, a hint for find() and
     // try_emplace(): the lookup then skips the probe.
     SIPDETECT_DETAIL_PREFETCHING std::uint32_t prefetch_entry(std::uint64_t hash) const noexcept {
-        if (index_.empty()) return no_hint;
+        if (index_.empty()) return no_position_hint;
         const std::uint32_t fragment = fragment_of_hash(hash);
         const std::size_t mask = index_.size() - 1;
         for (std::size_t i = fragment & mask; index_[i].position != empty; i = (i + 1) & mask) {
@@ -114,7 +115,7 @@ public:
                 return index_[i].position;
             }
         }
-        return no_hint;
+        return no_position_hint;
     }
 
     bool erase(const Key& key) {

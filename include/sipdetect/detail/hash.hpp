@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sipdetect/address.hpp>
+#include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/version.hpp>
 
 #include <bit>
@@ -228,7 +229,7 @@ struct hashed_key {
     source_key key;
     std::uint64_t hash = 0;
     bool present = false; // false: the record has no key in this detector's table
-    std::uint32_t position_hint = 0xffffffffu; // where feed_all() saw the entry; flat_table::no_hint: nowhere
+    std::uint32_t position_hint = no_position_hint; // where feed_all() saw the entry
 };
 
 } // namespace detail
