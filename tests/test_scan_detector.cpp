@@ -594,3 +594,23 @@ TEST_CASE("known scanner tools are matched in any case, within the first 256 byt
     CHECK(match_scanner_tool(pad + "xxsivus", "") == 0);                         // its last byte is the 257th
     static_assert(match_scanner_tool("SIPVicious", "") != 0);
 }
+
+TEST_CASE("a moved detector keeps its state, and the moved-from one is empty and usable") {
+    detector d(with_threshold(5));
+    sweep_hosts(d, "192.0.2.1", 5);
+    detector moved(std::move(d));
+    CHECK(moved.stats().tracked == 1);
+    const auto events = moved.poll();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].targets == 5);
+
+    // The moved-from table has no entries and takes new ones (ASan checks its probes).
+    CHECK(d.stats().tracked == 0); // NOLINT(bugprone-use-after-move)
+    sweep_hosts(d, "192.0.2.7", 5, sip_method::register_, 20);
+    CHECK(d.stats().tracked == 1);
+    d = std::move(moved);
+    CHECK(d.stats().tracked == 1);
+    CHECK(moved.stats().tracked == 0); // NOLINT(bugprone-use-after-move)
+    sweep_hosts(moved, "192.0.2.8", 2, sip_method::options, 40);
+    CHECK(moved.stats().tracked == 1);
+}

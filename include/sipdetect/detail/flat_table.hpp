@@ -38,6 +38,30 @@ public:
     static constexpr std::size_t chunk_entries = 256;
 
     explicit flat_table(Hasher hasher = {}) : hasher_(std::move(hasher)) {}
+    // A moved-from table is empty and usable.
+    flat_table(flat_table&& other) noexcept
+        : hasher_(std::move(other.hasher_)), index_(std::move(other.index_)), chunks_(std::move(other.chunks_)),
+          size_(std::exchange(other.size_, 0)) {
+        aim_probes();
+        other.index_.clear();
+        other.chunks_.clear();
+        other.aim_probes();
+    }
+    flat_table& operator=(flat_table&& other) noexcept {
+        if (this == &other) return *this;
+        hasher_ = std::move(other.hasher_);
+        index_ = std::move(other.index_);
+        chunks_ = std::move(other.chunks_);
+        size_ = std::exchange(other.size_, 0);
+        aim_probes();
+        other.index_.clear();
+        other.chunks_.clear();
+        other.aim_probes();
+        return *this;
+    }
+    flat_table(const flat_table&) = delete;
+    flat_table& operator=(const flat_table&) = delete;
+    ~flat_table() = default;
 
     std::size_t size() const noexcept { return size_; }
     // The key's hash. The lookups below that take it spare rehashing a key
@@ -73,18 +97,15 @@ public:
         return try_emplace(key, hash);
     }
     std::pair<Entry*, bool> try_emplace(const Key& key, std::uint64_t hash) {
-        if (index_.empty()) grow();
         const std::uint32_t fragment = fragment_of_hash(hash);
-        std::size_t mask = index_.size() - 1;
-        std::size_t i = fragment & mask;
-        for (; index_[i].position != empty; i = (i + 1) & mask)
-            if (index_[i].fragment == fragment && at(index_[i].position).key() == key)
-                return {&at(index_[i].position), false};
-        if ((size_ + 1) * 4 > index_.size() * 3) {
+        std::size_t i = fragment & mask_;
+        for (; probes_[i].position != empty; i = (i + 1) & mask_)
+            if (probes_[i].fragment == fragment && at(probes_[i].position).key() == key)
+                return {&at(probes_[i].position), false};
+        if ((size_ + 1) * 4 > index_.size() * 3) { // always true for an empty index
             grow();
-            mask = index_.size() - 1;
-            i = fragment & mask;
-            while (index_[i].position != empty) i = (i + 1) & mask;
+            i = fragment & mask_;
+            while (index_[i].position != empty) i = (i + 1) & mask_;
         }
         Entry& e = append();
         e.set_key(key);
@@ -96,23 +117,20 @@ public:
     // well ahead, then prefetch_entry() nearer: the two misses overlap with
     // other records' work instead of queueing.
     SIPDETECT_DETAIL_PREFETCHING void prefetch(std::uint64_t hash) const noexcept {
-        if (index_.empty()) return;
 #if defined(__GNUC__) || defined(__clang__)
-        __builtin_prefetch(&index_[fragment_of_hash(hash) & (index_.size() - 1)]);
+        __builtin_prefetch(&probes_[fragment_of_hash(hash) & mask_]);
 #endif
     }
     // Returns the position it prefetched, a hint for find() and
     // try_emplace(): the lookup then skips the probe.
     SIPDETECT_DETAIL_PREFETCHING std::uint32_t prefetch_entry(std::uint64_t hash) const noexcept {
-        if (index_.empty()) return no_position_hint;
         const std::uint32_t fragment = fragment_of_hash(hash);
-        const std::size_t mask = index_.size() - 1;
-        for (std::size_t i = fragment & mask; index_[i].position != empty; i = (i + 1) & mask) {
-            if (index_[i].fragment == fragment) {
+        for (std::size_t i = fragment & mask_; probes_[i].position != empty; i = (i + 1) & mask_) {
+            if (probes_[i].fragment == fragment) {
 #if defined(__GNUC__) || defined(__clang__)
-                __builtin_prefetch(&at(index_[i].position));
+                __builtin_prefetch(&at(probes_[i].position));
 #endif
-                return index_[i].position;
+                return probes_[i].position;
             }
         }
         return no_position_hint;
@@ -171,6 +189,7 @@ public:
     bool restore_buckets(std::size_t count) {
         if (count != 0 && (count < 16 || (count & (count - 1)) != 0 || count > max_buckets)) return false;
         index_.assign(count, bucket{});
+        aim_probes();
         chunks_.clear();
         size_ = 0;
         return true;
@@ -208,6 +227,13 @@ private:
     static constexpr std::uint32_t empty = 0xffffffffu;
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t max_buckets = std::size_t{1} << 31;
+    // What an empty index probes: one empty bucket, so lookups need no check for emptiness.
+    static constexpr bucket no_buckets[1]{};
+
+    void aim_probes() noexcept {
+        probes_ = index_.empty() ? no_buckets : index_.data();
+        mask_ = index_.empty() ? 0 : index_.size() - 1;
+    }
 
     Entry* hinted(const Key& key, std::uint32_t hint) noexcept {
         if (hint >= size_) return nullptr;
@@ -221,11 +247,9 @@ private:
 
     std::size_t find_bucket(const Key& key) const noexcept { return find_bucket(key, fragment_of(key)); }
     std::size_t find_bucket(const Key& key, std::uint32_t fragment) const noexcept {
-        if (index_.empty()) return npos;
-        const std::size_t mask = index_.size() - 1;
-        for (std::size_t i = fragment & mask;; i = (i + 1) & mask) {
-            if (index_[i].position == empty) return npos;
-            if (index_[i].fragment == fragment && at(index_[i].position).key() == key) return i;
+        for (std::size_t i = fragment & mask_;; i = (i + 1) & mask_) {
+            if (probes_[i].position == empty) return npos;
+            if (probes_[i].fragment == fragment && at(probes_[i].position).key() == key) return i;
         }
     }
     std::size_t bucket_of(std::size_t position) const noexcept {
@@ -272,6 +296,7 @@ private:
         old.swap(index_);
         const std::size_t n = old.empty() ? 16 : old.size() * 2;
         index_.assign(n, bucket{});
+        aim_probes();
         const std::size_t mask = n - 1;
         for (const bucket& b : old) {
             if (b.position == empty) continue;
@@ -283,6 +308,9 @@ private:
 
     Hasher hasher_;
     std::vector<bucket> index_;
+    // Lookups read the index through these: index_'s buckets and mask, or no_buckets.
+    const bucket* probes_ = no_buckets;
+    std::size_t mask_ = 0;
     std::vector<std::unique_ptr<Entry[]>> chunks_;
     std::size_t size_ = 0;
 };
