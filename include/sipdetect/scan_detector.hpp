@@ -269,7 +269,14 @@ private:
     void promote(detail::scan_source& s);
     SIPDETECT_DETAIL_HOT_STEP void note_user_agent(detail::scan_heavy& h, const record_view& v);
     SIPDETECT_DETAIL_HOT_STEP void maybe_activate(const detail::source_key& key, detail::scan_source& s);
+    // An active scan has new evidence: its update may fall due before poll() expected.
+    void note_change(detail::scan_heavy& h) noexcept {
+        if (h.changed) return;
+        h.changed = true;
+        next_active_due_ = std::min(next_active_due_, detail::later_by(h.last_emitted, config_.update_interval));
+    }
     scan_event make_event(scan_phase phase, const detail::source_key& key, const detail::scan_source& s) const;
+    void emit_due(record_time now, std::vector<scan_event>& out);
     void sweep(record_time now);
     bool enabled(scan_submethod m) const noexcept;
 
@@ -279,6 +286,8 @@ private:
     std::vector<detail::source_key> active_; // keys with an active scan, few
     detail::time_gate time_;
     record_time last_sweep_{record_time::min()};
+    // No active scan can have an event due before this; poll() skips them until then.
+    record_time next_active_due_{record_time::min()};
     std::uint64_t next_event_id_ = 1;
     scan_stats stats_;
 };

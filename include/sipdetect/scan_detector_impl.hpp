@@ -185,7 +185,7 @@ void scan_detector<Record, Clock>::on_request(const record_view& v, const detail
     }
     if (s->heavy) {
         note_user_agent(*s->heavy, v);
-        if (s->heavy->active) s->heavy->changed = true;
+        if (s->heavy->active) note_change(*s->heavy);
     }
     maybe_activate(k.key, *s);
 }
@@ -287,7 +287,7 @@ void scan_detector<Record, Clock>::on_answer(const record_view& v, const detail:
         t.status = detail::merged_status(t.status, status);
     }
     ++stats_.responses_matched;
-    if (h.active && fresh) h.changed = true;
+    if (h.active && fresh) note_change(h);
 }
 
 template <class Record, detector_clock Clock>
@@ -304,6 +304,7 @@ void scan_detector<Record, Clock>::maybe_activate(const detail::source_key& key,
     h.changed = false;
     h.event_id = next_event_id_++;
     active_.push_back(key);
+    next_active_due_ = record_time::min(); // its start
 }
 
 template <class Record, detector_clock Clock>
@@ -336,6 +337,22 @@ template <class Record, detector_clock Clock>
 std::vector<scan_event> scan_detector<Record, Clock>::poll() {
     const record_time now = time_.poll_now(clock_now(clock_));
     std::vector<scan_event> out;
+    if (now >= next_active_due_) emit_due(now, out);
+    sweep(now);
+    std::stable_sort(out.begin(), out.end(), [](const scan_event& a, const scan_event& b) {
+        if (a.id != b.id) return a.id < b.id;
+        return a.phase < b.phase;
+    });
+    return out;
+}
+
+// The start, end and update events due at `now`, and the next time one can be:
+// a scan ends idle_timeout after its last request, and updates update_interval
+// after its last event once it has changed (note_change() lowers the time
+// when a scan changes later; maybe_activate() when a scan starts).
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::emit_due(record_time now, std::vector<scan_event>& out) {
+    next_active_due_ = record_time::max();
     std::vector<detail::source_key> still_active;
     for (const detail::source_key& key : active_) {
         detail::scan_source* s = table_.find(key);
@@ -359,15 +376,12 @@ std::vector<scan_event> scan_detector<Record, Clock>::poll() {
             h.changed = false;
             h.last_emitted = now;
         }
+        next_active_due_ = std::min(next_active_due_, detail::later_by(s->last_seen, config_.event_idle_timeout));
+        if (h.changed)
+            next_active_due_ = std::min(next_active_due_, detail::later_by(h.last_emitted, config_.update_interval));
         still_active.push_back(key);
     }
     active_ = std::move(still_active);
-    sweep(now);
-    std::stable_sort(out.begin(), out.end(), [](const scan_event& a, const scan_event& b) {
-        if (a.id != b.id) return a.id < b.id;
-        return a.phase < b.phase;
-    });
-    return out;
 }
 
 template <class Record, detector_clock Clock>
@@ -637,6 +651,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     active_ = std::move(active);
     time_ = time;
     last_sweep_ = last_sweep;
+    next_active_due_ = record_time::min(); // the loaded scans are checked at the next poll
     next_event_id_ = next_event_id;
     stats_ = stats;
     return report;

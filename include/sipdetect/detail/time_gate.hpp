@@ -36,6 +36,12 @@ inline constexpr bool further_than(record_time later, record_time earlier, recor
     return later > earlier && later - earlier > limit;
 }
 
+// t + d, or record_time::max() when that is beyond every record time; for
+// t within the record time range and d >= 0, without overflow.
+inline constexpr record_time later_by(record_time t, record_duration d) noexcept {
+    return d >= record_time::max() - latest_record_time ? record_time::max() : t + d;
+}
+
 struct time_gate {
     record_time watermark = record_time::min();     // newest accepted record time
     record_time clock_reading = record_time::min(); // the live clock, read lazily
