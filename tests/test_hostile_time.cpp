@@ -176,3 +176,16 @@ TEST_CASE("a clock that jumps backwards between polls neither revives nor repeat
     CHECK(p.poll().empty());
     CHECK(p.flush().empty());
 }
+
+TEST_CASE("due times saturate instead of overflowing, whatever the time and the duration") {
+    using detail::later_by;
+    const record_time t = at_seconds(100);
+    CHECK(later_by(t, 1h) == t + 1h);
+    CHECK(later_by(t, record_duration::zero()) == t);
+    CHECK(later_by(record_time::max(), 1h) == record_time::max());
+    CHECK(later_by(record_time::max() - 1h, 1h) == record_time::max());
+    CHECK(later_by(record_time::max() - 2h, 1h) == record_time::max() - 1h);
+    CHECK(later_by(t, record_duration::max()) == record_time::max());
+    CHECK(later_by(record_time::min(), record_duration::max()) == record_time::min() + record_duration::max());
+    static_assert(later_by(record_time::max(), record_duration::max()) == record_time::max());
+}

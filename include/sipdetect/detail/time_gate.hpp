@@ -36,10 +36,11 @@ inline constexpr bool further_than(record_time later, record_time earlier, recor
     return later > earlier && later - earlier > limit;
 }
 
-// t + d, or record_time::max() when that is beyond every record time; for
-// t within the record time range and d >= 0, without overflow.
+// t + d for d >= 0, saturating at record_time::max(): a saved state may hold
+// the min() and max() sentinels, and configured durations may be huge.
 inline constexpr record_time later_by(record_time t, record_duration d) noexcept {
-    return d >= record_time::max() - latest_record_time ? record_time::max() : t + d;
+    if (d <= record_duration::zero()) return t;
+    return t > record_time::max() - d ? record_time::max() : t + d;
 }
 
 struct time_gate {
