@@ -38,25 +38,14 @@ public:
     static constexpr std::size_t chunk_entries = 256;
 
     explicit flat_table(Hasher hasher = {}) : hasher_(std::move(hasher)) {}
-    // A moved-from table is empty and usable.
-    flat_table(flat_table&& other) noexcept
-        : hasher_(std::move(other.hasher_)), index_(std::move(other.index_)), chunks_(std::move(other.chunks_)),
-          size_(std::exchange(other.size_, 0)) {
-        aim_probes();
-        other.index_.clear();
-        other.chunks_.clear();
-        other.aim_probes();
-    }
+    // A moved-from table is empty and usable: its probes must not keep
+    // naming the buffer it gave away.
+    flat_table(flat_table&& other) noexcept : hasher_(std::move(other.hasher_)) { take(other); }
     flat_table& operator=(flat_table&& other) noexcept {
-        if (this == &other) return *this;
-        hasher_ = std::move(other.hasher_);
-        index_ = std::move(other.index_);
-        chunks_ = std::move(other.chunks_);
-        size_ = std::exchange(other.size_, 0);
-        aim_probes();
-        other.index_.clear();
-        other.chunks_.clear();
-        other.aim_probes();
+        if (this != &other) {
+            hasher_ = std::move(other.hasher_);
+            take(other);
+        }
         return *this;
     }
     flat_table(const flat_table&) = delete;
@@ -233,6 +222,15 @@ private:
     void aim_probes() noexcept {
         probes_ = index_.empty() ? no_buckets : index_.data();
         mask_ = index_.empty() ? 0 : index_.size() - 1;
+    }
+    void take(flat_table& other) noexcept {
+        index_ = std::move(other.index_);
+        chunks_ = std::move(other.chunks_);
+        size_ = std::exchange(other.size_, 0);
+        other.index_.clear();
+        other.chunks_.clear();
+        aim_probes();
+        other.aim_probes();
     }
 
     Entry* hinted(const Key& key, std::uint32_t hint) noexcept {
