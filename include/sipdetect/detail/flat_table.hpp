@@ -138,11 +138,10 @@ public:
     template <class Worse>
     std::optional<Key> sample_victim(const Key& near, std::size_t count, Worse&& worse) const {
         if (size_ == 0) return std::nullopt;
-        const std::size_t mask = index_.size() - 1;
         const Entry* best = nullptr;
         std::size_t seen = 0;
-        for (std::size_t i = fragment_of(near) & mask, visited = 0; seen < count && visited < index_.size();
-             i = (i + 1) & mask, ++visited) {
+        for (std::size_t i = fragment_of(near) & mask_, visited = 0; seen < count && visited < index_.size();
+             i = (i + 1) & mask_, ++visited) {
             if (index_[i].position == empty) continue;
             const Entry& e = at(index_[i].position);
             ++seen;
@@ -196,11 +195,10 @@ public:
     // True when every entry is reachable from its home bucket and keys are unique.
     bool layout_valid() const {
         if (size_ * 4 > index_.size() * 3 && size_ > 0) return false;
-        const std::size_t mask = index_.size() - 1;
         for (std::size_t i = 0; i < index_.size(); ++i) {
             if (index_[i].position == empty) continue;
             const Key key = at(index_[i].position).key();
-            for (std::size_t j = index_[i].fragment & mask; j != i; j = (j + 1) & mask)
+            for (std::size_t j = index_[i].fragment & mask_; j != i; j = (j + 1) & mask_)
                 if (index_[j].position == empty || at(index_[j].position).key() == key) return false;
         }
         return true;
@@ -252,9 +250,8 @@ private:
     }
     std::size_t bucket_of(std::size_t position) const noexcept {
         const std::uint32_t fragment = fragment_of(at(position).key());
-        const std::size_t mask = index_.size() - 1;
-        std::size_t i = fragment & mask;
-        while (index_[i].position != position) i = (i + 1) & mask;
+        std::size_t i = fragment & mask_;
+        while (index_[i].position != position) i = (i + 1) & mask_;
         return i;
     }
 
@@ -275,10 +272,9 @@ private:
         // Keep at most one spare chunk, so a burst that went away gives its memory back.
         while (chunks_.size() * chunk_entries >= size_ + 2 * chunk_entries) chunks_.pop_back();
 
-        const std::size_t mask = index_.size() - 1;
         index_[i] = bucket{};
-        for (std::size_t j = (i + 1) & mask; index_[j].position != empty; j = (j + 1) & mask) {
-            const std::size_t home = index_[j].fragment & mask;
+        for (std::size_t j = (i + 1) & mask_; index_[j].position != empty; j = (j + 1) & mask_) {
+            const std::size_t home = index_[j].fragment & mask_;
             // Move j back into the hole unless its home lies cyclically in (i, j].
             const bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stays) {
@@ -295,18 +291,18 @@ private:
         const std::size_t n = old.empty() ? 16 : old.size() * 2;
         index_.assign(n, bucket{});
         aim_probes();
-        const std::size_t mask = n - 1;
         for (const bucket& b : old) {
             if (b.position == empty) continue;
-            std::size_t i = b.fragment & mask;
-            while (index_[i].position != empty) i = (i + 1) & mask;
+            std::size_t i = b.fragment & mask_;
+            while (index_[i].position != empty) i = (i + 1) & mask_;
             index_[i] = b;
         }
     }
 
     Hasher hasher_;
     std::vector<bucket> index_;
-    // Lookups read the index through these: index_'s buckets and mask, or no_buckets.
+    // The lookups read the index through probes_; every probe sequence wraps
+    // with mask_. They name index_'s buckets, or no_buckets (mask 0) while it is empty.
     const bucket* probes_ = no_buckets;
     std::size_t mask_ = 0;
     std::vector<std::unique_ptr<Entry[]>> chunks_;
