@@ -253,7 +253,8 @@ public:
 private:
     using table_type = detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher>;
 
-    static bool key_of(const record_view& v, detail::source_key& key) noexcept;
+    // False also for a switched-off submethod: its records then cost no lookup.
+    bool key_of(const record_view& v, detail::source_key& key) const noexcept;
     SIPDETECT_DETAIL_HOT_STEP void on_request(const record_view& v, const detail::hashed_key& k, std::uint64_t count);
     void on_answer(const record_view& v, const detail::hashed_key& k, bool success, bool failure,
                    std::uint16_t status);
@@ -278,9 +279,10 @@ private:
     scan_event make_event(scan_phase phase, const detail::source_key& key, const detail::scan_source& s) const;
     void emit_due(record_time now, std::vector<scan_event>& out);
     void sweep(record_time now);
-    bool enabled(scan_submethod m) const noexcept;
+    bool enabled(scan_submethod m) const noexcept { return (enabled_submethods_ >> static_cast<unsigned>(m)) & 1u; }
 
     scan_config config_;
+    std::uint8_t enabled_submethods_ = 0; // bit per scan_submethod, from the config's switches
     Clock clock_;
     table_type table_;
     std::vector<detail::source_key> active_; // keys with an active scan, few

@@ -32,19 +32,11 @@ inline void scan_config::validate() const {
 
 template <class Record, detector_clock Clock>
 scan_detector<Record, Clock>::scan_detector(scan_config config, Clock clock)
-    : config_(std::move(config)), clock_(std::move(clock)),
-      table_(detail::source_key_hasher{config_.hash_seed}) {
+    : config_(std::move(config)),
+      enabled_submethods_(static_cast<std::uint8_t>((config_.register_scan ? 1u : 0u) | (config_.options_scan ? 2u : 0u) |
+                                                    (config_.invite_scan ? 4u : 0u))),
+      clock_(std::move(clock)), table_(detail::source_key_hasher{config_.hash_seed}) {
     config_.validate();
-}
-
-template <class Record, detector_clock Clock>
-bool scan_detector<Record, Clock>::enabled(scan_submethod m) const noexcept {
-    switch (m) {
-    case scan_submethod::register_: return config_.register_scan;
-    case scan_submethod::options: return config_.options_scan;
-    case scan_submethod::invite: return config_.invite_scan;
-    }
-    return false;
 }
 
 namespace detail {
@@ -73,9 +65,9 @@ inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t f
 
 // The table key of a request or response; false for records that have none.
 template <class Record, detector_clock Clock>
-bool scan_detector<Record, Clock>::key_of(const record_view& v, detail::source_key& key) noexcept {
+bool scan_detector<Record, Clock>::key_of(const record_view& v, detail::source_key& key) const noexcept {
     scan_submethod m;
-    if (v.is_counters || !detail::to_submethod(v.method, m)) return false;
+    if (v.is_counters || !detail::to_submethod(v.method, m) || !enabled(m)) return false;
     key = detail::source_key{v.client, static_cast<std::uint8_t>(m)};
     return true;
 }
@@ -110,8 +102,8 @@ void scan_detector<Record, Clock>::feed_view(const record_view& v, const lookup_
         ++stats_.malformed_dropped;
         return;
     }
-    // k is present exactly for the methods of a submethod (key_of).
-    if (!k.present || !enabled(static_cast<scan_submethod>(k.key.tag))) return;
+    // k is present exactly for the methods of a switched-on submethod (key_of).
+    if (!k.present) return;
     if (!v.is_response()) {
         on_request(v, k, 1);
     } else if (v.status >= 200) {

@@ -5,10 +5,13 @@
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/version.hpp>
 
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 SIPDETECT_NAMESPACE_BEGIN
@@ -106,11 +109,14 @@ inline std::uint64_t hash_combine(std::uint64_t a, std::uint64_t b) noexcept {
 
 // A set of 30-bit fingerprints with two flag bits each, exact until `limit`
 // members, then saturated: it never grows past what the caller's threshold
-// needs. Open addressing, linear probing, 0 is the empty slot.
+// needs. Up to inline_capacity members are kept in the set itself, so a
+// phone's two or three targets allocate nothing; beyond that they move to
+// a heap array, open addressing with linear probing, 0 the empty slot.
 class fingerprint_set {
 public:
     static constexpr std::uint32_t key_mask = 0x3fffffffu;
     static constexpr std::uint32_t flag_shift = 30;
+    static constexpr std::uint32_t inline_capacity = 4;
 
     enum class insert_result : std::uint8_t { added, present, full };
 
@@ -119,19 +125,33 @@ public:
         return k == 0 ? 1u : k;
     }
 
+    fingerprint_set() = default;
+    // A moved-from set is empty and usable.
+    fingerprint_set(fingerprint_set&& other) noexcept { take(other); }
+    fingerprint_set& operator=(fingerprint_set&& other) noexcept {
+        if (this != &other) take(other);
+        return *this;
+    }
+    fingerprint_set(const fingerprint_set&) = delete;
+    fingerprint_set& operator=(const fingerprint_set&) = delete;
+    ~fingerprint_set() = default;
+
     std::uint32_t size() const noexcept { return size_; }
     bool saturated() const noexcept { return saturated_; }
-    std::size_t memory_bytes() const noexcept { return slots_.capacity() * sizeof(std::uint32_t); }
+    // Heap bytes only: the inline members are part of the owner's size.
+    std::size_t memory_bytes() const noexcept { return std::size_t{capacity_} * sizeof(std::uint32_t); }
 
     insert_result insert(std::uint32_t key, std::uint32_t limit) {
-        if (!slots_.empty()) {
-            if (find_slot(key) != npos) return insert_result::present;
-        }
+        if (find_slot(key) != nullptr) return insert_result::present;
         if (size_ >= limit) {
             saturated_ = true;
             return insert_result::full;
         }
-        if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+        if (capacity_ == 0 && size_ < inline_capacity) {
+            inline_[size_++] = key;
+            return insert_result::added;
+        }
+        if ((size_ + 1) * 4 > capacity_ * 3) grow();
         place(key);
         ++size_;
         return insert_result::added;
@@ -139,20 +159,22 @@ public:
 
     // Sets flag bits on a member; returns the bits newly set (0 if absent or already set).
     std::uint32_t set_flags(std::uint32_t key, std::uint32_t flags) noexcept {
-        const std::size_t i = find_slot(key);
-        if (i == npos) return 0;
-        const std::uint32_t before = slots_[i] >> flag_shift;
-        slots_[i] |= flags << flag_shift;
+        std::uint32_t* slot = find_slot(key);
+        if (slot == nullptr) return 0;
+        const std::uint32_t before = *slot >> flag_shift;
+        *slot |= flags << flag_shift;
         return flags & ~before;
     }
     std::uint32_t flags(std::uint32_t key) const noexcept {
-        const std::size_t i = find_slot(key);
-        return i == npos ? 0 : slots_[i] >> flag_shift;
+        const std::uint32_t* slot = find_slot(key);
+        return slot == nullptr ? 0 : *slot >> flag_shift;
     }
 
     template <class F> void for_each(F&& f) const {
-        for (std::uint32_t v : slots_)
-            if (v != 0) f(v & key_mask, v >> flag_shift);
+        const std::uint32_t* slots = capacity_ == 0 ? inline_.data() : heap_.get();
+        const std::uint32_t n = capacity_ == 0 ? size_ : capacity_;
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (slots[i] != 0) f(slots[i] & key_mask, slots[i] >> flag_shift);
     }
 
     // Rebuilds from saved members; rejects anything a live set could not hold.
@@ -170,41 +192,60 @@ public:
     }
 
 private:
-    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    static constexpr std::uint32_t first_heap_slots = 8;
 
     // Keys are already seeded hash bits; a multiply spreads them over the slots.
     static std::size_t home(std::uint32_t key, std::size_t mask) noexcept {
         return static_cast<std::size_t>((std::uint64_t{key} * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
     }
-    std::size_t find_slot(std::uint32_t key) const noexcept {
-        if (slots_.empty()) return npos;
-        const std::size_t mask = slots_.size() - 1;
+    const std::uint32_t* find_slot(std::uint32_t key) const noexcept {
+        if (capacity_ == 0) {
+            for (std::uint32_t i = 0; i < size_; ++i)
+                if ((inline_[i] & key_mask) == key) return &inline_[i];
+            return nullptr;
+        }
+        const std::size_t mask = capacity_ - 1;
         for (std::size_t i = home(key, mask);; i = (i + 1) & mask) {
-            const std::uint32_t v = slots_[i];
-            if (v == 0) return npos;
-            if ((v & key_mask) == key) return i;
+            const std::uint32_t v = heap_[i];
+            if (v == 0) return nullptr;
+            if ((v & key_mask) == key) return &heap_[i];
         }
     }
-    void place(std::uint32_t value) noexcept {
-        const std::size_t mask = slots_.size() - 1;
-        std::size_t i = home(value & key_mask, mask);
-        while (slots_[i] != 0) i = (i + 1) & mask;
-        slots_[i] = value;
+    std::uint32_t* find_slot(std::uint32_t key) noexcept {
+        return const_cast<std::uint32_t*>(std::as_const(*this).find_slot(key));
     }
+    void place(std::uint32_t value) noexcept {
+        const std::size_t mask = capacity_ - 1;
+        std::size_t i = home(value & key_mask, mask);
+        while (heap_[i] != 0) i = (i + 1) & mask;
+        heap_[i] = value;
+    }
+    // From the inline members to first_heap_slots, or to twice the slots.
     void grow() {
-        std::vector<std::uint32_t> old;
-        old.swap(slots_);
-        slots_.assign(old.empty() ? 8 : old.size() * 2, 0);
-        for (std::uint32_t v : old)
-            if (v != 0) place(v);
+        const std::uint32_t* old = capacity_ == 0 ? inline_.data() : heap_.get();
+        const std::uint32_t old_slots = capacity_ == 0 ? size_ : capacity_;
+        std::unique_ptr<std::uint32_t[]> kept = std::move(heap_);
+        capacity_ = capacity_ == 0 ? first_heap_slots : capacity_ * 2;
+        heap_ = std::make_unique<std::uint32_t[]>(capacity_);
+        for (std::uint32_t i = 0; i < old_slots; ++i)
+            if (old[i] != 0) place(old[i]);
+        inline_ = {};
+    }
+    void take(fingerprint_set& other) noexcept {
+        heap_ = std::move(other.heap_);
+        inline_ = std::exchange(other.inline_, {});
+        capacity_ = std::exchange(other.capacity_, 0);
+        size_ = std::exchange(other.size_, 0);
+        saturated_ = std::exchange(other.saturated_, false);
     }
 
-    std::vector<std::uint32_t> slots_;
+    std::unique_ptr<std::uint32_t[]> heap_; // capacity_ slots, a power of two; null while inline
+    std::array<std::uint32_t, inline_capacity> inline_{}; // the members, in insertion order, while capacity_ is 0
+    std::uint32_t capacity_ = 0;
     std::uint32_t size_ = 0;
     bool saturated_ = false;
 };
 
-// Key of per-source state: an address, plus a tag (the scan submethod).
 struct source_key {
     ip_address address;
     std::uint8_t tag = 0;
