@@ -224,7 +224,7 @@ private:
     void grow() {
         const std::uint32_t* old = capacity_ == 0 ? inline_.data() : heap_.get();
         const std::uint32_t old_slots = capacity_ == 0 ? size_ : capacity_;
-        std::unique_ptr<std::uint32_t[]> kept = std::move(heap_);
+        const std::unique_ptr<std::uint32_t[]> old_heap = std::move(heap_); // alive until its slots are placed
         capacity_ = capacity_ == 0 ? first_heap_slots : capacity_ * 2;
         heap_ = std::make_unique<std::uint32_t[]>(capacity_);
         for (std::uint32_t i = 0; i < old_slots; ++i)
@@ -246,6 +246,7 @@ private:
     bool saturated_ = false;
 };
 
+// Key of per-source state: an address, plus a tag (the scan submethod).
 struct source_key {
     ip_address address;
     std::uint8_t tag = 0;
