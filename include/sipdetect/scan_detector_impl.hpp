@@ -30,12 +30,19 @@ inline void scan_config::validate() const {
         throw config_error("scan timeouts must be positive");
 }
 
+namespace detail {
+// Bit m is set when submethod m is switched on.
+inline std::uint8_t submethod_mask(const scan_config& c) noexcept {
+    return static_cast<std::uint8_t>((c.register_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::register_) |
+                                     (c.options_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::options) |
+                                     (c.invite_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::invite));
+}
+} // namespace detail
+
 template <class Record, detector_clock Clock>
 scan_detector<Record, Clock>::scan_detector(scan_config config, Clock clock)
-    : config_(std::move(config)),
-      enabled_submethods_(static_cast<std::uint8_t>((config_.register_scan ? 1u : 0u) | (config_.options_scan ? 2u : 0u) |
-                                                    (config_.invite_scan ? 4u : 0u))),
-      clock_(std::move(clock)), table_(detail::source_key_hasher{config_.hash_seed}) {
+    : config_(std::move(config)), enabled_submethods_(detail::submethod_mask(config_)), clock_(std::move(clock)),
+      table_(detail::source_key_hasher{config_.hash_seed}) {
     config_.validate();
 }
 

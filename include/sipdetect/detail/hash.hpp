@@ -229,7 +229,6 @@ private:
         heap_ = std::make_unique<std::uint32_t[]>(capacity_);
         for (std::uint32_t i = 0; i < old_slots; ++i)
             if (old[i] != 0) place(old[i]);
-        inline_ = {};
     }
     void take(fingerprint_set& other) noexcept {
         heap_ = std::move(other.heap_);
