@@ -222,6 +222,75 @@ TEST_CASE("foreign version, wrong detector, trailing bytes and bad magic have cl
     CHECK(error_of(s, lying).find("payload length") != std::string::npos);
 }
 
+namespace {
+
+// `image` with the two 8-byte times that follow `address` (and `gap` bytes)
+// replaced by `with`, framed again (length and CRC) so that only the payload
+// check can refuse it.
+std::string with_entry_times(std::string image, const char* address, std::size_t gap, std::int64_t was,
+                             std::int64_t with) {
+    auto le = [](std::int64_t v) {
+        std::string out(8, '\0');
+        for (std::size_t i = 0; i < 8; ++i)
+            out[i] = static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xffu);
+        return out;
+    };
+    const auto bytes = ip_address::parse(address).bytes();
+    const std::string key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const std::size_t at = image.find(key);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(image.substr(at + key.size() + gap, 16) == le(was) + le(was));
+    image.replace(at + key.size() + gap, 16, le(with) + le(with));
+    const std::size_t header = detail::state_header_size;
+    const std::uint64_t length = image.size() - header - 4;
+    for (std::size_t i = 0; i < 8; ++i) image[12 + i] = static_cast<char>((length >> (8 * i)) & 0xffu);
+    const std::uint32_t crc = detail::crc32(std::string_view(image).substr(0, image.size() - 4));
+    for (std::size_t i = 0; i < 4; ++i) image[image.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xffu);
+    return image;
+}
+
+// What load() says of `image`, without the payload offset it names.
+template <class D> std::string load_error(const std::string& image) {
+    D d;
+    try {
+        (void)load_image(d, image);
+    } catch (const state_error& e) {
+        const std::string what = e.what();
+        return what.substr(what.rfind(": ") + 2);
+    }
+    return "accepted";
+}
+
+} // namespace
+
+// Found by fuzzing: an entry dated by the min() sentinel loaded, and the
+// next sweep's "now - last_seen" overflowed.
+TEST_CASE("saved entries dated by a sentinel or after the newest record are refused") {
+    const msg r = request(1000, "10.0.0.1", "10.0.0.2", sip_method::register_, "100");
+    const std::int64_t t = micros_of(r.time);
+    const std::int64_t later = t + 3'600'000'000;
+    const std::int64_t year_10000 = micros_of(detail::latest_record_time) + 86'400'000'000;
+
+    scan s;
+    s.feed(r);
+    const std::string scan_image = image_of(s);
+    // A scan entry's times follow its address and its submethod byte.
+    CHECK(load_error<scan>(with_entry_times(scan_image, "10.0.0.1", 1, t, t)) == "accepted");
+    CHECK(load_error<scan>(with_entry_times(scan_image, "10.0.0.1", 1, t, INT64_MIN)) == "time out of range");
+    CHECK(load_error<scan>(with_entry_times(scan_image, "10.0.0.1", 1, t, INT64_MAX)) == "time out of range");
+    CHECK(load_error<scan>(with_entry_times(scan_image, "10.0.0.1", 1, t, year_10000)) == "time out of range");
+    CHECK(load_error<scan>(with_entry_times(scan_image, "10.0.0.1", 1, t, later)) ==
+          "time after the newest record or poll");
+
+    proxy p;
+    p.feed(r);
+    const std::string proxy_image = image_of(p);
+    CHECK(load_error<proxy>(with_entry_times(proxy_image, "10.0.0.1", 0, t, t)) == "accepted");
+    CHECK(load_error<proxy>(with_entry_times(proxy_image, "10.0.0.1", 0, t, INT64_MIN)) == "time out of range");
+    CHECK(load_error<proxy>(with_entry_times(proxy_image, "10.0.0.1", 0, t, later)) ==
+          "time after the newest record or poll");
+}
+
 TEST_CASE("configuration is not taken from the file: differences are reported, the running one wins") {
     scan s(scan_cfg());
     for (const msg& r : story()) s.feed(r);

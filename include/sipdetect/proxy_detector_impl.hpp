@@ -446,9 +446,12 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
     load_report report{detail::config_differences(saved, config_, detail::proxy_config_fields)};
 
-    const record_time first_record = r.time();
+    const record_time first_record = r.time_or(record_time::max());
     const detail::time_gate time = detail::read_time_gate(r);
-    const record_time last_sweep = r.time();
+    const record_time newest = detail::newest_seen(time);
+    if (first_record != record_time::max() && first_record > time.watermark) r.fail("first record after the newest");
+    const record_time last_sweep = r.time_or(record_time::min());
+    if (last_sweep > newest) r.fail("sweep after the newest record or poll");
     const bool responses_seen = r.boolean();
     const std::uint64_t next_event_id = r.u64();
     if (next_event_id == 0 || next_event_id == UINT64_MAX) r.fail("next event id out of range");
@@ -467,8 +470,8 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         detail::proxy_candidate* c =
             index < buckets ? candidates.place_at(static_cast<std::size_t>(index), key) : nullptr;
         if (c == nullptr) r.fail("candidate bucket index out of range or taken twice");
-        c->first_seen = r.time();
-        c->last_seen = r.time();
+        c->first_seen = r.time_until(newest);
+        c->last_seen = r.time_until(newest);
         c->requests = r.u64();
         c->successes = r.u64();
         c->uri_key = r.u32();
@@ -484,7 +487,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         }
         if (c->uri_key != 0) r.fail("inline URI beside the URI set");
         auto h = std::make_unique<detail::proxy_heavy>();
-        h->crossed_at = r.time();
+        h->crossed_at = r.time_until(newest);
         h->uris = detail::read_set(r, config_.min_uris, "URIs");
         h->uri_sample = detail::read_strings(r, 1000, 256, "URI sample");
         h->peers = detail::read_addresses(r, 1000, "peer");
@@ -506,9 +509,9 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         const detail::source_key key{r.address(), 0};
         detail::learned_proxy* p = index < buckets ? proxies.place_at(static_cast<std::size_t>(index), key) : nullptr;
         if (p == nullptr) r.fail("proxy bucket index out of range or taken twice");
-        p->first_seen = r.time();
-        p->last_seen = r.time();
-        p->learned_at = r.time();
+        p->first_seen = r.time_until(newest);
+        p->last_seen = r.time_until(newest);
+        p->learned_at = r.time_until(newest);
         p->in_training = r.boolean();
         if (candidates.find(key) != nullptr) r.fail("address is both a candidate and a proxy");
     }

@@ -557,7 +557,9 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     load_report report{detail::config_differences(saved, config_, detail::scan_config_fields)};
 
     const detail::time_gate time = detail::read_time_gate(r);
-    const record_time last_sweep = r.time();
+    const record_time newest = detail::newest_seen(time);
+    const record_time last_sweep = r.time_or(record_time::min());
+    if (last_sweep > newest) r.fail("sweep after the newest record or poll");
     const std::uint64_t next_event_id = r.u64();
     if (next_event_id == 0 || next_event_id == UINT64_MAX) r.fail("next event id out of range");
     scan_stats stats;
@@ -576,8 +578,8 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         if (key.tag > 2) r.fail("unknown submethod");
         detail::scan_source* s = index < buckets ? table.place_at(static_cast<std::size_t>(index), key) : nullptr;
         if (s == nullptr) r.fail("bucket index out of range or taken twice");
-        s->first_seen = r.time();
-        s->last_seen = r.time();
+        s->first_seen = r.time_until(newest);
+        s->last_seen = r.time_until(newest);
         s->requests = r.u64();
         s->target_key = r.u32();
         s->host_key = r.u32();
@@ -622,7 +624,8 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         h->start_pending = r.boolean();
         h->changed = r.boolean();
         h->event_id = r.u64();
-        h->last_emitted = r.time();
+        h->last_emitted = r.time(); // set by the start event; until then the 1970 default
+        if (h->active && !h->start_pending && h->last_emitted > newest) r.fail("event after the newest poll");
         if (h->active && (h->event_id == 0 || h->event_id >= next_event_id)) r.fail("event id out of range");
         if (!h->active && (h->start_pending || h->changed)) r.fail("inactive scan with pending events");
         s->heavy = std::move(h);

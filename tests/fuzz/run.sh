@@ -172,5 +172,18 @@ for t in "${targets[@]}"; do
 done
 
 for a in "${artifacts[@]}"; do echo "fuzz: artifact $a"; done
+# CI keeps only this output: show each failure's report, and its input when
+# it is small enough to paste back (base64 -d > input) and replay.
+for t in "${targets[@]}"; do
+    dir=$work/$t
+    while IFS= read -r a; do
+        echo "fuzz: --- $t: $(basename "$a") ---"
+        grep -E -A 30 'fuzz invariant failed|==[0-9]+==ERROR|runtime error|deadly signal' "$dir/fuzz.log" | head -n 60 || true
+        if [[ $(stat -c %s "$a") -le 16384 ]]; then
+            echo "fuzz: input, base64:"
+            base64 -w 76 "$a"
+        fi
+    done < <(find "$dir/artifacts" -type f | sort)
+done
 echo "fuzz: ${#targets[@]} targets, $total_seconds s, $total_crashes crashes"
 [[ $total_crashes -eq 0 ]]

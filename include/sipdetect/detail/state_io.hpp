@@ -14,6 +14,7 @@
 #include <sipdetect/errors.hpp>
 #include <sipdetect/version.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -173,12 +174,24 @@ public:
     std::uint64_t u64() { return le(8); }
     std::int64_t i64() { return static_cast<std::int64_t>(le(8)); }
     double f64() { return std::bit_cast<double>(u64()); }
-    // A saved time is a sentinel (min or max) or within years 1 to 9999, like
-    // every time a detector accepts; anything else would overflow arithmetic.
+    // A saved time lies within years 1 to 9999, like every record time a
+    // detector accepts, so differences of two saved times fit in 64 bits.
     record_time time() {
         const record_time t = record_time_from_micros(i64());
-        if (t != record_time::min() && t != record_time::max() && (t < earliest_record_time || t > latest_record_time))
-            fail("time out of range");
+        if (t < earliest_record_time || t > latest_record_time) fail("time out of range");
+        return t;
+    }
+    // The same, no later than `newest`: a detector's entries and sweeps are
+    // dated by records and polls it has seen, never after them.
+    record_time time_until(record_time newest) {
+        const record_time t = time();
+        if (t > newest) fail("time after the newest record or poll");
+        return t;
+    }
+    // The same as time(), or the one sentinel the field holds before it is set.
+    record_time time_or(record_time unset) {
+        const record_time t = record_time_from_micros(i64());
+        if (t != unset && (t < earliest_record_time || t > latest_record_time)) fail("time out of range");
         return t;
     }
     record_duration duration() { return record_duration{i64()}; }
@@ -237,10 +250,14 @@ inline void write_time_gate(state_writer& w, const time_gate& g) {
 
 inline time_gate read_time_gate(state_reader& r) {
     time_gate g;
-    g.watermark = r.time();
-    g.clock_reading = r.time();
-    g.last_now = r.time();
+    g.watermark = r.time_or(record_time::min());
+    g.clock_reading = r.time_or(record_time::min());
+    g.last_now = r.time_or(record_time::min());
     return g;
+}
+// The latest time a detector with this gate has seen.
+inline record_time newest_seen(const time_gate& g) noexcept {
+    return std::max(g.watermark, g.last_now);
 }
 
 // Configurations are saved field by field from one list per config type
