@@ -224,9 +224,17 @@ TEST_CASE("foreign version, wrong detector, trailing bytes and bad magic have cl
 
 namespace {
 
+// `image` with its frame's payload length and CRC made right again.
+std::string reframed(std::string image) {
+    const std::uint64_t length = image.size() - detail::state_header_size - 4;
+    for (std::size_t i = 0; i < 8; ++i) image[12 + i] = static_cast<char>((length >> (8 * i)) & 0xffu);
+    const std::uint32_t crc = detail::crc32(std::string_view(image).substr(0, image.size() - 4));
+    for (std::size_t i = 0; i < 4; ++i) image[image.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xffu);
+    return image;
+}
+
 // `image` with the two 8-byte times that follow `address` (and `gap` bytes)
-// replaced by `with`, framed again (length and CRC) so that only the payload
-// check can refuse it.
+// replaced by `with`, framed again so that only the payload checks can refuse it.
 std::string with_entry_times(std::string image, const char* address, std::size_t gap, std::int64_t was,
                              std::int64_t with) {
     auto le = [](std::int64_t v) {
@@ -241,12 +249,7 @@ std::string with_entry_times(std::string image, const char* address, std::size_t
     REQUIRE(at != std::string::npos);
     REQUIRE(image.substr(at + key.size() + gap, 16) == le(was) + le(was));
     image.replace(at + key.size() + gap, 16, le(with) + le(with));
-    const std::size_t header = detail::state_header_size;
-    const std::uint64_t length = image.size() - header - 4;
-    for (std::size_t i = 0; i < 8; ++i) image[12 + i] = static_cast<char>((length >> (8 * i)) & 0xffu);
-    const std::uint32_t crc = detail::crc32(std::string_view(image).substr(0, image.size() - 4));
-    for (std::size_t i = 0; i < 4; ++i) image[image.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xffu);
-    return image;
+    return reframed(image);
 }
 
 // What load() says of `image`, without the payload offset it names.
@@ -289,6 +292,72 @@ TEST_CASE("saved entries dated by a sentinel or after the newest record are refu
     CHECK(load_error<proxy>(with_entry_times(proxy_image, "10.0.0.1", 0, t, INT64_MIN)) == "time out of range");
     CHECK(load_error<proxy>(with_entry_times(proxy_image, "10.0.0.1", 0, t, later)) ==
           "time after the newest record or poll");
+}
+
+namespace {
+
+// `image` with its payload bytes `old` replaced by `with`, framed again.
+std::string with_payload(std::string image, const std::string& old, const std::string& with) {
+    const std::size_t at = image.rfind(old);
+    REQUIRE(at != std::string::npos);
+    image.replace(at, old.size(), with);
+    return reframed(image);
+}
+
+std::string u64_bytes(std::uint64_t v) {
+    std::string out(8, '\0');
+    for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xffu);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("a list of scans or verdicts that names one twice, or leaves one out, is refused") {
+    auto address = [](const char* text) {
+        const auto bytes = ip_address::parse(text).bytes();
+        return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    };
+    const std::string a = address("10.0.0.1"), b = address("10.0.0.3");
+    auto error_of = [](auto detector, const std::string& image) {
+        try {
+            (void)load_image(detector, image);
+        } catch (const state_error& e) {
+            const std::string what = e.what();
+            return what.substr(what.rfind(": ") + 2);
+        }
+        return std::string("accepted");
+    };
+
+    // Two proxy candidates past min_uris, awaiting their verdicts: listed after the (empty) proxy table.
+    proxy p(proxy_cfg());
+    for (const char* source : {"10.0.0.1", "10.0.0.3"})
+        for (int u = 0; u < 5; ++u) {
+            msg r = request(1000 + u, source, "10.0.0.2", sip_method::invite, "900");
+            r.from_uri = "sip:user" + std::to_string(u) + "@example.com";
+            p.feed(r);
+        }
+    const std::string proxy_image = image_of(p);
+    const std::string verdicts = u64_bytes(2) + a + b + u64_bytes(0);
+    CHECK(error_of(proxy(proxy_cfg()), with_payload(proxy_image, verdicts, verdicts)) == "accepted");
+    CHECK(error_of(proxy(proxy_cfg()), with_payload(proxy_image, verdicts, u64_bytes(2) + a + a + u64_bytes(0))) ==
+          "pending verdict listed twice");
+    CHECK(error_of(proxy(proxy_cfg()), with_payload(proxy_image, verdicts, u64_bytes(1) + a + u64_bytes(0))) ==
+          "crossed candidates missing from the pending verdicts");
+
+    // Two active scans: listed (address, submethod) at the end of the payload.
+    scan s(scan_cfg());
+    for (const char* source : {"10.0.0.1", "10.0.0.3"})
+        for (int i = 0; i < 6; ++i)
+            s.feed(request(1000 + i, source, ("10.1.0." + std::to_string(i + 1)).c_str(), sip_method::options, "100"));
+    (void)s.poll();
+    const std::string scan_image = image_of(s);
+    const std::string options(1, '\1');
+    const std::string active = u64_bytes(2) + a + options + b + options;
+    CHECK(error_of(scan(scan_cfg()), with_payload(scan_image, active, active)) == "accepted");
+    CHECK(error_of(scan(scan_cfg()), with_payload(scan_image, active, u64_bytes(2) + a + options + a + options)) ==
+          "active scan listed twice");
+    CHECK(error_of(scan(scan_cfg()), with_payload(scan_image, active, u64_bytes(1) + a + options)) ==
+          "active entries missing from the active list");
 }
 
 TEST_CASE("configuration is not taken from the file: differences are reported, the running one wins") {

@@ -523,6 +523,11 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         const detail::proxy_candidate* c = candidates.find(key);
         if (c == nullptr || !c->crossed) r.fail("pending verdict for an unknown candidate");
     }
+    // Every crossed candidate awaits its verdict exactly once: one left out would never be decided or expire.
+    if (detail::any_repeated(crossed)) r.fail("pending verdict listed twice");
+    std::size_t crossed_candidates = 0;
+    candidates.for_each([&](const detail::proxy_candidate& c) { crossed_candidates += c.crossed ? 1 : 0; });
+    if (crossed_candidates != crossed.size()) r.fail("crossed candidates missing from the pending verdicts");
     std::vector<proxy_event> pending(static_cast<std::size_t>(r.count(1u << 20, 80, "pending event")));
     for (proxy_event& e : pending) {
         e.id = r.u64();

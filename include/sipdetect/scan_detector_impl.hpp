@@ -639,9 +639,9 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         key.tag = r.u8();
         const detail::scan_source* s = table.find(key);
         if (s == nullptr || !s->heavy || !s->heavy->active) r.fail("active scan without an active entry");
-        if (std::find(active.begin(), active.end(), key) != active.end()) r.fail("active scan listed twice");
         active.push_back(key);
     }
+    if (detail::any_repeated(active)) r.fail("active scan listed twice");
     std::size_t active_entries = 0;
     table.for_each([&](const detail::scan_source& s) {
         if (s.heavy && s.heavy->active) ++active_entries;
