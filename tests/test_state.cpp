@@ -253,8 +253,7 @@ std::string with_entry_times(std::string image, const char* address, std::size_t
 }
 
 // What load() says of `image`, without the payload offset it names.
-template <class D> std::string load_error(const std::string& image) {
-    D d;
+template <class D> std::string load_error(const std::string& image, D d = D{}) {
     try {
         (void)load_image(d, image);
     } catch (const state_error& e) {
@@ -318,15 +317,6 @@ TEST_CASE("a list of scans or verdicts that names one twice, or leaves one out, 
         return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     };
     const std::string a = address("10.0.0.1"), b = address("10.0.0.3");
-    auto error_of = [](auto detector, const std::string& image) {
-        try {
-            (void)load_image(detector, image);
-        } catch (const state_error& e) {
-            const std::string what = e.what();
-            return what.substr(what.rfind(": ") + 2);
-        }
-        return std::string("accepted");
-    };
 
     // Two proxy candidates past min_uris, awaiting their verdicts: listed after the (empty) proxy table.
     proxy p(proxy_cfg());
@@ -338,10 +328,10 @@ TEST_CASE("a list of scans or verdicts that names one twice, or leaves one out, 
         }
     const std::string proxy_image = image_of(p);
     const std::string verdicts = u64_bytes(2) + a + b + u64_bytes(0);
-    CHECK(error_of(proxy(proxy_cfg()), with_payload(proxy_image, verdicts, verdicts)) == "accepted");
-    CHECK(error_of(proxy(proxy_cfg()), with_payload(proxy_image, verdicts, u64_bytes(2) + a + a + u64_bytes(0))) ==
+    CHECK(load_error(with_payload(proxy_image, verdicts, verdicts), proxy(proxy_cfg())) == "accepted");
+    CHECK(load_error(with_payload(proxy_image, verdicts, u64_bytes(2) + a + a + u64_bytes(0)), proxy(proxy_cfg())) ==
           "pending verdict listed twice");
-    CHECK(error_of(proxy(proxy_cfg()), with_payload(proxy_image, verdicts, u64_bytes(1) + a + u64_bytes(0))) ==
+    CHECK(load_error(with_payload(proxy_image, verdicts, u64_bytes(1) + a + u64_bytes(0)), proxy(proxy_cfg())) ==
           "crossed candidates missing from the pending verdicts");
 
     // Two active scans: listed (address, submethod) at the end of the payload.
@@ -353,10 +343,10 @@ TEST_CASE("a list of scans or verdicts that names one twice, or leaves one out, 
     const std::string scan_image = image_of(s);
     const std::string options(1, '\1');
     const std::string active = u64_bytes(2) + a + options + b + options;
-    CHECK(error_of(scan(scan_cfg()), with_payload(scan_image, active, active)) == "accepted");
-    CHECK(error_of(scan(scan_cfg()), with_payload(scan_image, active, u64_bytes(2) + a + options + a + options)) ==
+    CHECK(load_error(with_payload(scan_image, active, active), scan(scan_cfg())) == "accepted");
+    CHECK(load_error(with_payload(scan_image, active, u64_bytes(2) + a + options + a + options), scan(scan_cfg())) ==
           "active scan listed twice");
-    CHECK(error_of(scan(scan_cfg()), with_payload(scan_image, active, u64_bytes(1) + a + options)) ==
+    CHECK(load_error(with_payload(scan_image, active, u64_bytes(1) + a + options), scan(scan_cfg())) ==
           "active entries missing from the active list");
 }
 
