@@ -311,6 +311,27 @@ std::string u64_bytes(std::uint64_t v) {
 
 } // namespace
 
+// Found by fuzzing the check above: a heavy part's times that keep their 1970
+// default until used (a candidate's verdict time, a scan's last event) are
+// later than records dated before 1970, and such a state must still load.
+TEST_CASE("states of detectors fed records dated before 1970 load again") {
+    const double t0 = -1e9; // 1938
+    proxy p(proxy_cfg());
+    scan s(scan_cfg());
+    for (int u = 0; u < 2; ++u) { // two From URIs: a heavy part, short of min_uris
+        msg r = request(t0 + u, "10.0.0.1", "10.0.0.2", sip_method::invite, std::to_string(900 + u));
+        r.from_uri = "sip:user" + std::to_string(u) + "@example.com";
+        p.feed(r);
+        s.feed(r); // two targets: a heavy part, short of the threshold
+    }
+    for (int i = 0; i < 6; ++i) // an active scan whose start event is still pending
+        s.feed(request(t0 + 10 + i, "10.0.0.3", ("10.1.0." + std::to_string(i + 1)).c_str(), sip_method::options, "100"));
+    const std::string proxy_image = image_of(p);
+    const std::string scan_image = image_of(s);
+    CHECK(load_error(proxy_image, proxy(proxy_cfg())) == "accepted");
+    CHECK(load_error(scan_image, scan(scan_cfg())) == "accepted");
+}
+
 TEST_CASE("a list of scans or verdicts that names one twice, or leaves one out, is refused") {
     auto address = [](const char* text) {
         const auto bytes = ip_address::parse(text).bytes();

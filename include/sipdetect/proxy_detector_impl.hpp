@@ -487,7 +487,8 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         }
         if (c->uri_key != 0) r.fail("inline URI beside the URI set");
         auto h = std::make_unique<detail::proxy_heavy>();
-        h->crossed_at = r.time_until(newest);
+        h->crossed_at = r.time(); // the 1970 default until min_uris is reached
+        if (c->crossed && h->crossed_at > newest) r.fail("verdict due after the newest record or poll");
         h->uris = detail::read_set(r, config_.min_uris, "URIs");
         h->uri_sample = detail::read_strings(r, 1000, 256, "URI sample");
         h->peers = detail::read_addresses(r, 1000, "peer");
