@@ -1,5 +1,6 @@
 // Persistent state of both detectors: round trips, continuity, corruption.
 #include "catch.hpp"
+#include "state_frame.hpp"
 #include "test_support.hpp"
 
 #include <sipdetect/proxy_detector.hpp>
@@ -224,32 +225,40 @@ TEST_CASE("foreign version, wrong detector, trailing bytes and bad magic have cl
 
 namespace {
 
-// `image` with its frame's payload length and CRC made right again.
-std::string reframed(std::string image) {
-    const std::uint64_t length = image.size() - detail::state_header_size - 4;
-    for (std::size_t i = 0; i < 8; ++i) image[12 + i] = static_cast<char>((length >> (8 * i)) & 0xffu);
-    const std::uint32_t crc = detail::crc32(std::string_view(image).substr(0, image.size() - 4));
-    for (std::size_t i = 0; i < 4; ++i) image[image.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xffu);
-    return image;
+std::string le64_bytes(std::uint64_t v) {
+    std::string out(8, '\0');
+    for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xffu);
+    return out;
 }
 
-// `image` with the two 8-byte times that follow `address` (and `gap` bytes)
-// replaced by `with`, framed again so that only the payload checks can refuse it.
+std::string address_bytes(const char* text) {
+    const auto bytes = ip_address::parse(text).bytes();
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// `image` with its payload bytes `old` (the last occurrence) replaced by
+// `with`, framed again so that only the payload checks can refuse it.
+std::string with_payload(std::string image, const std::string& old, const std::string& with) {
+    const std::size_t at = image.rfind(old);
+    REQUIRE(at != std::string::npos);
+    image.replace(at, old.size(), with);
+    return test_state_frame::with_fixed_frame(image);
+}
+
+// `image` with the two 8-byte times that follow `address` (and `gap` bytes),
+// both `was`, replaced by `with`, framed again.
 std::string with_entry_times(std::string image, const char* address, std::size_t gap, std::int64_t was,
                              std::int64_t with) {
-    auto le = [](std::int64_t v) {
-        std::string out(8, '\0');
-        for (std::size_t i = 0; i < 8; ++i)
-            out[i] = static_cast<char>((static_cast<std::uint64_t>(v) >> (8 * i)) & 0xffu);
-        return out;
-    };
-    const auto bytes = ip_address::parse(address).bytes();
-    const std::string key(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const std::string key = address_bytes(address);
     const std::size_t at = image.find(key);
     REQUIRE(at != std::string::npos);
-    REQUIRE(image.substr(at + key.size() + gap, 16) == le(was) + le(was));
-    image.replace(at + key.size() + gap, 16, le(with) + le(with));
-    return reframed(image);
+    const std::size_t times = at + key.size() + gap;
+    const auto twice = [](std::int64_t t) {
+        return le64_bytes(static_cast<std::uint64_t>(t)) + le64_bytes(static_cast<std::uint64_t>(t));
+    };
+    REQUIRE(image.substr(times, 16) == twice(was));
+    image.replace(times, 16, twice(with));
+    return test_state_frame::with_fixed_frame(image);
 }
 
 // What load() says of `image`, without the payload offset it names.
@@ -293,24 +302,6 @@ TEST_CASE("saved entries dated by a sentinel or after the newest record are refu
           "time after the newest record or poll");
 }
 
-namespace {
-
-// `image` with its payload bytes `old` replaced by `with`, framed again.
-std::string with_payload(std::string image, const std::string& old, const std::string& with) {
-    const std::size_t at = image.rfind(old);
-    REQUIRE(at != std::string::npos);
-    image.replace(at, old.size(), with);
-    return reframed(image);
-}
-
-std::string u64_bytes(std::uint64_t v) {
-    std::string out(8, '\0');
-    for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xffu);
-    return out;
-}
-
-} // namespace
-
 // Found by fuzzing the check above: a heavy part's times that keep their 1970
 // default until used (a candidate's verdict time, a scan's last event) are
 // later than records dated before 1970, and such a state must still load.
@@ -333,11 +324,7 @@ TEST_CASE("states of detectors fed records dated before 1970 load again") {
 }
 
 TEST_CASE("a list of scans or verdicts that names one twice, or leaves one out, is refused") {
-    auto address = [](const char* text) {
-        const auto bytes = ip_address::parse(text).bytes();
-        return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    };
-    const std::string a = address("10.0.0.1"), b = address("10.0.0.3");
+    const std::string a = address_bytes("10.0.0.1"), b = address_bytes("10.0.0.3");
 
     // Two proxy candidates past min_uris, awaiting their verdicts: listed after the (empty) proxy table.
     proxy p(proxy_cfg());
@@ -348,11 +335,11 @@ TEST_CASE("a list of scans or verdicts that names one twice, or leaves one out, 
             p.feed(r);
         }
     const std::string proxy_image = image_of(p);
-    const std::string verdicts = u64_bytes(2) + a + b + u64_bytes(0);
+    const std::string verdicts = le64_bytes(2) + a + b + le64_bytes(0);
     CHECK(load_error(with_payload(proxy_image, verdicts, verdicts), proxy(proxy_cfg())) == "accepted");
-    CHECK(load_error(with_payload(proxy_image, verdicts, u64_bytes(2) + a + a + u64_bytes(0)), proxy(proxy_cfg())) ==
+    CHECK(load_error(with_payload(proxy_image, verdicts, le64_bytes(2) + a + a + le64_bytes(0)), proxy(proxy_cfg())) ==
           "pending verdict listed twice");
-    CHECK(load_error(with_payload(proxy_image, verdicts, u64_bytes(1) + a + u64_bytes(0)), proxy(proxy_cfg())) ==
+    CHECK(load_error(with_payload(proxy_image, verdicts, le64_bytes(1) + a + le64_bytes(0)), proxy(proxy_cfg())) ==
           "crossed candidates missing from the pending verdicts");
 
     // Two active scans: listed (address, submethod) at the end of the payload.
@@ -363,11 +350,11 @@ TEST_CASE("a list of scans or verdicts that names one twice, or leaves one out, 
     (void)s.poll();
     const std::string scan_image = image_of(s);
     const std::string options(1, '\1');
-    const std::string active = u64_bytes(2) + a + options + b + options;
+    const std::string active = le64_bytes(2) + a + options + b + options;
     CHECK(load_error(with_payload(scan_image, active, active), scan(scan_cfg())) == "accepted");
-    CHECK(load_error(with_payload(scan_image, active, u64_bytes(2) + a + options + a + options), scan(scan_cfg())) ==
+    CHECK(load_error(with_payload(scan_image, active, le64_bytes(2) + a + options + a + options), scan(scan_cfg())) ==
           "active scan listed twice");
-    CHECK(load_error(with_payload(scan_image, active, u64_bytes(1) + a + options), scan(scan_cfg())) ==
+    CHECK(load_error(with_payload(scan_image, active, le64_bytes(1) + a + options), scan(scan_cfg())) ==
           "active entries missing from the active list");
 }
 

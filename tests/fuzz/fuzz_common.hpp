@@ -6,6 +6,8 @@
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
+#include "../state_frame.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <chrono>
@@ -174,19 +176,8 @@ template <class D> sipdetect::load_report load_image(D& d, const std::string& im
     return d.load(in);
 }
 
-// The state frame's length and CRC rewritten to match the bytes, so that
-// mutations inside the payload get past the checksum. Empty if `image` is
-// too short to hold a frame.
-inline std::string with_fixed_frame(std::string_view image) {
-    constexpr std::size_t header = sipdetect::detail::state_header_size;
-    if (image.size() < header + 4) return {};
-    std::string out(image);
-    const std::uint64_t length = out.size() - header - 4;
-    for (std::size_t i = 0; i < 8; ++i) out[12 + i] = static_cast<char>((length >> (8 * i)) & 0xffu);
-    const std::uint32_t crc = sipdetect::detail::crc32(std::string_view(out).substr(0, out.size() - 4));
-    for (std::size_t i = 0; i < 4; ++i) out[out.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xffu);
-    return out;
-}
+// Mutations inside a state's payload get past the checksum with the frame fixed.
+using test_state_frame::with_fixed_frame;
 
 // Stats without memory_bytes, which depends on container capacities that a
 // reload need not reproduce.

@@ -178,7 +178,7 @@ for t in "${targets[@]}"; do
     dir=$work/$t
     while IFS= read -r a; do
         echo "fuzz: --- $t: $(basename "$a") ---"
-        grep -E -A 30 'fuzz invariant failed|==[0-9]+==ERROR|runtime error|deadly signal' "$dir/fuzz.log" | head -n 60 || true
+        grep -E -A 30 'fuzz invariant failed|==[0-9]+== ?ERROR|runtime error' "$dir/fuzz.log" | head -n 60 || true
         if [[ $(stat -c %s "$a") -le 16384 ]]; then
             echo "fuzz: input, base64:"
             base64 -w 76 "$a"

@@ -5,7 +5,6 @@
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/version.hpp>
 
-#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -257,16 +256,6 @@ struct source_key {
         return a.tag == b.tag && load_le64(x) == load_le64(y) && load_le64(x + 8) == load_le64(y + 8);
     }
 };
-
-// Whether a list of keys read from a state file names one twice; sorts a
-// copy, so that a hostile list of a million keys takes a moment, not hours.
-inline bool any_repeated(std::vector<source_key> keys) {
-    auto before = [](const source_key& a, const source_key& b) {
-        return a.address.bytes() != b.address.bytes() ? a.address.bytes() < b.address.bytes() : a.tag < b.tag;
-    };
-    std::sort(keys.begin(), keys.end(), before);
-    return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
-}
 
 struct source_key_hasher {
     std::uint64_t seed = 0;

@@ -10,6 +10,7 @@
 
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
+#include <sipdetect/detail/hash.hpp>
 #include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/errors.hpp>
 #include <sipdetect/version.hpp>
@@ -258,6 +259,16 @@ inline time_gate read_time_gate(state_reader& r) {
 // The latest time a detector with this gate has seen.
 inline record_time newest_seen(const time_gate& g) noexcept {
     return std::max(g.watermark, g.last_now);
+}
+
+// Whether a list of keys read from a state file names one twice; sorts a
+// copy, so that a hostile list of a million keys takes a moment, not hours.
+inline bool any_repeated(std::vector<source_key> keys) {
+    auto before = [](const source_key& a, const source_key& b) {
+        return a.address.bytes() != b.address.bytes() ? a.address.bytes() < b.address.bytes() : a.tag < b.tag;
+    };
+    std::sort(keys.begin(), keys.end(), before);
+    return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
 }
 
 // Configurations are saved field by field from one list per config type
