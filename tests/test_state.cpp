@@ -436,3 +436,34 @@ TEST_CASE("atomic state files: the previous state survives a failed or interrupt
     CHECK(image_of(s3) == s3_before); // the scan image was fine, but nothing was committed
     std::filesystem::remove_all(dir);
 }
+
+// A forged next event id just below UINT64_MAX loaded, and the ids of the
+// events after it wrapped to 0 and repeated.
+TEST_CASE("a saved next event id that could run out is refused") {
+    scan s(scan_cfg());
+    proxy p(proxy_cfg());
+    for (int i = 0; i < 6; ++i) { // one active scan, event id 1
+        const msg r = request(1000 + i, "10.0.0.1", ("10.1.0." + std::to_string(i + 1)).c_str(), sip_method::options, "100");
+        s.feed(r);
+        p.feed(r);
+    }
+    // The next event id comes right before the counters, which start with 6 records.
+    const std::string scan_id = le64_bytes(2) + le64_bytes(6) + le64_bytes(6);
+    const auto scan_with_id = [&](std::uint64_t id) {
+        return with_payload(image_of(s), scan_id, le64_bytes(id) + le64_bytes(6) + le64_bytes(6));
+    };
+    CHECK(load_error(scan_with_id(2), scan(scan_cfg())) == "accepted");
+    CHECK(load_error(scan_with_id(detail::max_next_event_id), scan(scan_cfg())) == "accepted");
+    CHECK(load_error(scan_with_id(detail::max_next_event_id + 1), scan(scan_cfg())) == "next event id out of range");
+    CHECK(load_error(scan_with_id(UINT64_MAX - 1), scan(scan_cfg())) == "next event id out of range");
+    CHECK(load_error(scan_with_id(0), scan(scan_cfg())) == "next event id out of range");
+
+    const std::string proxy_id = le64_bytes(1) + le64_bytes(6) + le64_bytes(0);
+    const auto proxy_with_id = [&](std::uint64_t id) {
+        return with_payload(image_of(p), proxy_id, le64_bytes(id) + le64_bytes(6) + le64_bytes(0));
+    };
+    CHECK(load_error(proxy_with_id(1), proxy(proxy_cfg())) == "accepted");
+    CHECK(load_error(proxy_with_id(detail::max_next_event_id), proxy(proxy_cfg())) == "accepted");
+    CHECK(load_error(proxy_with_id(detail::max_next_event_id + 1), proxy(proxy_cfg())) == "next event id out of range");
+    CHECK(load_error(proxy_with_id(UINT64_MAX - 1), proxy(proxy_cfg())) == "next event id out of range");
+}

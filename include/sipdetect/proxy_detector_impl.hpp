@@ -454,7 +454,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     if (last_sweep > newest) r.fail("sweep after the newest record or poll");
     const bool responses_seen = r.boolean();
     const std::uint64_t next_event_id = r.u64();
-    if (next_event_id == 0 || next_event_id == UINT64_MAX) r.fail("next event id out of range");
+    if (next_event_id == 0 || next_event_id > detail::max_next_event_id) r.fail("next event id out of range");
     proxy_stats stats;
     detail::read_counters(r, detail::saved_proxy_counters, stats);
 

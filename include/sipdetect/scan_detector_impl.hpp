@@ -561,7 +561,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     const record_time last_sweep = r.time_or(record_time::min());
     if (last_sweep > newest) r.fail("sweep after the newest record or poll");
     const std::uint64_t next_event_id = r.u64();
-    if (next_event_id == 0 || next_event_id == UINT64_MAX) r.fail("next event id out of range");
+    if (next_event_id == 0 || next_event_id > detail::max_next_event_id) r.fail("next event id out of range");
     scan_stats stats;
     detail::read_counters(r, detail::saved_scan_counters, stats);
 

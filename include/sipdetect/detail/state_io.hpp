@@ -40,6 +40,10 @@ inline constexpr std::uint64_t max_state_payload = std::uint64_t{8} << 30;
 
 enum class state_kind : std::uint8_t { scan = 1, proxy = 2 };
 
+// A saved next event id is at most this, so that ids never run out and wrap
+// to a repeated one: 2^63 events at a billion a second take 292 years.
+inline constexpr std::uint64_t max_next_event_id = std::uint64_t{1} << 63;
+
 // The most buckets a table capped at `cap` entries can have grown to: a
 // saved bucket count above it is corrupt, and must not make us allocate.
 inline constexpr std::uint64_t max_buckets_for(std::uint64_t cap) noexcept {
