@@ -437,6 +437,16 @@ TEST_CASE("atomic state files: the previous state survives a failed or interrupt
     std::filesystem::remove_all(dir);
 }
 
+namespace {
+// What load() says of `d`'s state with its next event id `was` replaced by
+// `id`. The id comes right before the counters, which start with `counters`.
+template <class D>
+std::string load_error_with_event_id(const D& d, std::uint64_t was, const std::string& counters, std::uint64_t id) {
+    return load_error(with_payload(image_of(d), le64_bytes(was) + counters, le64_bytes(id) + counters),
+                      D(d.config()));
+}
+} // namespace
+
 // A forged next event id just below UINT64_MAX loaded, and the ids of the
 // events after it wrapped to 0 and repeated.
 TEST_CASE("a saved next event id that could run out is refused") {
@@ -447,23 +457,14 @@ TEST_CASE("a saved next event id that could run out is refused") {
         s.feed(r);
         p.feed(r);
     }
-    // The next event id comes right before the counters, which start with 6 records.
-    const std::string scan_id = le64_bytes(2) + le64_bytes(6) + le64_bytes(6);
-    const auto scan_with_id = [&](std::uint64_t id) {
-        return with_payload(image_of(s), scan_id, le64_bytes(id) + le64_bytes(6) + le64_bytes(6));
-    };
-    CHECK(load_error(scan_with_id(2), scan(scan_cfg())) == "accepted");
-    CHECK(load_error(scan_with_id(detail::max_next_event_id), scan(scan_cfg())) == "accepted");
-    CHECK(load_error(scan_with_id(detail::max_next_event_id + 1), scan(scan_cfg())) == "next event id out of range");
-    CHECK(load_error(scan_with_id(UINT64_MAX - 1), scan(scan_cfg())) == "next event id out of range");
-    CHECK(load_error(scan_with_id(0), scan(scan_cfg())) == "next event id out of range");
-
-    const std::string proxy_id = le64_bytes(1) + le64_bytes(6) + le64_bytes(0);
-    const auto proxy_with_id = [&](std::uint64_t id) {
-        return with_payload(image_of(p), proxy_id, le64_bytes(id) + le64_bytes(6) + le64_bytes(0));
-    };
-    CHECK(load_error(proxy_with_id(1), proxy(proxy_cfg())) == "accepted");
-    CHECK(load_error(proxy_with_id(detail::max_next_event_id), proxy(proxy_cfg())) == "accepted");
-    CHECK(load_error(proxy_with_id(detail::max_next_event_id + 1), proxy(proxy_cfg())) == "next event id out of range");
-    CHECK(load_error(proxy_with_id(UINT64_MAX - 1), proxy(proxy_cfg())) == "next event id out of range");
+    const std::string scan_counters = le64_bytes(6) + le64_bytes(6); // records, requests
+    const std::string proxy_counters = le64_bytes(6) + le64_bytes(0); // records, filtered
+    for (const std::uint64_t accepted : {std::uint64_t{2}, detail::max_next_event_id}) {
+        CHECK(load_error_with_event_id(s, 2, scan_counters, accepted) == "accepted");
+        CHECK(load_error_with_event_id(p, 1, proxy_counters, accepted) == "accepted");
+    }
+    for (const std::uint64_t refused : {std::uint64_t{0}, detail::max_next_event_id + 1, UINT64_MAX - 1}) {
+        CHECK(load_error_with_event_id(s, 2, scan_counters, refused) == "next event id out of range");
+        CHECK(load_error_with_event_id(p, 1, proxy_counters, refused) == "next event id out of range");
+    }
 }
