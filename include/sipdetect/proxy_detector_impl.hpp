@@ -132,9 +132,14 @@ detail::proxy_candidate* proxy_detector<Record, Clock>::admit_at_cap(const detai
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::on_request(const record_view& v, const detail::hashed_key& k,
                                                std::uint64_t requests, std::uint64_t successes) {
-    if (still_learned(k, v.time)) return;
-    detail::proxy_candidate* c = admit(k);
-    if (c == nullptr) return;
+    // An address is a candidate or a learned proxy, never both: a candidate
+    // found at its prefetched position spares the lookup among the proxies.
+    detail::proxy_candidate* c = candidates_.find_at_hint(k.key, k.position_hint);
+    if (c == nullptr) {
+        if (still_learned(k, v.time)) return;
+        c = admit(k);
+        if (c == nullptr) return;
+    }
     if (c->requests == 0 && c->uris() == 0) {
         c->first_seen = v.time;
         c->last_seen = v.time;

@@ -71,6 +71,9 @@ public:
         if (Entry* e = hinted(key, hint)) return e;
         return find(key, hash);
     }
+    // The entry at the hint if it has this key, else nullptr without a probe:
+    // a cheap "present" answer for a key the batch feed prefetched.
+    Entry* find_at_hint(const Key& key, std::uint32_t hint) noexcept { return hinted(key, hint); }
     Entry* find(const Key& key, std::uint64_t hash) noexcept {
         const std::size_t b = find_bucket(key, fragment_of_hash(hash));
         return b == npos ? nullptr : &at(index_[b].position);
