@@ -45,6 +45,18 @@ run_result run_cli(const std::string& args) {
     return r;
 }
 
+// What the program writes to stderr, its events discarded.
+std::string cli_stderr(const std::string& args) {
+    const std::string command = quoted(SIPDETECT_CLI) + " --no-progress " + args + " 2>&1 >/dev/null";
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    char buf[65536];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
+    REQUIRE(::pclose(pipe) == 0);
+    return out;
+}
+
 run_result run_on(const std::filesystem::path& file, const std::string& options = "--closed-season 0") {
     return run_cli(options + " " + quoted(file.string()));
 }
@@ -197,8 +209,15 @@ TEST_CASE("lab kamailio: proxies .10 and .20, no scan") {
     CHECK(f.at("sipproxy 127.0.0.10 general")["max_via"] == 2);
     CHECK(f.at("sipproxy 127.0.0.20 general")["max_via"] == 3);
     CHECK(f.at("sipproxy 127.0.0.20 general")["peers"] == nlohmann::json::array({"127.0.0.40"}));
-    // During a ClosedSeason they are learned silently.
+    // During a ClosedSeason they are learned silently, and --learned-proxies lists them.
     CHECK(run_on(file, "--closed-season 1").events.empty());
+    const std::string in_training = cli_stderr("--closed-season 1 --learned-proxies " + quoted(file.string()));
+    CHECK(in_training.find("learned proxy 127.0.0.10: first request 2026-11-21T22:43:18.158796Z") != std::string::npos);
+    CHECK(in_training.find("learned proxy 127.0.0.20: ") < in_training.find("2 proxies were learned silently"));
+    CHECK(in_training.find("after it") == std::string::npos);
+    const std::string after = cli_stderr("--closed-season 0 --learned-proxies " + quoted(file.string()));
+    CHECK(after.find("learned proxy 127.0.0.10: ") != std::string::npos);
+    CHECK(after.find("in the ClosedSeason") == std::string::npos);
 }
 
 TEST_CASE("the bundled demo shows a horizontal scan, a vertical scan and a new proxy") {

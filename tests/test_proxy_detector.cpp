@@ -93,6 +93,22 @@ TEST_CASE("ClosedSeason: proxies found in training are learned silently; the bou
     CHECK(d.season_end() == at_seconds(3600));
 }
 
+TEST_CASE("learned_proxies() lists the baseline, in address order, with when and how each was learned") {
+    detector d(quick(5, 1h));
+    relay_users(d, "192.0.2.20", "192.0.2.30", 5, 0);    // crosses at t = 4, in training
+    relay_users(d, "192.0.2.10", "192.0.2.30", 5, 4000); // crosses at t = 4004, after it
+    d.clock().set(at_seconds(5000));                     // both verdicts are due, each after its answer grace
+    REQUIRE(d.poll().size() == 1);
+    const std::vector<known_proxy> expected{
+        {ip("192.0.2.10"), at_seconds(4000), at_seconds(4004), at_seconds(4004 + 32), false},
+        {ip("192.0.2.20"), at_seconds(0), at_seconds(4), at_seconds(4 + 32), true}};
+    CHECK(d.learned_proxies() == expected);
+    // Forgotten after TimeToDeath (14 days by default).
+    d.clock().set(at_seconds(15 * 86400));
+    (void)d.poll();
+    CHECK(d.learned_proxies().empty());
+}
+
 TEST_CASE("ClosedSeason in fractional days") {
     proxy_config c = quick(5);
     c.closed_season = days(0.5);

@@ -37,6 +37,8 @@ are read as one time-ordered stream. Record time comes from the input.
 Output:
   --json                    one JSON object per event per line (default: text)
   --stats                   print reader and detector counters to stderr at the end
+  --learned-proxies         print the proxies SIPPROXY knows (its baseline) to
+                            stderr at the end, one line each
   --no-progress             no progress line on stderr (shown only on a terminal)
 
 SIPSCAN:
@@ -77,6 +79,7 @@ struct usage_error {
 struct options {
     bool json = false;
     bool stats = false;
+    bool learned_proxies = false;
     bool progress = true;
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
@@ -129,6 +132,8 @@ options parse_options(int argc, char** argv) {
             o.json = true;
         } else if (arg == "--stats") {
             o.stats = true;
+        } else if (arg == "--learned-proxies") {
+            o.learned_proxies = true;
         } else if (arg == "--no-progress") {
             o.progress = false;
         } else if (arg == "--threshold") {
@@ -322,10 +327,16 @@ int main(int argc, char** argv) {
                    s.expired, s.events_started, p.records, p.candidates, p.proxies, p.learned_in_training,
                    p.judged_scanner_like, p.candidates_evicted + p.proxies_evicted);
     }
+    if (opt.learned_proxies)
+        for (const sipdetect::known_proxy& p : proxies.learned_proxies())
+            fmt::print(stderr, "learned proxy {}: first request {}, last {}, learned {}{}\n", p.address,
+                       sipdetect::format_rfc3339(p.first_seen), sipdetect::format_rfc3339(p.last_seen),
+                       sipdetect::format_rfc3339(p.learned_at),
+                       p.learned_in_training ? " in the ClosedSeason" : " after it (reported as new)");
     if (!records.empty() && proxies.watermark() < proxies.season_end() && proxies.stats().learned_in_training > 0)
         fmt::print(stderr,
                    "sipdetect: sipproxy is still in its ClosedSeason (until {}); {} proxies were learned silently "
-                   "(--closed-season 0 reports them)\n",
+                   "(--closed-season 0 reports them, --learned-proxies lists them)\n",
                    sipdetect::format_rfc3339(proxies.season_end()), proxies.stats().learned_in_training);
     if (input_failure) {
         fmt::print(stderr, "sipdetect: {}\n", *input_failure);

@@ -88,6 +88,16 @@ struct proxy_event {
     friend bool operator==(const proxy_event&, const proxy_event&) = default;
 };
 
+// A proxy the detector has learned: the baseline that a proxy appearing
+// later is new against (proxy_detector::learned_proxies()).
+struct known_proxy {
+    ip_address address;
+    record_time first_seen{}, last_seen{}; // its first and latest request
+    record_time learned_at{};              // record time of the verdict that learned it
+    bool learned_in_training = false;      // found during the ClosedSeason, so learned without an event
+    friend bool operator==(const known_proxy&, const known_proxy&) = default;
+};
+
 struct proxy_stats {
     std::uint64_t records = 0;
     std::uint64_t filtered = 0;              // records excluded by the filter
@@ -201,6 +211,8 @@ public:
     // Training ends here; record_time::max() before the first record.
     record_time season_end() const noexcept;
     bool is_learned(const ip_address& a) const { return proxies_.find(key_of(a)) != nullptr; }
+    // Every learned proxy, in address order.
+    std::vector<known_proxy> learned_proxies() const;
 
     void save(std::ostream& out) const;
     load_report load(std::istream& in);

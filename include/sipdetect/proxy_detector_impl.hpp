@@ -276,6 +276,18 @@ void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail:
 }
 
 template <class Record, detector_clock Clock>
+std::vector<known_proxy> proxy_detector<Record, Clock>::learned_proxies() const {
+    std::vector<known_proxy> out;
+    out.reserve(proxies_.size());
+    proxies_.for_each([&](const detail::learned_proxy& p) {
+        out.push_back(known_proxy{p.address, p.first_seen, p.last_seen, p.learned_at, p.in_training});
+    });
+    std::sort(out.begin(), out.end(),
+              [](const known_proxy& a, const known_proxy& b) { return a.address < b.address; });
+    return out;
+}
+
+template <class Record, detector_clock Clock>
 std::vector<proxy_event> proxy_detector<Record, Clock>::poll() {
     const record_time now = time_.poll_now(clock_now(clock_));
     decide_due(now, false);
