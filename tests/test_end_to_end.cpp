@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <sys/wait.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -25,16 +26,22 @@ std::string quoted(const std::string& s) {
     return out + "'";
 }
 
-run_result run_cli(const std::string& args) {
-    const std::string command = quoted(SIPDETECT_CLI) + " --json --no-progress " + args + " 2>/dev/null";
+// Runs the program with `args` and `redirection`; returns its exit status and what it wrote to the pipe.
+std::pair<int, std::string> run_program(const std::string& args, const char* redirection) {
+    const std::string command = quoted(SIPDETECT_CLI) + " --no-progress " + args + " " + redirection;
     std::FILE* pipe = ::popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
     std::string out;
     char buf[65536];
     for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
     const int status = ::pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+run_result run_cli(const std::string& args) {
+    const auto [status, out] = run_program("--json " + args, "2>/dev/null");
     run_result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.exit_code = status;
     std::size_t at = 0;
     while (at < out.size()) {
         const std::size_t nl = out.find('\n', at);
@@ -47,14 +54,9 @@ run_result run_cli(const std::string& args) {
 
 // What the program writes to stderr, its events discarded.
 std::string cli_stderr(const std::string& args) {
-    const std::string command = quoted(SIPDETECT_CLI) + " --no-progress " + args + " 2>&1 >/dev/null";
-    std::FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buf[65536];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-    REQUIRE(::pclose(pipe) == 0);
-    return out;
+    const auto [status, err] = run_program(args, "2>&1 >/dev/null");
+    REQUIRE(status == 0);
+    return err;
 }
 
 run_result run_on(const std::filesystem::path& file, const std::string& options = "--closed-season 0") {
