@@ -96,15 +96,20 @@ void feed_range(scan& s, proxy& p, const std::vector<msg>& records, std::size_t 
 TEST_CASE("continuity: save at the middle, load into a fresh detector, same events as without a restart") {
     const auto records = story();
     all_events whole;
+    std::vector<known_proxy> whole_baseline; // holds what no event shows: the proxy learned in training
     {
         scan s(scan_cfg());
         proxy p(proxy_cfg());
         feed_range(s, p, records, 0, records.size(), whole);
         for (auto& e : s.flush()) whole.scans.push_back(std::move(e));
         for (auto& e : p.flush()) whole.proxies.push_back(std::move(e));
+        whole_baseline = p.learned_proxies();
     }
     REQUIRE(whole.proxies.size() == 1); // 192.0.2.11, after training
     CHECK(whole.proxies[0].source == ip("192.0.2.11"));
+    REQUIRE(whole_baseline.size() == 2);
+    CHECK(whole_baseline[0].address == ip("192.0.2.10"));
+    CHECK(whole_baseline[0].learned_in_training);
     REQUIRE(whole.scans.size() >= 4);
 
     for (std::size_t cut : {records.size() / 2, records.size() / 3, std::size_t{7}, records.size() - 3}) {
@@ -128,6 +133,7 @@ TEST_CASE("continuity: save at the middle, load into a fresh detector, same even
         for (auto& e : s.flush()) restarted.scans.push_back(std::move(e));
         for (auto& e : p.flush()) restarted.proxies.push_back(std::move(e));
         CHECK(restarted == whole);
+        CHECK(p.learned_proxies() == whole_baseline);
     }
 }
 
