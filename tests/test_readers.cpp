@@ -283,6 +283,25 @@ std::string input_error_of(F&& f) {
 }
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// What a time_ordered_stream of `paths` passes on.
+struct streamed {
+    std::vector<input_record> records;
+    reader_counters counters;
+    std::uint64_t out_of_order = 0;
+    std::string failure;
+};
+streamed read_stream(const std::vector<std::filesystem::path>& paths,
+                     std::size_t window = time_ordered_stream::default_window) {
+    time_ordered_stream stream(paths, window);
+    streamed out;
+    input_record r;
+    while (stream.next(r)) out.records.push_back(r);
+    out.counters = stream.counters();
+    out.out_of_order = stream.out_of_order();
+    out.failure = stream.failure().value_or("");
+    return out;
+}
+
 // Reads everything; returns the records read before an input_exception, and its text.
 std::pair<std::vector<input_record>, std::string> read_until_error(const std::filesystem::path& p,
                                                                     input_format f = input_format::unknown) {
@@ -437,14 +456,15 @@ TEST_CASE("readers: ipfixprobe CSV gives 40 records with biflow responses sent b
     CHECK(records.front().dst_port == 5061);
     CHECK(sipdetect::micros_of(records.front().time) == 1471336048605282);
 
-    // File order is not time order; read_all_sorted fixes that, stably.
+    // File order is not time order; the time-ordered stream fixes that.
     CHECK_FALSE(std::is_sorted(records.begin(), records.end(),
                                [](const auto& a, const auto& b) { return a.time < b.time; }));
-    reader_counters totals;
-    const auto sorted = read_all_sorted({csv}, &totals);
-    REQUIRE(sorted.size() == 40);
-    CHECK(totals.records == 40);
-    CHECK(std::is_sorted(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.time < b.time; }));
+    const streamed sorted = read_stream({csv});
+    REQUIRE(sorted.records.size() == 40);
+    CHECK(sorted.counters.records == 40);
+    CHECK(sorted.out_of_order == 0);
+    CHECK(std::is_sorted(sorted.records.begin(), sorted.records.end(),
+                         [](const auto& a, const auto& b) { return a.time < b.time; }));
 }
 
 TEST_CASE("readers: the ipfixprobe pcap and CSV describe the same SIP messages") {
@@ -888,6 +908,66 @@ TEST_CASE("readers: every shared capture reads to its end without error") {
         CHECK(reader->counters().packets > 0);
     }
     CHECK(files >= 20);
+}
+
+// ===========================================================================
+// Several files as one stream in record time
+
+namespace {
+// A pcap of OPTIONS requests (call ids "<name>-<i>") and their 200 answers, at the given seconds.
+std::string pcap_at(const std::string& name, const std::vector<std::pair<std::uint32_t, bool>>& times_and_answers) {
+    pcap_file f(1);
+    for (std::size_t i = 0; i < times_and_answers.size(); ++i) {
+        const auto [second, answer] = times_and_answers[i];
+        const std::string call_id = name + "-" + std::to_string(i);
+        f.add(ether(0x0800, ipv4(17, client4, server4,
+                                 udp(answer ? 5062 : 5060, answer ? 5060 : 5062,
+                                     answer ? sip_200(call_id) : sip_options(call_id)))),
+              1700000000 + second);
+    }
+    return f.bytes();
+}
+std::vector<std::string> call_ids_of(const std::vector<input_record>& records) {
+    std::vector<std::string> out;
+    for (const auto& r : records) out.push_back(r.call_id + (r.status ? " 200" : ""));
+    return out;
+}
+} // namespace
+
+TEST_CASE("readers: the time-ordered stream is a stable sort of its files by time, request first") {
+    temp_dir dir;
+    // a: in time order but for a-2, which is a second late; b: a response and a request at one time.
+    const auto a = dir.write("a.pcap", pcap_at("a", {{1, false}, {3, false}, {2, false}, {5, false}}));
+    const auto b = dir.write("b.pcap", pcap_at("b", {{0, false}, {3, true}, {3, false}, {6, false}}));
+    const std::vector<std::string> sorted{"b-0", "a-0", "a-2", "a-1", "b-2", "b-1 200", "a-3", "b-3"};
+    const streamed both = read_stream({a, b});
+    CHECK(call_ids_of(both.records) == sorted);
+    CHECK(both.out_of_order == 0);
+    CHECK(both.counters.records == 8);
+    CHECK(both.failure.empty());
+    // Equal keys keep the order the files are given in.
+    CHECK(call_ids_of(read_stream({a, a}).records) ==
+          std::vector<std::string>{"a-0", "a-0", "a-2", "a-2", "a-1", "a-1", "a-3", "a-3"});
+
+    // A window of one record cannot reorder: a-2 goes out after a-1, counted.
+    const streamed narrow = read_stream({a}, 1);
+    CHECK(call_ids_of(narrow.records) == std::vector<std::string>{"a-0", "a-1", "a-2", "a-3"});
+    CHECK(narrow.out_of_order == 1);
+    // Two are enough for a record one place late.
+    CHECK(read_stream({a}, 2).out_of_order == 0);
+}
+
+TEST_CASE("readers: in the stream a truncated file ends at its defect and the others are read in full") {
+    temp_dir dir;
+    const std::string full = pcap_at("a", {{1, false}, {2, false}, {3, false}});
+    const auto cut = dir.write("cut.pcap", full.substr(0, full.size() - 30));
+    const auto whole = dir.write("b.pcap", pcap_at("b", {{0, false}, {4, false}}));
+    const streamed s = read_stream({cut, whole});
+    CHECK(call_ids_of(s.records) == std::vector<std::string>{"b-0", "a-0", "a-1", "b-1"});
+    CHECK(contains(s.failure, "cut.pcap: packet 3: "));
+    // A file that cannot be opened stops the stream before any record.
+    CHECK(contains(input_error_of([&] { time_ordered_stream bad({whole, whole.parent_path() / "missing.pcap"}); }),
+                   "missing.pcap"));
 }
 
 // ===========================================================================
@@ -1364,16 +1444,19 @@ TEST_CASE("readers: Zeek JSON lines and the same log as TSV give the same record
         CHECK(key_of(from_tsv[i]) == key_of(from_json[i]));
     }
 
-    // Several files as one time-ordered stream; equal times keep file order.
+    // Several files as one time-ordered stream; at equal times requests go
+    // first, and then file order holds.
     SIPDETECT_REQUIRE_SHARED_FILE(csv, "ipfixprobe/sip.unirec.csv");
-    reader_counters totals;
-    const auto merged = read_all_sorted({json_path, csv, tsv_path}, &totals);
+    const streamed stream = read_stream({json_path, csv, tsv_path});
+    const auto& merged = stream.records;
     REQUIRE(merged.size() == 50);
-    CHECK(totals.records == 50);
+    CHECK(stream.counters.records == 50);
     CHECK(std::is_sorted(merged.begin(), merged.end(), [](const auto& a, const auto& b) { return a.time < b.time; }));
+    REQUIRE(from_json[3].status == 0);
     CHECK(key_of(merged[0]) == key_of(from_json[3])); // the epoch ones first, JSON before TSV
-    CHECK(key_of(merged[1]) == key_of(from_json[4]));
-    CHECK(key_of(merged[2]) == key_of(from_tsv[3]));
+    CHECK(key_of(merged[1]) == key_of(from_tsv[3]));
+    CHECK(key_of(merged[2]) == key_of(from_json[4])); // the response after both requests
+    CHECK(key_of(merged[3]) == key_of(from_tsv[4]));
 }
 
 // ===========================================================================

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -68,8 +69,9 @@ State:
   --version                 the version
 
 Exit status: 0 on success, 2 on a usage error, 1 on an unreadable,
-truncated or corrupt input or state file (events found before it are
-still printed).
+truncated or corrupt input or state file. A file that cannot be opened or
+recognised stops the run before any record is analysed; a truncated or
+corrupt one ends at its defect, and the other files are still read in full.
 )";
 
 struct usage_error {
@@ -259,44 +261,38 @@ int main(int argc, char** argv) {
     }
 
     progress_line progress(opt.progress);
-    std::vector<input_record> records;
-    sipdetect_cli::reader_counters totals;
+    std::optional<sipdetect_cli::time_ordered_stream> stream;
     std::optional<std::string> input_failure;
-    for (const std::string& path : opt.inputs) {
-        try {
-            auto reader = sipdetect_cli::open_reader(path);
-            input_record r;
-            while (reader->next(r)) {
-                records.push_back(std::move(r));
-                progress.update("reading {}: {} records", path, records.size());
-            }
-            totals += reader->counters();
-        } catch (const sipdetect_cli::input_exception& e) {
-            input_failure = e.what();
-            break; // a later file would leave a hole in the stream
-        }
+    try {
+        stream.emplace(std::vector<std::filesystem::path>(opt.inputs.begin(), opt.inputs.end()));
+    } catch (const sipdetect_cli::input_exception& e) {
+        input_failure = e.what();
     }
-    // Several files are one stream in record time. At equal times a request
-    // goes first (its answer cannot precede it), otherwise input order holds.
-    std::stable_sort(records.begin(), records.end(), [](const input_record& a, const input_record& b) {
-        if (a.time != b.time) return a.time < b.time;
-        return a.status == 0 && b.status != 0;
-    });
 
     printer print(opt.json);
     // Poll once per second of record time, as a live collector polls once a second.
     std::int64_t polled_second = std::numeric_limits<std::int64_t>::min();
-    for (std::size_t i = 0; i < records.size(); ++i) {
-        scans.feed(records[i]);
-        proxies.feed(records[i]);
-        const std::int64_t second = sipdetect::micros_of(records[i].time) / 1'000'000;
+    std::uint64_t analysed = 0;
+    input_record record;
+    while (stream && stream->next(record)) {
+        scans.feed(record);
+        proxies.feed(record);
+        ++analysed;
+        const std::int64_t second = sipdetect::micros_of(record.time) / 1'000'000;
         if (second != polled_second) {
             polled_second = second;
             print(scans.poll());
             print(proxies.poll());
         }
-        progress.update("analysing: {} of {} records", i + 1, records.size());
+        progress.update("analysing: {} records", analysed);
     }
+    if (stream && stream->failure()) input_failure = stream->failure();
+    if (stream && stream->out_of_order() > 0)
+        fmt::print(stderr,
+                   "sipdetect: {} records came more than {} records out of time order in their file; they were "
+                   "analysed in the order they came\n",
+                   stream->out_of_order(), sipdetect_cli::time_ordered_stream::default_window);
+    const sipdetect_cli::reader_counters totals = stream ? stream->counters() : sipdetect_cli::reader_counters{};
     progress.clear();
     if (opt.state) {
         // What is still open continues in the next run, from the state file.
@@ -333,7 +329,7 @@ int main(int argc, char** argv) {
                        sipdetect::format_rfc3339(p.first_seen), sipdetect::format_rfc3339(p.last_seen),
                        sipdetect::format_rfc3339(p.learned_at),
                        p.learned_in_training ? " in the ClosedSeason" : " after it (reported as new)");
-    if (!records.empty() && proxies.watermark() < proxies.season_end() && proxies.stats().learned_in_training > 0)
+    if (analysed > 0 && proxies.watermark() < proxies.season_end() && proxies.stats().learned_in_training > 0)
         fmt::print(stderr,
                    "sipdetect: sipproxy is still in its ClosedSeason (until {}); {} proxies were learned silently "
                    "(--closed-season 0 reports them, --learned-proxies lists them)\n",

@@ -158,17 +158,75 @@ std::unique_ptr<record_reader> open_reader(const std::filesystem::path& path, in
                  "Zeek sip.log as TSV or JSON lines, or ipfixprobe UniRec CSV)");
 }
 
-std::vector<input_record> read_all_sorted(const std::vector<std::filesystem::path>& paths, reader_counters* totals) {
-    std::vector<input_record> out;
+bool time_ordered_stream::goes_after(const slot_key& a, const slot_key& b) noexcept {
+    if (a.time != b.time) return a.time > b.time;
+    if (a.is_response != b.is_response) return a.is_response; // at equal times a request goes first
+    return a.sequence > b.sequence;
+}
+
+time_ordered_stream::time_ordered_stream(const std::vector<std::filesystem::path>& paths, std::size_t window)
+    : window_(std::max<std::size_t>(window, 1)) {
+    files_.reserve(paths.size());
     for (const auto& p : paths) {
-        auto reader = open_reader(p);
-        input_record r;
-        while (reader->next(r)) out.push_back(std::move(r));
-        if (totals) *totals += reader->counters();
+        file_buffer f;
+        f.reader = open_reader(p);
+        files_.push_back(std::move(f));
     }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const input_record& a, const input_record& b) { return a.time < b.time; });
-    return out;
+}
+
+void time_ordered_stream::refill(file_buffer& f) {
+    while (!f.ended && f.heap.size() < window_) {
+        if (f.free.empty()) {
+            f.free.push_back(static_cast<std::uint32_t>(f.slots.size()));
+            f.slots.emplace_back();
+        }
+        const std::uint32_t slot = f.free.back();
+        input_record& r = f.slots[slot];
+        r = input_record{}; // a reader need not set every field
+        if (!f.reader->next(r)) {
+            f.ended = true;
+            break;
+        }
+        f.free.pop_back();
+        f.heap.push_back(slot_key{r.time, r.status != 0, f.read++, slot});
+        std::push_heap(f.heap.begin(), f.heap.end(), goes_after); // the earliest at the front
+    }
+}
+
+bool time_ordered_stream::next(input_record& out) {
+    file_buffer* earliest = nullptr;
+    for (file_buffer& f : files_) {
+        try {
+            refill(f);
+        } catch (const input_exception& e) {
+            f.ended = true; // what was read before the defect still goes out
+            if (!failure_) failure_ = e.what();
+        }
+        // At equal keys the file given first goes first: sequences compare only within a file.
+        if (!f.heap.empty() &&
+            (earliest == nullptr ||
+             goes_after(slot_key{earliest->heap.front().time, earliest->heap.front().is_response, 0, 0},
+                        slot_key{f.heap.front().time, f.heap.front().is_response, 0, 0})))
+            earliest = &f;
+    }
+    if (earliest == nullptr) return false;
+    file_buffer& f = *earliest;
+    std::pop_heap(f.heap.begin(), f.heap.end(), goes_after);
+    const slot_key k = f.heap.back();
+    f.heap.pop_back();
+    const slot_key order{k.time, k.is_response, 0, 0};
+    if (emitted_any_ && goes_after(last_emitted_, order)) ++out_of_order_;
+    emitted_any_ = true;
+    last_emitted_ = order;
+    out = std::move(f.slots[k.slot]);
+    f.free.push_back(k.slot);
+    return true;
+}
+
+reader_counters time_ordered_stream::counters() const {
+    reader_counters total;
+    for (const file_buffer& f : files_) total += f.reader->counters();
+    return total;
 }
 
 } // namespace sipdetect_cli

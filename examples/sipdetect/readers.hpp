@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -126,12 +127,57 @@ std::unique_ptr<record_reader> open_zeek_json_reader(const std::filesystem::path
 std::unique_ptr<record_reader> open_ipfixprobe_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_netmon_reader(const std::filesystem::path& path);
 
-// Reads several files (each format detected) as one stream ordered by record
-// time; the sort is stable, so records with equal times keep file order and
-// files keep the order given. Adds each reader's counters to *totals when
-// given. Throws input_exception at the first bad file.
-std::vector<input_record> read_all_sorted(const std::vector<std::filesystem::path>& paths,
-                                          reader_counters* totals = nullptr);
+// Several files (each format detected) read as one stream in record time,
+// in bounded memory: each file's records pass through a reorder buffer of
+// `window` records, and the files are merged by time. The order is that of
+// a stable sort of all the files' records, in the order the files are
+// given, by time and then request before response, as long as no record
+// comes more than `window` records after one it precedes in time. Such a
+// record is passed on as it comes and counted in out_of_order(); the
+// detectors then treat it as late. Memory: `window` records per file,
+// whatever the files' sizes.
+class time_ordered_stream {
+public:
+    static constexpr std::size_t default_window = 65536;
+    // Opens every file; throws input_exception if one cannot be opened or
+    // its format is not recognised, before any record is read.
+    explicit time_ordered_stream(const std::vector<std::filesystem::path>& paths,
+                                 std::size_t window = default_window);
+    // The next record in time; false when every file has ended. A file that
+    // turns out truncated or corrupt ends at its defect, after the records
+    // read before it; failure() then names the first such defect.
+    bool next(input_record& out);
+    const std::optional<std::string>& failure() const noexcept { return failure_; }
+    // The counters of every file, as read so far.
+    reader_counters counters() const;
+    std::uint64_t out_of_order() const noexcept { return out_of_order_; }
+
+private:
+    // A buffered record's place in the order: ties keep the order of reading.
+    struct slot_key {
+        sipdetect::record_time time;
+        bool is_response;
+        std::uint64_t sequence;
+        std::uint32_t slot;
+    };
+    struct file_buffer {
+        std::unique_ptr<record_reader> reader;
+        std::vector<input_record> slots; // at most window, reused
+        std::vector<std::uint32_t> free; // slots not holding a record
+        std::vector<slot_key> heap;      // the buffered records, the earliest at the front
+        std::uint64_t read = 0;          // records read from the file
+        bool ended = false;
+    };
+    static bool goes_after(const slot_key& a, const slot_key& b) noexcept;
+    void refill(file_buffer& f);
+
+    std::vector<file_buffer> files_;
+    std::size_t window_;
+    bool emitted_any_ = false;
+    slot_key last_emitted_{}; // time and kind of the last record passed on
+    std::uint64_t out_of_order_ = 0;
+    std::optional<std::string> failure_;
+};
 
 // Longest text line any reader accepts; a longer line is an input_error.
 inline constexpr std::size_t max_line_length = std::size_t{1} << 20; // 1 MiB
