@@ -291,7 +291,7 @@ struct streamed {
     std::string failure;
 };
 streamed read_stream(const std::vector<std::filesystem::path>& paths,
-                     std::size_t window = time_ordered_stream::default_window) {
+                     std::size_t window = time_ordered_stream::window_for(3)) {
     time_ordered_stream stream(paths, window);
     streamed out;
     input_record r;
@@ -955,6 +955,13 @@ TEST_CASE("readers: the time-ordered stream is a stable sort of its files by tim
     CHECK(narrow.out_of_order == 1);
     // Two are enough for a record one place late.
     CHECK(read_stream({a}, 2).out_of_order == 0);
+
+    // About a million records buffered at most, whatever the number of files, but 1,024 each at least.
+    CHECK(time_ordered_stream::window_for(1) == 65536);
+    CHECK(time_ordered_stream::window_for(16) == 65536);
+    CHECK(time_ordered_stream::window_for(64) == 16384);
+    CHECK(time_ordered_stream::window_for(5000) == 1024);
+    CHECK(time_ordered_stream({a, b}).window() == 65536);
 }
 
 TEST_CASE("readers: in the stream a truncated file ends at its defect and the others are read in full") {

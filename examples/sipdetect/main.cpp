@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace {
@@ -263,6 +264,15 @@ int main(int argc, char** argv) {
     progress_line progress(opt.progress);
     std::optional<sipdetect_cli::time_ordered_stream> stream;
     std::optional<std::string> input_failure;
+    // Every input stays open while the stream merges them: allow that many
+    // files where the hard limit does (a failure shows as an open error).
+    if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0) {
+        const rlim_t wanted = static_cast<rlim_t>(opt.inputs.size()) + 64;
+        if (files.rlim_cur < wanted) {
+            files.rlim_cur = std::min(wanted, files.rlim_max);
+            (void)::setrlimit(RLIMIT_NOFILE, &files);
+        }
+    }
     try {
         stream.emplace(std::vector<std::filesystem::path>(opt.inputs.begin(), opt.inputs.end()));
     } catch (const sipdetect_cli::input_exception& e) {
@@ -291,7 +301,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr,
                    "sipdetect: {} records came more than {} records out of time order in their file; they were "
                    "analysed in the order they came\n",
-                   stream->out_of_order(), sipdetect_cli::time_ordered_stream::default_window);
+                   stream->out_of_order(), stream->window());
     const sipdetect_cli::reader_counters totals = stream ? stream->counters() : sipdetect_cli::reader_counters{};
     progress.clear();
     if (opt.state) {

@@ -193,24 +193,40 @@ void time_ordered_stream::refill(file_buffer& f) {
     }
 }
 
-bool time_ordered_stream::next(input_record& out) {
-    file_buffer* earliest = nullptr;
-    for (file_buffer& f : files_) {
-        try {
-            refill(f);
-        } catch (const input_exception& e) {
-            f.ended = true; // what was read before the defect still goes out
-            if (!failure_) failure_ = e.what();
-        }
-        // At equal keys the file given first goes first: sequences compare only within a file.
-        if (!f.heap.empty() &&
-            (earliest == nullptr ||
-             goes_after(slot_key{earliest->heap.front().time, earliest->heap.front().is_response, 0, 0},
-                        slot_key{f.heap.front().time, f.heap.front().is_response, 0, 0})))
-            earliest = &f;
+bool time_ordered_stream::file_goes_after(std::uint32_t a, std::uint32_t b) const noexcept {
+    const slot_key& x = files_[a].heap.front();
+    const slot_key& y = files_[b].heap.front();
+    // Sequences compare only within a file; at equal keys the file given first goes first.
+    if (x.time != y.time || x.is_response != y.is_response)
+        return goes_after(slot_key{x.time, x.is_response, 0, 0}, slot_key{y.time, y.is_response, 0, 0});
+    return a > b;
+}
+
+void time_ordered_stream::fill(std::uint32_t file) {
+    file_buffer& f = files_[file];
+    try {
+        refill(f);
+    } catch (const input_exception& e) {
+        f.ended = true; // what was read before the defect still goes out
+        if (!failure_) failure_ = e.what();
     }
-    if (earliest == nullptr) return false;
-    file_buffer& f = *earliest;
+    if (f.heap.empty()) return;
+    by_head_.push_back(file);
+    std::push_heap(by_head_.begin(), by_head_.end(),
+                   [this](std::uint32_t a, std::uint32_t b) { return file_goes_after(a, b); });
+}
+
+bool time_ordered_stream::next(input_record& out) {
+    if (!started_) {
+        started_ = true;
+        for (std::uint32_t i = 0; i < files_.size(); ++i) fill(i);
+    }
+    if (by_head_.empty()) return false;
+    std::pop_heap(by_head_.begin(), by_head_.end(),
+                  [this](std::uint32_t a, std::uint32_t b) { return file_goes_after(a, b); });
+    const std::uint32_t file = by_head_.back();
+    by_head_.pop_back();
+    file_buffer& f = files_[file];
     std::pop_heap(f.heap.begin(), f.heap.end(), goes_after);
     const slot_key k = f.heap.back();
     f.heap.pop_back();
@@ -220,6 +236,7 @@ bool time_ordered_stream::next(input_record& out) {
     last_emitted_ = order;
     out = std::move(f.slots[k.slot]);
     f.free.push_back(k.slot);
+    fill(file);
     return true;
 }
 

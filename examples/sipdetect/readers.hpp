@@ -138,11 +138,20 @@ std::unique_ptr<record_reader> open_netmon_reader(const std::filesystem::path& p
 // whatever the files' sizes.
 class time_ordered_stream {
 public:
-    static constexpr std::size_t default_window = 65536;
+    // The default window: 65,536 records, less when there are more than 16
+    // files, so that about a million records at most are buffered, but never
+    // less than 1,024.
+    static std::size_t window_for(std::size_t files) noexcept {
+        constexpr std::size_t budget = std::size_t{1} << 20, largest = 65536, smallest = 1024;
+        const std::size_t share = budget / (files == 0 ? 1 : files);
+        return share > largest ? largest : share < smallest ? smallest : share;
+    }
     // Opens every file; throws input_exception if one cannot be opened or
     // its format is not recognised, before any record is read.
-    explicit time_ordered_stream(const std::vector<std::filesystem::path>& paths,
-                                 std::size_t window = default_window);
+    explicit time_ordered_stream(const std::vector<std::filesystem::path>& paths)
+        : time_ordered_stream(paths, window_for(paths.size())) {}
+    time_ordered_stream(const std::vector<std::filesystem::path>& paths, std::size_t window);
+    std::size_t window() const noexcept { return window_; }
     // The next record in time; false when every file has ended. A file that
     // turns out truncated or corrupt ends at its defect, after the records
     // read before it; failure() then names the first such defect.
@@ -169,9 +178,15 @@ private:
         bool ended = false;
     };
     static bool goes_after(const slot_key& a, const slot_key& b) noexcept;
+    // Whether file a's earliest buffered record goes after file b's.
+    bool file_goes_after(std::uint32_t a, std::uint32_t b) const noexcept;
     void refill(file_buffer& f);
+    // Refills the file's buffer and, if it holds a record, puts the file back in by_head_.
+    void fill(std::uint32_t file);
 
     std::vector<file_buffer> files_;
+    std::vector<std::uint32_t> by_head_; // files with buffered records, the earliest head at the front
+    bool started_ = false;
     std::size_t window_;
     bool emitted_any_ = false;
     slot_key last_emitted_{}; // time and kind of the last record passed on
