@@ -135,7 +135,7 @@ std::unique_ptr<record_reader> open_netmon_reader(const std::filesystem::path& p
 // comes more than `window` records after one it precedes in time. Such a
 // record is passed on as it comes and counted in out_of_order(); the
 // detectors then treat it as late. Memory: `window` records per file,
-// whatever the files' sizes.
+// whatever the files' sizes; every file stays open while the stream lasts.
 class time_ordered_stream {
 public:
     // The default window: 65,536 records, less when there are more than 16
