@@ -296,13 +296,16 @@ int main(int argc, char** argv) {
         }
         progress.update("analysing: {} records", analysed);
     }
-    if (stream && stream->failure()) input_failure = stream->failure();
-    if (stream && stream->out_of_order() > 0)
-        fmt::print(stderr,
-                   "sipdetect: {} records came more than {} records out of time order in their file; they were "
-                   "analysed in the order they came\n",
-                   stream->out_of_order(), stream->window());
-    const sipdetect_cli::reader_counters totals = stream ? stream->counters() : sipdetect_cli::reader_counters{};
+    sipdetect_cli::reader_counters totals;
+    if (stream) {
+        totals = stream->counters();
+        if (stream->failure()) input_failure = stream->failure();
+        if (stream->out_of_order() > 0)
+            fmt::print(stderr,
+                       "sipdetect: {} records came more than {} records out of time order in their file; they "
+                       "were analysed in the order they came\n",
+                       stream->out_of_order(), stream->window());
+    }
     progress.clear();
     if (opt.state) {
         // What is still open continues in the next run, from the state file.

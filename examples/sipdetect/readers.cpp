@@ -159,8 +159,8 @@ std::unique_ptr<record_reader> open_reader(const std::filesystem::path& path, in
 }
 
 bool time_ordered_stream::goes_after(const slot_key& a, const slot_key& b) noexcept {
-    if (a.time != b.time) return a.time > b.time;
-    if (a.is_response != b.is_response) return a.is_response; // at equal times a request goes first
+    if (a.time != b.time || a.is_response != b.is_response)
+        return later_in_time(a.time, a.is_response, b.time, b.is_response);
     return a.sequence > b.sequence;
 }
 
@@ -172,6 +172,7 @@ time_ordered_stream::time_ordered_stream(const std::vector<std::filesystem::path
         f.reader = open_reader(p);
         files_.push_back(std::move(f));
     }
+    for (std::uint32_t i = 0; i < files_.size(); ++i) fill(i);
 }
 
 void time_ordered_stream::refill(file_buffer& f) {
@@ -198,7 +199,7 @@ bool time_ordered_stream::file_goes_after(std::uint32_t a, std::uint32_t b) cons
     const slot_key& y = files_[b].heap.front();
     // Sequences compare only within a file; at equal keys the file given first goes first.
     if (x.time != y.time || x.is_response != y.is_response)
-        return goes_after(slot_key{x.time, x.is_response, 0, 0}, slot_key{y.time, y.is_response, 0, 0});
+        return later_in_time(x.time, x.is_response, y.time, y.is_response);
     return a > b;
 }
 
@@ -217,10 +218,6 @@ void time_ordered_stream::fill(std::uint32_t file) {
 }
 
 bool time_ordered_stream::next(input_record& out) {
-    if (!started_) {
-        started_ = true;
-        for (std::uint32_t i = 0; i < files_.size(); ++i) fill(i);
-    }
     if (by_head_.empty()) return false;
     std::pop_heap(by_head_.begin(), by_head_.end(),
                   [this](std::uint32_t a, std::uint32_t b) { return file_goes_after(a, b); });
@@ -230,10 +227,9 @@ bool time_ordered_stream::next(input_record& out) {
     std::pop_heap(f.heap.begin(), f.heap.end(), goes_after);
     const slot_key k = f.heap.back();
     f.heap.pop_back();
-    const slot_key order{k.time, k.is_response, 0, 0};
-    if (emitted_any_ && goes_after(last_emitted_, order)) ++out_of_order_;
-    emitted_any_ = true;
-    last_emitted_ = order;
+    if (later_in_time(last_time_, last_was_response_, k.time, k.is_response)) ++out_of_order_;
+    last_time_ = k.time;
+    last_was_response_ = k.is_response;
     out = std::move(f.slots[k.slot]);
     f.free.push_back(k.slot);
     fill(file);

@@ -146,8 +146,9 @@ public:
         const std::size_t share = budget / (files == 0 ? 1 : files);
         return share > largest ? largest : share < smallest ? smallest : share;
     }
-    // Opens every file; throws input_exception if one cannot be opened or
-    // its format is not recognised, before any record is read.
+    // Opens every file, then fills each file's buffer. Throws input_exception
+    // if a file cannot be opened or its format is not recognised, before
+    // reading any record.
     explicit time_ordered_stream(const std::vector<std::filesystem::path>& paths)
         : time_ordered_stream(paths, window_for(paths.size())) {}
     time_ordered_stream(const std::vector<std::filesystem::path>& paths, std::size_t window);
@@ -177,8 +178,13 @@ private:
         std::uint64_t read = 0;          // records read from the file
         bool ended = false;
     };
+    // The order across files: by time, and at equal times a request first.
+    static bool later_in_time(sipdetect::record_time a, bool a_response, sipdetect::record_time b,
+                              bool b_response) noexcept {
+        return a != b ? a > b : a_response && !b_response;
+    }
     static bool goes_after(const slot_key& a, const slot_key& b) noexcept;
-    // Whether file a's earliest buffered record goes after file b's.
+    // Heap order of by_head_: whether file a's earliest buffered record goes after file b's.
     bool file_goes_after(std::uint32_t a, std::uint32_t b) const noexcept;
     void refill(file_buffer& f);
     // Refills the file's buffer and, if it holds a record, puts the file back in by_head_.
@@ -186,10 +192,10 @@ private:
 
     std::vector<file_buffer> files_;
     std::vector<std::uint32_t> by_head_; // files with buffered records, the earliest head at the front
-    bool started_ = false;
     std::size_t window_;
-    bool emitted_any_ = false;
-    slot_key last_emitted_{}; // time and kind of the last record passed on
+    // The last record passed on; nothing goes before a request at min().
+    sipdetect::record_time last_time_ = sipdetect::record_time::min();
+    bool last_was_response_ = false;
     std::uint64_t out_of_order_ = 0;
     std::optional<std::string> failure_;
 };
