@@ -1563,3 +1563,429 @@ TEST_CASE("readers: corrupt and hostile text files give a clear input_error") {
         }
     }
 }
+
+// ===========================================================================
+// IPFIX files (RFC 7011 messages one after another), with ipfixprobe's SIP elements
+
+namespace {
+
+struct ipfix_field {
+    std::uint16_t id = 0;
+    std::uint16_t length = 0; // 0xffff: variable length
+    std::uint32_t pen = 0;
+};
+constexpr std::uint16_t varlen = 0xffff;
+
+std::string ipfix_message(std::uint32_t domain, const std::vector<std::string>& sets, std::uint32_t sequence = 0) {
+    std::string body;
+    for (const std::string& s : sets) body += s;
+    std::string m;
+    put16be(m, 10);
+    put16be(m, static_cast<unsigned>(16 + body.size()));
+    put32be(m, 1700000000); // export time
+    put32be(m, sequence);
+    put32be(m, domain);
+    return m + body;
+}
+std::string ipfix_set(std::uint16_t id, const std::string& records) {
+    std::string s;
+    put16be(s, id);
+    put16be(s, static_cast<unsigned>(4 + records.size()));
+    return s + records;
+}
+std::string ipfix_template_record(std::uint16_t id, const std::vector<ipfix_field>& fields, int scope = -1) {
+    std::string r;
+    put16be(r, id);
+    put16be(r, static_cast<unsigned>(fields.size()));
+    if (scope >= 0) put16be(r, static_cast<unsigned>(scope));
+    for (const ipfix_field& f : fields) {
+        put16be(r, f.pen != 0 ? (f.id | 0x8000u) : f.id);
+        put16be(r, f.length);
+        if (f.pen != 0) put32be(r, f.pen);
+    }
+    return r;
+}
+std::string ipfix_text(const std::string& s) {
+    std::string out;
+    if (s.size() < 255) {
+        put8(out, static_cast<unsigned>(s.size()));
+    } else {
+        put8(out, 255);
+        put16be(out, static_cast<unsigned>(s.size()));
+    }
+    return out + s;
+}
+std::string be64(std::uint64_t v) {
+    std::string s;
+    put32be(s, static_cast<std::uint32_t>(v >> 32));
+    put32be(s, static_cast<std::uint32_t>(v & 0xffffffffu));
+    return s;
+}
+// dateTimeMicroseconds as ipfixprobe writes it: NTP seconds, fraction usec * 2^32 / 999999.
+std::uint64_t ipfixprobe_ntp(std::int64_t unix_micros) {
+    const auto sec = static_cast<std::uint64_t>(unix_micros / 1'000'000 + 2208988800);
+    const auto usec = static_cast<std::uint64_t>(unix_micros % 1'000'000);
+    return sec << 32 | static_cast<std::uint32_t>((usec << 32) / 999999);
+}
+
+// ipfixprobe's basic IPv4 (or IPv6) flow template followed by its SIP plugin's elements.
+std::vector<ipfix_field> ipfixprobe_sip_template(bool v6) {
+    std::vector<ipfix_field> f{{136, 1}, {1, 8},        {1, 8, 29305}, {2, 8}, {2, 8, 29305}, {154, 8},
+                               {155, 8}, {60, 1},       {4, 1},        {6, 1}, {6, 1, 29305}, {7, 2},
+                               {11, 2},  {10, 4},       {v6 ? std::uint16_t{27} : std::uint16_t{8}, v6 ? std::uint16_t{16} : std::uint16_t{4}},
+                               {v6 ? std::uint16_t{28} : std::uint16_t{12}, v6 ? std::uint16_t{16} : std::uint16_t{4}},
+                               {56, 6},  {80, 6}};
+    for (std::uint16_t id = 100; id <= 108; ++id)
+        f.push_back({id, id <= 101 ? std::uint16_t{2} : varlen, 8057});
+    return f;
+}
+// One data record of ipfixprobe_sip_template(): a response sent by the
+// destination becomes a biflow record with packets 0 and packets_rev 1.
+std::string ipfixprobe_sip_record(const input_record& r, unsigned msg_type, const std::string& cseq) {
+    const bool reversed = r.sent_by == sipdetect::sender::destination;
+    std::string d;
+    put8(d, 1);                       // flowEndReason
+    d += be64(400) + be64(0);         // bytes, bytes_rev
+    d += be64(reversed ? 0 : 1) + be64(reversed ? 1 : 0);
+    d += be64(ipfixprobe_ntp(sipdetect::micros_of(r.time) - 2000)); // flow start: an earlier packet's time
+    d += be64(ipfixprobe_ntp(sipdetect::micros_of(r.time)));
+    put8(d, r.src.is_v4() ? 4 : 6);
+    put8(d, 17);
+    put8(d, 0);
+    put8(d, 0);
+    put16be(d, r.src_port);
+    put16be(d, r.dst_port);
+    put32be(d, 0);
+    const auto address = [&](const ip_address& a) {
+        const auto& b = a.bytes();
+        return a.is_v4() ? std::string(reinterpret_cast<const char*>(b.data()) + 12, 4)
+                         : std::string(reinterpret_cast<const char*>(b.data()), 16);
+    };
+    d += address(r.src) + address(r.dst);
+    d += std::string(12, '\x02'); // MAC addresses
+    put16be(d, msg_type);
+    put16be(d, r.status);
+    std::string via;
+    for (unsigned i = 0; i < r.via_count; ++i) via += (i ? ";" : "") + std::string("SIP/2.0/UDP 192.0.2.9:5060");
+    d += ipfix_text(r.call_id) + ipfix_text(r.from_uri) + ipfix_text(r.to_uri) + ipfix_text(via) +
+         ipfix_text(r.user_agent) + ipfix_text(r.request_uri) + ipfix_text(cseq);
+    return d;
+}
+unsigned ipfixprobe_msg_type(const input_record& r) {
+    if (r.status != 0) return 99;
+    switch (r.method) {
+    case sip_method::invite: return 1;
+    case sip_method::ack: return 2;
+    case sip_method::cancel: return 3;
+    case sip_method::bye: return 4;
+    case sip_method::register_: return 5;
+    case sip_method::options: return 6;
+    default: return 0;
+    }
+}
+std::string method_name(sip_method m) { return std::string(sipdetect::sip_method_names[static_cast<std::size_t>(m)]); }
+
+void check_same_record(const input_record& a, const input_record& b) {
+    CHECK(a.time == b.time);
+    CHECK(a.src == b.src);
+    CHECK(a.dst == b.dst);
+    CHECK(a.src_port == b.src_port);
+    CHECK(a.dst_port == b.dst_port);
+    CHECK(a.sent_by == b.sent_by);
+    CHECK(a.method == b.method);
+    CHECK(a.status == b.status);
+    CHECK(a.request_uri == b.request_uri);
+    CHECK(a.from_uri == b.from_uri);
+    CHECK(a.to_uri == b.to_uri);
+    CHECK(a.user_agent == b.user_agent);
+    CHECK(a.call_id == b.call_id);
+    CHECK(a.via_count == b.via_count);
+}
+
+} // namespace
+
+TEST_CASE("readers: the shared ipfixprobe records as an IPFIX file give the same records as the CSV") {
+    SIPDETECT_REQUIRE_SHARED_FILE(csv, "ipfixprobe/sip.unirec.csv");
+    const auto from_csv = read_all(csv);
+    REQUIRE(from_csv.size() == 40);
+
+    // The 40 records in IPFIX as ipfixprobe exports them: the template in the
+    // first message, 16 records per message, in observation domain 7.
+    std::string file;
+    std::string records;
+    std::uint32_t sequence = 0;
+    for (std::size_t i = 0; i < from_csv.size(); ++i) {
+        const input_record& r = from_csv[i];
+        records += ipfixprobe_sip_record(r, ipfixprobe_msg_type(r), "1 " + method_name(r.method));
+        if ((i + 1) % 16 == 0 || i + 1 == from_csv.size()) {
+            std::vector<std::string> sets;
+            if (file.empty()) sets.push_back(ipfix_set(2, ipfix_template_record(258, ipfixprobe_sip_template(false))));
+            sets.push_back(ipfix_set(258, records));
+            file += ipfix_message(7, sets, sequence);
+            sequence += 16;
+            records.clear();
+        }
+    }
+    temp_dir dir;
+    const auto p = dir.write("sip.ipfix", file);
+    CHECK(detect_format(p) == input_format::ipfix);
+    reader_counters c;
+    const auto from_ipfix = read_all(p, &c);
+    REQUIRE(from_ipfix.size() == 40);
+    for (std::size_t i = 0; i < 40; ++i) {
+        INFO("record " << i);
+        check_same_record(from_ipfix[i], from_csv[i]);
+    }
+    CHECK(c.records == 40);
+    CHECK(c.sip_messages == 40);
+    CHECK(c.ipfix_messages == 3);
+    CHECK(c.ipfix_templates == 1);
+    CHECK(c.skipped_records == 0);
+    CHECK(c.sets_without_template == 0);
+    // The biflow trap: 16 responses kept in the request's orientation.
+    CHECK(std::count_if(from_ipfix.begin(), from_ipfix.end(), [](const input_record& r) {
+              return r.sent_by == sipdetect::sender::destination && r.status != 0;
+          }) == 16);
+}
+
+TEST_CASE("readers: generated IPFIX: domains, withdrawals, options, lengths, times, IPv6, padding") {
+    const ip_address a6 = ip_address::parse("2001:db8::5"), b6 = ip_address::parse("2001:db8::6");
+    // Template 300 in domain 1: IPv6, flowEndMilliseconds and flowStartMilliseconds, no biflow counters.
+    const std::vector<ipfix_field> t300{{27, 16}, {28, 16}, {7, 2}, {11, 2}, {152, 8}, {153, 8},
+                                        {100, 1, 8057}, {101, 2, 8057}, {103, varlen, 8057},
+                                        {104, varlen, 8057}, {106, varlen, 8057}, {107, varlen, 8057},
+                                        {108, varlen, 8057}, {105, varlen, 8057}};
+    const auto r300 = [&](unsigned type, unsigned status, std::uint64_t end_ms, const std::string& ua,
+                          const std::string& cseq) {
+        std::string d = v6("2001:db8::5") + v6("2001:db8::6");
+        put16be(d, 5070);
+        put16be(d, 5060);
+        d += be64(end_ms - 5000) + be64(end_ms);
+        put8(d, type);
+        put16be(d, status);
+        d += ipfix_text("sip:alice@example.com") + ipfix_text("sip:bob@example.com") + ipfix_text(ua) +
+             ipfix_text("sip:bob@example.com") + ipfix_text(cseq) +
+             ipfix_text("SIP/2.0/UDP a;branch=1;SIP/2.0/UDP b;branch=2");
+        return d;
+    };
+    // Template 300 in domain 2 means something else: IPv4 and flowEndNanoseconds.
+    const std::vector<ipfix_field> t300_domain2{{8, 4}, {12, 4}, {11, 2}, {157, 8}, {100, 2, 8057}};
+    std::string d2 = v4(192, 0, 2, 1) + v4(192, 0, 2, 2);
+    put16be(d2, 5080);
+    d2 += be64((std::uint64_t{1700000000} + 2208988800) << 32 | 0x80000000u); // .5 s
+    put16be(d2, 6);
+    // Template 301: a plain flow template without SIP elements.
+    const std::vector<ipfix_field> t301{{8, 4}, {12, 4}};
+    // Options template 400 (scope: observation domain id).
+    const std::vector<ipfix_field> t400{{149, 4}, {41, 8}};
+    std::string options_record;
+    put32be(options_record, 1);
+    options_record += be64(12345);
+
+    const std::string long_agent(300, 'x'); // the three-byte length form
+    std::string data300 = r300(5, 0, 1700000001250, long_agent, "1 REGISTER") +
+                          r300(99, 180, 1700000001500, "", "2 INVITE") + r300(0, 0, 1700000001600, "", "") +
+                          std::string(3, '\0'); // padding shorter than any record
+    std::string file =
+        ipfix_message(1, {ipfix_set(2, ipfix_template_record(300, t300) + ipfix_template_record(301, t301)),
+                          ipfix_set(3, ipfix_template_record(400, t400, 1)), ipfix_set(400, options_record),
+                          ipfix_set(300, data300), ipfix_set(301, v4(10, 0, 0, 1) + v4(10, 0, 0, 2)),
+                          ipfix_set(500, std::string(20, '\x01'))}) +
+        ipfix_message(2, {ipfix_set(2, ipfix_template_record(300, t300_domain2)), ipfix_set(300, d2)}) +
+        // Withdraw template 300 of domain 1: its next data set has no template.
+        ipfix_message(1, {ipfix_set(2, ipfix_template_record(300, {})), ipfix_set(300, r300(6, 0, 1700000002000, "", ""))}) +
+        // Withdraw every template of domain 2, then define 300 there again.
+        ipfix_message(2, {ipfix_set(2, ipfix_template_record(2, {})), ipfix_set(300, d2),
+                          ipfix_set(2, ipfix_template_record(300, t300_domain2)), ipfix_set(300, d2)}) +
+        ipfix_message(3, {}); // a message without sets
+
+    temp_dir dir;
+    const auto p = dir.write("gen.ipfix", file);
+    CHECK(detect_format(p) == input_format::ipfix);
+    reader_counters c;
+    const auto rs = read_all(p, &c);
+    REQUIRE(rs.size() == 4);
+
+    CHECK(rs[0].method == sip_method::register_);
+    CHECK(rs[0].status == 0);
+    CHECK(rs[0].src == a6);
+    CHECK(rs[0].dst == b6);
+    CHECK(rs[0].src_port == 5070);
+    CHECK(rs[0].dst_port == 5060);
+    CHECK(sipdetect::micros_of(rs[0].time) == 1700000001250000); // flow end, not start
+    CHECK(rs[0].user_agent == long_agent);
+    CHECK(rs[0].from_uri == "sip:alice@example.com");
+    CHECK(rs[0].to_uri == "sip:bob@example.com");
+    CHECK(rs[0].request_uri == "sip:bob@example.com");
+    CHECK(rs[0].via_count == 2);
+    CHECK(rs[0].sent_by == sipdetect::sender::source); // no reverse packet counter
+
+    CHECK(rs[1].status == 180);
+    CHECK(rs[1].method == sip_method::invite); // from the CSeq
+    CHECK(rs[1].request_uri.empty());
+
+    for (std::size_t i : {std::size_t{2}, std::size_t{3}}) { // domain 2's template 300
+        CHECK(rs[i].method == sip_method::options);
+        CHECK(rs[i].src == ip_address::parse("192.0.2.1"));
+        CHECK(rs[i].dst_port == 5080);
+        CHECK(rs[i].src_port == 0);
+        CHECK(sipdetect::micros_of(rs[i].time) == 1700000000500000);
+    }
+    CHECK(c.ipfix_messages == 5);
+    CHECK(c.ipfix_templates == 5);             // 300, 301, 400 in domain 1; 300 twice in domain 2
+    CHECK(c.skipped_records == 3);             // message type 0, the plain flow, the options record
+    CHECK(c.sets_without_template == 3);       // 500, withdrawn 300 of domain 1, 300 of domain 2 after withdrawing all
+    CHECK(c.records == 4);
+
+    SECTION("ipfixprobe's microsecond timestamps read back exactly") {
+        const std::vector<ipfix_field> t{{8, 4}, {12, 4}, {11, 2}, {155, 8}, {100, 2, 8057}};
+        std::string data;
+        const std::vector<std::int64_t> times{1700000000000000, 1700000000000001, 1700000000999998,
+                                              1471336062061690, 1700000000500000};
+        for (std::int64_t us : times) {
+            data += v4(10, 0, 0, 1) + v4(10, 0, 0, 2);
+            put16be(data, 5060);
+            data += be64(ipfixprobe_ntp(us));
+            put16be(data, 6);
+        }
+        const auto q = dir.write("times.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, t)),
+                                                                  ipfix_set(256, data)}));
+        const auto back = read_all(q);
+        REQUIRE(back.size() == times.size());
+        for (std::size_t i = 0; i < times.size(); ++i) CHECK(sipdetect::micros_of(back[i].time) == times[i]);
+    }
+}
+
+TEST_CASE("readers: truncated and corrupt IPFIX files give a clear input_error") {
+    temp_dir dir;
+    const std::vector<ipfix_field> t{{8, 4}, {12, 4}, {11, 2}, {153, 8}, {100, 2, 8057}, {103, varlen, 8057}};
+    const auto record = [](const std::string& from) {
+        std::string d = v4(10, 0, 0, 1) + v4(10, 0, 0, 2);
+        put16be(d, 5060);
+        d += be64(1700000000000);
+        put16be(d, 6);
+        return d + ipfix_text(from);
+    };
+    const std::string good = ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, t)),
+                                               ipfix_set(256, record("sip:a@x") + record("sip:b@x"))});
+    const auto error_of = [&](const std::string& name, const std::string& content) {
+        return read_until_error(dir.write(name, content), input_format::ipfix);
+    };
+    const std::string offset = "(offset " + std::to_string(good.size()) + ")";
+
+    SECTION("the good file reads") {
+        const auto [records, err] = error_of("good.ipfix", good);
+        CHECK(records.size() == 2);
+        CHECK(err.empty());
+    }
+    SECTION("a message header cut short keeps the messages before it") {
+        const auto [records, err] = error_of("cut.ipfix", good + good.substr(0, 8));
+        CHECK(records.size() == 2);
+        CHECK(contains(err, "cut.ipfix: message 2 " + offset + ": truncated message header (8 of 16 bytes)"));
+    }
+    SECTION("a message body cut short") {
+        const auto [records, err] = error_of("body.ipfix", good + good.substr(0, good.size() - 3));
+        CHECK(records.size() == 2);
+        CHECK(contains(err, "message 2 " + offset + ": truncated message (" + std::to_string(good.size() - 3) +
+                                " of " + std::to_string(good.size()) + " bytes)"));
+    }
+    SECTION("NetFlow v9 and other versions") {
+        std::string v9 = good;
+        v9[1] = 9;
+        CHECK(contains(error_of("v9.ipfix", v9).second, "message 1 (offset 0): version 9, expected 10 (IPFIX); NetFlow v9 is not read"));
+    }
+    SECTION("a message length shorter than the header") {
+        std::string m = good;
+        m[2] = 0;
+        m[3] = 10;
+        CHECK(contains(error_of("short.ipfix", m).second, "message length 10 is shorter than its header"));
+    }
+    SECTION("a set longer than its message") {
+        std::string m = ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, t))});
+        m[18] = 0x7f; // the set length's high byte
+        CHECK(contains(error_of("set.ipfix", m).second, "set at byte 16 of the message: set length"));
+    }
+    SECTION("a set length below its header, and a reserved set id") {
+        CHECK(contains(error_of("tiny.ipfix", ipfix_message(0, {std::string("\x01\x00\x00\x02", 4)})).second,
+                       "set length 2 does not fit"));
+        CHECK(contains(error_of("reserved.ipfix", ipfix_message(0, {ipfix_set(1, "")})).second,
+                       "reserved set id 1"));
+    }
+    SECTION("a template id below 256") {
+        CHECK(contains(error_of("tid.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(100, t))})).second,
+                       "template id 100 is reserved"));
+    }
+    SECTION("a template whose fields run past its set") {
+        std::string rec = ipfix_template_record(256, t);
+        rec[3] = 50; // 50 fields announced
+        CHECK(contains(error_of("fields.ipfix", ipfix_message(0, {ipfix_set(2, rec)})).second,
+                       "template field runs past the end of the set"));
+    }
+    SECTION("a variable-length field that runs past its set") {
+        std::string data = record("sip:a@x");
+        data[data.size() - 8] = static_cast<char>(200); // the From length
+        const auto [records, err] = error_of("var.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, t)),
+                                                                            ipfix_set(256, data)}));
+        CHECK(records.empty());
+        // The data set starts at byte 56 of the message (header, template set); its first record at 60.
+        CHECK(contains(err, "set at byte 56 of the message: data record at byte 60: element 8057/103 runs past the end of the set"));
+    }
+    SECTION("a SIP template without a time, or with an address of the wrong length") {
+        const std::vector<ipfix_field> no_time{{8, 4}, {12, 4}, {11, 2}, {100, 2, 8057}};
+        CHECK(contains(error_of("nt.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, no_time))})).second,
+                       "template 256 has SIP fields but no a flow time"));
+        const std::vector<ipfix_field> bad_address{{8, 16}, {12, 4}, {11, 2}, {153, 8}, {100, 2, 8057}};
+        CHECK(contains(error_of("ba.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, bad_address))})).second,
+                       "template 256: element 8 has length 16, expected 4"));
+    }
+    SECTION("more templates than a collector keeps") {
+        std::string many;
+        for (unsigned id = 256; id < 256 + 4097; ++id) many += ipfix_template_record(static_cast<std::uint16_t>(id), {{8, 4}});
+        const auto [records, err] = error_of("many.ipfix", ipfix_message(0, {ipfix_set(2, many)}));
+        CHECK(contains(err, "more than 4096 templates"));
+    }
+    SECTION("a response without a status code, and a failed reader stays failed") {
+        std::string data = record("sip:a@x");
+        data[19] = 99; // message type 99, and no SIPStatusCode in the template
+        auto reader = open_reader(dir.write("resp.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, t)),
+                                                                            ipfix_set(256, data)})));
+        input_record r;
+        CHECK(contains(input_error_of([&] { (void)reader->next(r); }), "response without a valid SIPStatusCode (0)"));
+        CHECK(contains(input_error_of([&] { (void)reader->next(r); }), "response without a valid SIPStatusCode (0)"));
+    }
+}
+
+TEST_CASE("readers: mutated IPFIX files never crash") {
+    temp_dir dir;
+    std::string base;
+    const std::vector<ipfix_field> tmpl = ipfixprobe_sip_template(true);
+    input_record r;
+    r.time = sipdetect::record_time_from_micros(1700000000000000);
+    r.src = ip_address::parse("2001:db8::1");
+    r.dst = ip_address::parse("2001:db8::2");
+    r.src_port = r.dst_port = 5060;
+    r.method = sip_method::invite;
+    r.from_uri = r.to_uri = r.request_uri = "sip:100@example.com";
+    r.via_count = 1;
+    base = ipfix_message(0, {ipfix_set(2, ipfix_template_record(258, tmpl)),
+                             ipfix_set(258, ipfixprobe_sip_record(r, 1, "1 INVITE") + ipfixprobe_sip_record(r, 1, "2 INVITE"))});
+    base += base;
+    std::mt19937 rng(2026);
+    int completed = 0;
+    for (int round = 0; round < 400; ++round) {
+        std::string m = base;
+        const int flips = 1 + static_cast<int>(rng() % 6);
+        for (int k = 0; k < flips; ++k) m[2 + rng() % (m.size() - 2)] = static_cast<char>(rng() & 0xff);
+        if (round % 5 == 0) m.resize(2 + rng() % (m.size() - 2));
+        try {
+            auto reader = open_reader(dir.write("fuzz.ipfix", m), input_format::ipfix);
+            input_record out;
+            std::size_t n = 0;
+            while (reader->next(out)) REQUIRE(++n <= m.size());
+            ++completed;
+        } catch (const input_exception& e) {
+            CHECK(contains(e.what(), "fuzz.ipfix: message "));
+        }
+    }
+    CHECK(completed > 0); // some mutations only touch values
+}

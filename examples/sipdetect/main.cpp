@@ -1,5 +1,5 @@
 // sipdetect: find SIP scanners and SIP proxies in captures, Zeek logs and
-// ipfixprobe records. See `sipdetect --help`.
+// ipfixprobe records (CSV or IPFIX). See `sipdetect --help`.
 #include "input_record.hpp"
 #include "readers.hpp"
 
@@ -32,8 +32,9 @@ using proxy_type = sipdetect::proxy_detector<input_record>;
 constexpr std::string_view usage_text = R"(usage: sipdetect [options] FILE...
 
 Finds SIP scanners (SIPSCAN) and SIP proxies (SIPPROXY) in pcap, pcapng and
-NetMon 2.x captures, Zeek sip.log files (TSV or JSON lines) and ipfixprobe
-CSV/UniRec text. The format of each FILE is detected from its content; several files
+NetMon 2.x captures, Zeek sip.log files (TSV or JSON lines), and ipfixprobe
+records as CSV/UniRec text or as IPFIX files (its SIP elements, enterprise 8057).
+The format of each FILE is detected from its content; several files
 are read as one time-ordered stream. Record time comes from the input.
 
 Output:
@@ -335,6 +336,10 @@ int main(int argc, char** argv) {
                    totals.icmp_skipped, s.records, s.requests, s.relayed_ignored, s.filtered, s.tracked, s.evicted,
                    s.expired, s.events_started, p.records, p.candidates, p.proxies, p.learned_in_training,
                    p.judged_scanner_like, p.candidates_evicted + p.proxies_evicted);
+        if (totals.ipfix_messages > 0)
+            fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} records not SIP\n",
+                       totals.ipfix_messages, totals.ipfix_templates, totals.sets_without_template,
+                       totals.skipped_records);
     }
     if (opt.learned_proxies)
         for (const sipdetect::known_proxy& p : proxies.learned_proxies())

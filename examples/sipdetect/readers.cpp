@@ -1,6 +1,7 @@
 // sipdetect command-line program: format detection, the reader factory and
 // the time-ordered multi-file read. The readers themselves are in
-// pcap_reader.cpp, netmon_reader.cpp, zeek_reader.cpp and ipfixprobe_reader.cpp.
+// pcap_reader.cpp, netmon_reader.cpp, zeek_reader.cpp, ipfixprobe_reader.cpp
+// and ipfix_reader.cpp.
 #include "readers.hpp"
 
 #include "readers_detail.hpp"
@@ -71,6 +72,7 @@ std::string_view to_string(input_format f) noexcept {
     case input_format::zeek_tsv: return "zeek-tsv";
     case input_format::zeek_json: return "zeek-json";
     case input_format::ipfixprobe_csv: return "ipfixprobe-csv";
+    case input_format::ipfix: return "ipfix";
     case input_format::netmon: return "netmon";
     case input_format::unknown: break;
     }
@@ -93,6 +95,9 @@ reader_counters& reader_counters::operator+=(const reader_counters& o) noexcept 
     lines += o.lines;
     bad_timestamps += o.bad_timestamps;
     skipped_records += o.skipped_records;
+    ipfix_messages += o.ipfix_messages;
+    ipfix_templates += o.ipfix_templates;
+    sets_without_template += o.sets_without_template;
     return *this;
 }
 
@@ -115,6 +120,10 @@ input_format detect_format(const std::filesystem::path& path) {
             if (std::memcmp(head.data(), m.data(), 4) == 0) return input_format::pcap;
         if (std::memcmp(head.data(), "GMBU", 4) == 0) return input_format::netmon; // Network Monitor 2.x
     }
+    // An IPFIX message header: version 10, then a length that covers at least the header.
+    if (head.size() >= 16 && head[0] == '\0' && head[1] == '\x0a' &&
+        (static_cast<unsigned char>(head[2]) << 8 | static_cast<unsigned char>(head[3])) >= 16)
+        return input_format::ipfix;
     if (head.find('\0') != std::string::npos) return input_format::unknown; // binary, not text
 
     std::string_view text = head;
@@ -150,12 +159,13 @@ std::unique_ptr<record_reader> open_reader(const std::filesystem::path& path, in
     case input_format::zeek_tsv: return open_zeek_tsv_reader(path);
     case input_format::zeek_json: return open_zeek_json_reader(path);
     case input_format::ipfixprobe_csv: return open_ipfixprobe_reader(path);
+    case input_format::ipfix: return open_ipfix_reader(path);
     case input_format::netmon: return open_netmon_reader(path);
     case input_format::unknown: break;
     }
     detail::fail(path, "",
                  "unrecognised input format (expected pcap, pcapng, Microsoft Network Monitor 2.x, "
-                 "Zeek sip.log as TSV or JSON lines, or ipfixprobe UniRec CSV)");
+                 "Zeek sip.log as TSV or JSON lines, ipfixprobe UniRec CSV, or IPFIX)");
 }
 
 bool time_ordered_stream::goes_after(const slot_key& a, const slot_key& b) noexcept {

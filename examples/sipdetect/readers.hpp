@@ -10,8 +10,8 @@
 //
 // Formats: pcap and pcapng (through libpcap), Microsoft Network Monitor 2.x
 // captures (read directly; libpcap cannot), Zeek sip.log as TSV or JSON
-// lines, and ipfixprobe's UniRec text output (CSV with the template as its
-// last line). When a file turns out to be truncated or corrupt, the records
+// lines, ipfixprobe's UniRec text output (CSV with the template as its
+// last line), and IPFIX files holding ipfixprobe's SIP records. When a file turns out to be truncated or corrupt, the records
 // already returned stay valid and the next call to next() throws.
 #pragma once
 
@@ -29,15 +29,16 @@
 
 namespace sipdetect_cli {
 
-enum class input_format { pcap, zeek_tsv, zeek_json, ipfixprobe_csv, netmon, unknown };
+enum class input_format { pcap, zeek_tsv, zeek_json, ipfixprobe_csv, ipfix, netmon, unknown };
 
-// "pcap", "zeek-tsv", "zeek-json", "ipfixprobe-csv", "netmon", "unknown".
+// "pcap", "zeek-tsv", "zeek-json", "ipfixprobe-csv", "ipfix", "netmon", "unknown".
 std::string_view to_string(input_format f) noexcept;
 
 // Detects the format from the file's content, never its name: pcap magic in
 // either byte order and the nanosecond variant, the pcapng section header
 // block (both give input_format::pcap), the NetMon 2.x magic "GMBU"
-// (input_format::netmon), a Zeek TSV header (#separator or
+// (input_format::netmon), an IPFIX message header (version 10 and a length
+// of at least 16: input_format::ipfix), a Zeek TSV header (#separator or
 // #fields), a first line starting with '{' (Zeek JSON), or a UniRec template
 // such as "ipaddr DST_IP,ipaddr SRC_IP,..." as the last (or first) line.
 // Returns unknown for anything else, including an empty file. Throws
@@ -83,8 +84,14 @@ struct reader_counters {
     std::uint64_t lines = 0;           // data lines read (headers and comments excluded)
     std::uint64_t bad_timestamps = 0;  // unparsable Zeek ts or out-of-range packet time, read as the epoch
                                        // (a warning, not an error)
-    std::uint64_t skipped_records = 0; // lines that describe no SIP message (ipfixprobe SIP_MSG_TYPE 0,
+    std::uint64_t skipped_records = 0; // lines or IPFIX data records that describe no SIP message
+                                       // (ipfixprobe SIP_MSG_TYPE 0, IPFIX templates without SIP fields,
                                        // Zeek lines with neither method nor status, other Zeek _paths)
+
+    // IPFIX files
+    std::uint64_t ipfix_messages = 0;        // IPFIX messages read
+    std::uint64_t ipfix_templates = 0;       // template and options template records defined
+    std::uint64_t sets_without_template = 0; // data sets skipped: their template was never defined
 
     reader_counters& operator+=(const reader_counters& o) noexcept;
 };
@@ -125,6 +132,7 @@ std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& pat
 std::unique_ptr<record_reader> open_zeek_tsv_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_zeek_json_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_ipfixprobe_reader(const std::filesystem::path& path);
+std::unique_ptr<record_reader> open_ipfix_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_netmon_reader(const std::filesystem::path& path);
 
 // Several files (each format detected) read as one stream in record time,

@@ -2,7 +2,7 @@
 """Writes the committed seed corpora of the sipdetect fuzz targets.
 
 Every input is synthetic, written here: hand-made SIP messages, tiny pcap,
-pcapng and Network Monitor files built byte by byte, Zeek sip.log lines, ipfixprobe CSV, address
+pcapng and Network Monitor files built byte by byte, Zeek sip.log lines, ipfixprobe CSV and IPFIX, address
 strings and record-stream programs. Nothing is cut from captured traffic.
 (The state seeds come from make_state_seeds.cpp.)
 
@@ -338,6 +338,116 @@ IPFIX_SEEDS = {
 # --------------------------------------------------------------------------
 # Addresses and prefix lists
 
+
+# --------------------------------------------------------------------------
+# IPFIX files (RFC 7011 messages one after another) with ipfixprobe's SIP elements
+
+def ipfix_message(domain, sets, sequence=0):
+    body = b"".join(sets)
+    return struct.pack(">HHIII", 10, 16 + len(body), 1700000000, sequence, domain) + body
+
+
+def ipfix_set(set_id, records):
+    return struct.pack(">HH", set_id, 4 + len(records)) + records
+
+
+def ipfix_template(template_id, fields, scope=None):
+    out = struct.pack(">HH", template_id, len(fields))
+    if scope is not None:
+        out += struct.pack(">H", scope)
+    for element, length, pen in fields:
+        out += struct.pack(">HH", element | (0x8000 if pen else 0), length)
+        if pen:
+            out += struct.pack(">I", pen)
+    return out
+
+
+def ipfix_text(s):
+    s = b(s) if isinstance(s, str) else s
+    return (bytes([len(s)]) if len(s) < 255 else bytes([255]) + struct.pack(">H", len(s))) + s
+
+
+def ipfixprobe_time(unix_micros):
+    sec, usec = divmod(unix_micros, 1000000)
+    return struct.pack(">Q", (sec + 2208988800) << 32 | ((usec << 32) // 999999))
+
+
+VAR = 0xFFFF
+# ipfixprobe's basic flow template (IPv4 or IPv6) followed by its SIP plugin's elements.
+def ipfixprobe_sip_fields(v6=False):
+    return ([(136, 1, 0), (1, 8, 0), (1, 8, 29305), (2, 8, 0), (2, 8, 29305), (154, 8, 0), (155, 8, 0),
+             (60, 1, 0), (4, 1, 0), (6, 1, 0), (6, 1, 29305), (7, 2, 0), (11, 2, 0), (10, 4, 0),
+             (27 if v6 else 8, 16 if v6 else 4, 0), (28 if v6 else 12, 16 if v6 else 4, 0), (56, 6, 0), (80, 6, 0)] +
+            [(i, 2 if i <= 101 else VAR, 8057) for i in range(100, 109)])
+
+
+def ipfixprobe_sip_record(src, dst, micros, msg_type, status, called, calling, cseq, request_uri="",
+                          reversed_=False, ua="friendly-scanner"):
+    out = bytes([1]) + struct.pack(">QQQQ", 400, 0, 0 if reversed_ else 1, 1 if reversed_ else 0)
+    out += ipfixprobe_time(micros - 2000) + ipfixprobe_time(micros)
+    out += bytes([6 if len(src) == 16 else 4, 17, 0, 0]) + struct.pack(">HHI", 5060, 5060, 0) + src + dst
+    out += b"\x02" * 12 + struct.pack(">HH", msg_type, status)
+    for text in ("1080421403", calling, called, "SIP/2.0/UDP 147.32.77.113:5060;branch=z9hG4bK-1", ua,
+                 request_uri, cseq):
+        out += ipfix_text(text)
+    return out
+
+
+SCANNER4, PBX4 = bytes([147, 32, 77, 113]), bytes([195, 113, 172, 39])
+SCANNER6 = bytes([0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [0x66])
+PBX6 = bytes([0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [0x20])
+T0 = 1471336048605282
+
+
+def ipfixprobe_sip_file(v6):
+    src, dst = (SCANNER6, PBX6) if v6 else (SCANNER4, PBX4)
+    records = b"".join([
+        ipfixprobe_sip_record(src, dst, T0, 5, 0, "sip:6001@195.113.172.39", "sip:6001@195.113.172.39",
+                              "1 REGISTER", "sip:195.113.172.39"),
+        ipfixprobe_sip_record(src, dst, T0 + 2119, 99, 401, "sip:6001@195.113.172.39", "sip:6001@195.113.172.39",
+                              "1 REGISTER", reversed_=True, ua=""),
+        ipfixprobe_sip_record(src, dst, T0 + 9000, 1, 0, "sip:100@195.113.172.38", "sip:100@1.1.1.1",
+                              "1 INVITE", "sip:100@195.113.172.38"),
+    ])
+    return ipfix_message(0, [ipfix_set(2, ipfix_template(258, ipfixprobe_sip_fields(v6))), ipfix_set(258, records)])
+
+
+def domains_and_withdrawals():
+    small = [(8, 4, 0), (12, 4, 0), (11, 2, 0), (153, 8, 0), (100, 1, 8057), (101, 2, 8057), (103, VAR, 8057),
+             (108, VAR, 8057)]
+    rec = (bytes([10, 0, 0, 1, 10, 0, 0, 2]) + struct.pack(">HQBH", 5060, 1700000000250, 6, 0) +
+           ipfix_text("sip:a@example.com") + ipfix_text("1 OPTIONS"))
+    options = ipfix_template(400, [(149, 4, 0), (41, 8, 0)], scope=1)
+    return (ipfix_message(1, [ipfix_set(2, ipfix_template(300, small)), ipfix_set(3, options),
+                              ipfix_set(400, struct.pack(">IQ", 1, 99)), ipfix_set(300, rec + rec + b"\0\0"),
+                              ipfix_set(999, b"\1" * 12)]) +
+            ipfix_message(2, [ipfix_set(300, rec)]) +  # no template 300 in domain 2
+            ipfix_message(1, [ipfix_set(2, ipfix_template(300, [])), ipfix_set(300, rec)]) +
+            ipfix_message(1, [ipfix_set(2, ipfix_template(2, [])), ipfix_set(2, ipfix_template(300, small)),
+                              ipfix_set(300, rec)]))
+
+
+def time_elements():
+    out = b""
+    for element, value in ((151, struct.pack(">I", 1700000000)), (153, struct.pack(">Q", 1700000000001)),
+                           (157, struct.pack(">Q", (1700000000 + 2208988800) << 32 | 0x80000000))):
+        fields = [(8, 4, 0), (12, 4, 0), (11, 2, 0), (element, len(value), 0), (100, 2, 8057)]
+        rec = bytes([10, 0, 0, 1, 10, 0, 0, 2]) + struct.pack(">H", 5060) + value + struct.pack(">H", 6)
+        out += ipfix_message(0, [ipfix_set(2, ipfix_template(256, fields)), ipfix_set(256, rec)])
+    return out
+
+
+IPFIX_FILE_SEEDS = {
+    "ipfixprobe-v4-sip.ipfix": ipfixprobe_sip_file(False),
+    "ipfixprobe-v6-sip.ipfix": ipfixprobe_sip_file(True),
+    "domains-withdrawals-options.ipfix": domains_and_withdrawals(),
+    "time-elements.ipfix": time_elements(),
+    "long-user-agent.ipfix": ipfix_message(0, [
+        ipfix_set(2, ipfix_template(258, ipfixprobe_sip_fields(False))),
+        ipfix_set(258, ipfixprobe_sip_record(SCANNER4, PBX4, T0, 6, 0, "sip:100@1.1.1.1", "sip:100@1.1.1.1",
+                                             "1 OPTIONS", "sip:100@1.1.1.1", ua="x" * 300))]),
+}
+
 ADDRESS_SEEDS = {
     "v4.txt": "192.0.2.1",
     "v6.txt": "2001:db8::1",
@@ -429,6 +539,8 @@ def main():
         write(root, "zeek_json_reader", name, data)
     for name, data in IPFIX_SEEDS.items():
         write(root, "ipfixprobe_reader", name, data)
+    for name, data in IPFIX_FILE_SEEDS.items():
+        write(root, "ipfix_reader", name, data)
     for name, data in ADDRESS_SEEDS.items():
         write(root, "address", name, data)
     for name, data in record_stream_seeds().items():

@@ -21,7 +21,7 @@ root=$(cd "$fuzz_dir/../.." && pwd)
 build=${1:-$root/build/fuzz}
 seconds=${SIPDETECT_FUZZ_SECONDS:-60}
 data=${SIPDETECT_SHARED_DATA:-$root/../shared/data}
-all_targets="sip_parser address pcap_reader netmon_reader zeek_tsv_reader zeek_json_reader ipfixprobe_reader scan_state proxy_state record_stream"
+all_targets="sip_parser address pcap_reader netmon_reader zeek_tsv_reader zeek_json_reader ipfixprobe_reader ipfix_reader scan_state proxy_state record_stream"
 
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
@@ -125,7 +125,7 @@ fi
 # --- fuzz ------------------------------------------------------------------
 max_len_of() {
     case $1 in
-        pcap_reader | netmon_reader) echo 65536 ;;
+        pcap_reader | netmon_reader | ipfix_reader) echo 65536 ;;
         zeek_tsv_reader | zeek_json_reader | ipfixprobe_reader) echo 16384 ;;
         record_stream | scan_state | proxy_state) echo 8192 ;;
         *) echo 4096 ;;
