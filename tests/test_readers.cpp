@@ -1933,7 +1933,7 @@ TEST_CASE("readers: truncated and corrupt IPFIX files give a clear input_error")
     SECTION("a SIP template without a time, or with an address of the wrong length") {
         const std::vector<ipfix_field> no_time{{8, 4}, {12, 4}, {11, 2}, {100, 2, 8057}};
         CHECK(contains(error_of("nt.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, no_time))})).second,
-                       "template 256 has SIP fields but no a flow time"));
+                       "template 256 has SIP fields but no flow time"));
         const std::vector<ipfix_field> bad_address{{8, 16}, {12, 4}, {11, 2}, {153, 8}, {100, 2, 8057}};
         CHECK(contains(error_of("ba.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, bad_address))})).second,
                        "template 256: element 8 has length 16, expected 4"));
@@ -1943,6 +1943,26 @@ TEST_CASE("readers: truncated and corrupt IPFIX files give a clear input_error")
         for (unsigned id = 256; id < 256 + 4097; ++id) many += ipfix_template_record(static_cast<std::uint16_t>(id), {{8, 4}});
         const auto [records, err] = error_of("many.ipfix", ipfix_message(0, {ipfix_set(2, many)}));
         CHECK(contains(err, "more than 4096 templates"));
+        // Redefining one template again and again stays within the bound.
+        std::string again;
+        for (int i = 0; i < 5000; ++i) again += ipfix_template_record(256, {{8, 4}});
+        const auto [records2, err2] = error_of("again.ipfix", ipfix_message(0, {ipfix_set(2, again)}));
+        CHECK(err2.empty());
+    }
+    SECTION("templates holding more than 2^20 fields in all") {
+        // 70 templates of 16,000 fields each, one per message.
+        std::string file;
+        const std::vector<ipfix_field> wide(16000, ipfix_field{8, 4});
+        for (std::uint16_t id = 256; id < 256 + 70; ++id)
+            file += ipfix_message(0, {ipfix_set(2, ipfix_template_record(id, wide))});
+        const auto [records, err] = error_of("wide.ipfix", file);
+        CHECK(contains(err, "message 66 (offset "));
+        CHECK(contains(err, "the templates would hold more than 1048576 fields"));
+        // Withdrawing them makes room again.
+        std::string cycled;
+        for (std::uint16_t i = 0; i < 70; ++i)
+            cycled += ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, wide) + ipfix_template_record(256, {}))});
+        CHECK(error_of("cycled.ipfix", cycled).second.empty());
     }
     SECTION("a response without a status code, and a failed reader stays failed") {
         std::string data = record("sip:a@x");

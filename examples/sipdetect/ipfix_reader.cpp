@@ -48,6 +48,7 @@ constexpr std::uint32_t iana = 0, cesnet = 8057, reverse_pen = 29305;
 // A collector keeps every template of its sessions; a file that defines more
 // than this is broken or hostile, and would otherwise grow memory without bound.
 constexpr std::size_t max_templates = 4096;
+constexpr std::size_t max_template_fields = std::size_t{1} << 20; // 12 MB of field descriptions in all
 constexpr std::int64_t ntp_to_unix_seconds = 2208988800;
 
 // What a template field means to the reader.
@@ -304,27 +305,33 @@ private:
         if (t.min_record_length == 0)
             fail_here(set_place() + ": template " + std::to_string(id) + " describes records of length 0");
         if (t.sip) {
-            const char* missing = !src ? "a source address" : !dst ? "a destination address"
-                                  : !dst_port ? "a destination port" : !t.time_field ? "a flow time" : nullptr;
+            const char* missing = !src ? "source address" : !dst ? "destination address"
+                                  : !dst_port ? "destination port" : !t.time_field ? "flow time" : nullptr;
             if (missing != nullptr)
                 fail_here(set_place() + ": template " + std::to_string(id) + " has SIP fields but no " + missing);
         }
         const auto key = std::make_pair(domain_, id);
-        if (templates_.size() >= max_templates && templates_.find(key) == templates_.end())
+        const auto old = templates_.find(key);
+        if (templates_.size() >= max_templates && old == templates_.end())
             fail_here(set_place() + ": more than " + std::to_string(max_templates) + " templates");
+        const std::size_t fields = template_fields_ - (old == templates_.end() ? 0 : old->second.fields.size()) +
+                                   t.fields.size();
+        if (fields > max_template_fields)
+            fail_here(set_place() + ": the templates would hold more than " + std::to_string(max_template_fields) +
+                      " fields");
+        template_fields_ = fields;
         templates_[key] = std::move(t);
         ++counters_.ipfix_templates;
     }
 
     // Template id equal to the set id withdraws every template of that kind in the domain.
     void withdraw(std::uint16_t id, bool options) {
-        if (id == (options ? options_template_set_id : template_set_id)) {
-            std::erase_if(templates_, [&](const auto& kv) {
-                return kv.first.first == domain_ && kv.second.options == options;
-            });
-            return;
-        }
-        templates_.erase({domain_, id});
+        const bool all = id == (options ? options_template_set_id : template_set_id);
+        std::erase_if(templates_, [&](const auto& kv) {
+            const bool gone = kv.first.first == domain_ && (all ? kv.second.options == options : kv.first.second == id);
+            if (gone) template_fields_ -= kv.second.fields.size();
+            return gone;
+        });
     }
 
     // False for a record of a template without SIP fields.
@@ -431,6 +438,7 @@ private:
     std::uint32_t domain_ = 0;
     std::size_t pos_ = 0, set_start_ = 0, set_end_ = 0;
     std::map<std::pair<std::uint32_t, std::uint16_t>, ipfix_template> templates_;
+    std::size_t template_fields_ = 0; // fields of every template in templates_
     const ipfix_template* data_template_ = nullptr; // the template of the data set being read
     std::optional<input_error> error_;
 };
