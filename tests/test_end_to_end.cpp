@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 #include <utility>
@@ -214,16 +215,29 @@ TEST_CASE("lab kamailio: proxies .10 and .20, no scan") {
     // During a ClosedSeason they are learned silently, and --learned-proxies lists them.
     CHECK(run_on(file, "--closed-season 1").events.empty());
     const std::string in_training = cli_stderr("--closed-season 1 --learned-proxies " + quoted(file.string()));
-    CHECK(in_training.find("learned proxy 127.0.0.10: first request 2026-11-21T22:43:18.158796Z") != std::string::npos);
-    const std::size_t second_proxy = in_training.find("learned proxy 127.0.0.20: ");
+    CHECK(in_training.find(" sipproxy learned_proxy 127.0.0.10 first_seen=2026-11-21T22:43:18.158796Z ") !=
+          std::string::npos);
+    const std::size_t second_proxy = in_training.find(" sipproxy learned_proxy 127.0.0.20 ");
     const std::size_t season_hint = in_training.find("2 proxies were learned silently");
     REQUIRE(second_proxy != std::string::npos);
     REQUIRE(season_hint != std::string::npos);
     CHECK(second_proxy < season_hint);
-    CHECK(in_training.find("after it") == std::string::npos);
+    CHECK(in_training.find("learned_in_training=false") == std::string::npos);
     const std::string after = cli_stderr("--closed-season 0 --learned-proxies " + quoted(file.string()));
-    CHECK(after.find("learned proxy 127.0.0.10: ") != std::string::npos);
-    CHECK(after.find("in the ClosedSeason") == std::string::npos);
+    CHECK(after.find(" sipproxy learned_proxy 127.0.0.10 ") != std::string::npos);
+    CHECK(after.find("learned_in_training=true") == std::string::npos);
+    // With --json the baseline lines are JSON objects too, told from events by "baseline".
+    const std::string as_json = cli_stderr("--json --closed-season 1 --learned-proxies " + quoted(file.string()));
+    std::vector<nlohmann::json> baseline;
+    std::istringstream lines(as_json);
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty() && line.front() == '{') baseline.push_back(nlohmann::json::parse(line));
+    REQUIRE(baseline.size() == 2);
+    CHECK(baseline[0]["baseline"] == "learned_proxy");
+    CHECK(baseline[0]["source"] == "127.0.0.10");
+    CHECK(baseline[0]["first_seen"] == "2026-11-21T22:43:18.158796Z");
+    CHECK(baseline[0]["learned_in_training"] == true);
+    CHECK(baseline[1]["source"] == "127.0.0.20");
 }
 
 TEST_CASE("the bundled demo shows a horizontal scan, a vertical scan and a new proxy") {

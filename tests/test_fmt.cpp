@@ -188,6 +188,19 @@ TEST_CASE("fmt: a proxy event is one line with every field") {
           "last_seen=1970-01-01T00:00:00.000000Z peers=[] user_agents=[] uri_sample=[]");
 }
 
+TEST_CASE("fmt: a learned proxy is one line led by the time it was learned") {
+    known_proxy p;
+    p.address = ip_address::parse("127.0.0.10");
+    p.first_seen = record_time_from_micros(1471336040000000);
+    p.last_seen = record_time_from_micros(1471336048605282);
+    p.learned_at = record_time_from_micros(1471336048000001);
+    CHECK(fmt::format("{}", p) ==
+          "2016-08-16T08:27:28.000001Z sipproxy learned_proxy 127.0.0.10 first_seen=2016-08-16T08:27:20.000000Z "
+          "last_seen=2016-08-16T08:27:28.605282Z learned_in_training=false");
+    p.learned_in_training = true;
+    CHECK(fmt::format("{}", p).ends_with(" learned_in_training=true"));
+}
+
 TEST_CASE("fmt: addresses, prefixes and prefix sets take the string spec") {
     CHECK(fmt::format("{}", ip_address::parse("147.32.77.113")) == "147.32.77.113");
     CHECK(fmt::format("{}", ip_address::parse("::ffff:10.0.0.1")) == "10.0.0.1");

@@ -272,6 +272,23 @@ TEST_CASE("json: a typical scan event, exactly") {
     check_scan(e, line);
 }
 
+TEST_CASE("json: a learned proxy is a baseline line, not an event") {
+    known_proxy p;
+    p.address = ip_address::parse("2001:db8::10");
+    p.first_seen = record_time_from_micros(1471336040000000);
+    p.last_seen = record_time_from_micros(1471336048605282);
+    p.learned_at = record_time_from_micros(1471336048000001);
+    p.learned_in_training = true;
+    const std::string line = to_json(p);
+    CHECK(line == R"({"detector":"sipproxy","baseline":"learned_proxy","source":"2001:db8::10",)"
+                  R"("first_seen":"2016-08-16T08:27:20.000000Z","last_seen":"2016-08-16T08:27:28.605282Z",)"
+                  R"("learned_at":"2016-08-16T08:27:28.000001Z","learned_in_training":true})");
+    const json j = json::parse(line);
+    CHECK_FALSE(j.contains("event"));
+    p.learned_in_training = false;
+    CHECK(json::parse(to_json(p))["learned_in_training"] == false);
+}
+
 TEST_CASE("json: hostile strings in scan events read back field by field") {
     std::uint64_t id = 1;
     for (const std::string& s : hostile_strings()) {

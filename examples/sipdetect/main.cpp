@@ -41,7 +41,7 @@ Output:
   --json                    one JSON object per event per line (default: text)
   --stats                   print reader and detector counters to stderr at the end
   --learned-proxies         print the proxies SIPPROXY knows (its baseline) to
-                            stderr at the end, one line each
+                            stderr at the end, one line each (JSON with --json)
   --no-progress             no progress line on stderr (shown only on a terminal)
 
 SIPSCAN:
@@ -343,10 +343,7 @@ int main(int argc, char** argv) {
     }
     if (opt.learned_proxies)
         for (const sipdetect::known_proxy& p : proxies.learned_proxies())
-            fmt::print(stderr, "learned proxy {}: first request {}, last {}, learned {}{}\n", p.address,
-                       sipdetect::format_rfc3339(p.first_seen), sipdetect::format_rfc3339(p.last_seen),
-                       sipdetect::format_rfc3339(p.learned_at),
-                       p.learned_in_training ? " in the ClosedSeason" : " after it (reported as new)");
+            fmt::print(stderr, "{}\n", opt.json ? sipdetect::to_json(p) : fmt::format("{}", p));
     if (analysed > 0 && proxies.watermark() < proxies.season_end() && proxies.stats().learned_in_training > 0)
         fmt::print(stderr,
                    "sipdetect: sipproxy is still in its ClosedSeason (until {}); {} proxies were learned silently "

@@ -305,6 +305,18 @@ struct fmt::formatter<sipdetect::proxy_event> : sipdetect::detail::fmt_empty_spe
     }
 };
 
+// A proxy of the SIPPROXY baseline, on one line like an event and led by the
+// time it was learned.
+template <>
+struct fmt::formatter<sipdetect::known_proxy> : sipdetect::detail::fmt_empty_spec {
+    template <class FormatContext>
+    auto format(const sipdetect::known_proxy& p, FormatContext& ctx) const -> decltype(ctx.out()) {
+        return fmt::format_to(ctx.out(), "{} sipproxy learned_proxy {} first_seen={} last_seen={} learned_in_training={}",
+                              sipdetect::format_rfc3339(p.learned_at), p.address, sipdetect::format_rfc3339(p.first_seen),
+                              sipdetect::format_rfc3339(p.last_seen), sipdetect::detail::fmt_bool(p.learned_in_training));
+    }
+};
+
 template <>
 struct fmt::formatter<sipdetect::scan_config> : sipdetect::detail::fmt_empty_spec {
     template <class FormatContext>

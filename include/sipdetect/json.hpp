@@ -211,4 +211,19 @@ inline std::string to_json(const proxy_event& e) {
         .done();
 }
 
+// A proxy of the SIPPROXY baseline (proxy_detector::learned_proxies()). It is
+// not an event: it has "baseline" where events have "event", so a reader of
+// events can tell the two apart on one stream.
+inline std::string to_json(const known_proxy& p) {
+    return detail::json_object{}
+        .field("detector", "sipproxy")
+        .field("baseline", "learned_proxy")
+        .field("source", p.address.to_string())
+        .field("first_seen", format_rfc3339(p.first_seen))
+        .field("last_seen", format_rfc3339(p.last_seen))
+        .field("learned_at", format_rfc3339(p.learned_at))
+        .field("learned_in_training", p.learned_in_training)
+        .done();
+}
+
 SIPDETECT_NAMESPACE_END
