@@ -1905,11 +1905,17 @@ TEST_CASE("readers: truncated and corrupt IPFIX files give a clear input_error")
         m[18] = 0x7f; // the set length's high byte
         CHECK(contains(error_of("set.ipfix", m).second, "set at byte 16 of the message: set length"));
     }
-    SECTION("a set length below its header, and a reserved set id") {
+    SECTION("a set length below its header, NetFlow v9 set ids and reserved set ids") {
         CHECK(contains(error_of("tiny.ipfix", ipfix_message(0, {std::string("\x01\x00\x00\x02", 4)})).second,
                        "set length 2 does not fit"));
-        CHECK(contains(error_of("reserved.ipfix", ipfix_message(0, {ipfix_set(1, "")})).second,
-                       "reserved set id 1"));
+        CHECK(contains(error_of("v9set.ipfix", ipfix_message(0, {ipfix_set(1, "")})).second,
+                       "set id 1 is not used in IPFIX"));
+        // A set id reserved for future use is skipped and counted; the records after it are read.
+        reader_counters c;
+        const auto p = dir.write("future.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(256, t)),
+                                                                  ipfix_set(7, "abcd"), ipfix_set(256, record("sip:a@x"))}));
+        CHECK(read_all(p, &c).size() == 1);
+        CHECK(c.reserved_sets == 1);
     }
     SECTION("a template id below 256") {
         CHECK(contains(error_of("tid.ipfix", ipfix_message(0, {ipfix_set(2, ipfix_template_record(100, t))})).second,

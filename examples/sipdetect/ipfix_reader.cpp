@@ -17,9 +17,10 @@
 // 0, its reverse, enterprise 29305, above 0), so such a record was sent by the
 // destination.
 //
-// A message cut short, a set or field that runs past its message, an
-// impossible template or too many templates end the file at that point with
-// an input_exception that names the message and its offset.
+// A message cut short, a set or field that runs past its message, a NetFlow
+// v9 set id, an impossible template or too many templates end the file at
+// that point with an input_exception that names the message and its offset.
+// Sets with ids reserved for future use (4-255) are skipped and counted.
 #include "readers.hpp"
 
 #include "readers_detail.hpp"
@@ -213,8 +214,11 @@ private:
             } else {
                 data_template_ = &t->second;
             }
-        } else {
-            fail_here(set_place() + ": reserved set id " + std::to_string(id));
+        } else if (id >= 4) { // reserved for future use: a newer exporter's, skipped
+            ++counters_.reserved_sets;
+            pos_ = set_end_;
+        } else { // 0 and 1 are NetFlow v9's template set ids, never IPFIX's
+            fail_here(set_place() + ": set id " + std::to_string(id) + " is not used in IPFIX");
         }
     }
 

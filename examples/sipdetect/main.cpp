@@ -337,9 +337,11 @@ int main(int argc, char** argv) {
                    s.expired, s.events_started, p.records, p.candidates, p.proxies, p.learned_in_training,
                    p.judged_scanner_like, p.candidates_evicted + p.proxies_evicted);
         if (totals.ipfix_messages > 0)
-            fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} records not SIP\n",
+            fmt::print(stderr,
+                       "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids, "
+                       "{} records not SIP\n",
                        totals.ipfix_messages, totals.ipfix_templates, totals.sets_without_template,
-                       totals.skipped_records);
+                       totals.reserved_sets, totals.skipped_records);
     }
     if (opt.learned_proxies)
         for (const sipdetect::known_proxy& p : proxies.learned_proxies())

@@ -98,6 +98,7 @@ reader_counters& reader_counters::operator+=(const reader_counters& o) noexcept 
     ipfix_messages += o.ipfix_messages;
     ipfix_templates += o.ipfix_templates;
     sets_without_template += o.sets_without_template;
+    reserved_sets += o.reserved_sets;
     return *this;
 }
 

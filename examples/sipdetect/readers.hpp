@@ -92,6 +92,7 @@ struct reader_counters {
     std::uint64_t ipfix_messages = 0;        // IPFIX messages read
     std::uint64_t ipfix_templates = 0;       // template and options template records defined
     std::uint64_t sets_without_template = 0; // data sets skipped: their template was never defined
+    std::uint64_t reserved_sets = 0;         // sets with an id reserved for future use (4-255), skipped
 
     reader_counters& operator+=(const reader_counters& o) noexcept;
 };
