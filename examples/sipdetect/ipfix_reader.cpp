@@ -383,21 +383,15 @@ private:
                             value(role::packets_rev) > 0
                         ? sipdetect::sender::destination
                         : sipdetect::sender::source;
-        if (type >= 99) { // a response, as in ipfixprobe_reader.cpp
-            unsigned status = static_cast<unsigned>(value(role::sip_status));
-            if (status == 0 && type >= 100) status = type;
-            if (status < 100 || status > 699)
+        if (detail::ipfixprobe_is_response(type)) {
+            const unsigned status = detail::ipfixprobe_status(type, static_cast<unsigned>(value(role::sip_status)));
+            if (status == 0)
                 fail_here(set_place() + ": data record at byte " + std::to_string(start) +
-                          ": response without a valid SIPStatusCode (" + std::to_string(status) + ")");
+                          ": response without a valid SIPStatusCode (" + std::to_string(value(role::sip_status)) + ")");
             r.status = static_cast<std::uint16_t>(status);
             r.method = sipdetect::cseq_method(detail::trim(text(role::sip_cseq)));
         } else {
-            static constexpr std::array<sipdetect::sip_method, 11> by_type{
-                sipdetect::sip_method::unknown, sipdetect::sip_method::invite,   sipdetect::sip_method::ack,
-                sipdetect::sip_method::cancel,  sipdetect::sip_method::bye,      sipdetect::sip_method::register_,
-                sipdetect::sip_method::options, sipdetect::sip_method::publish,  sipdetect::sip_method::notify,
-                sipdetect::sip_method::info,    sipdetect::sip_method::subscribe};
-            r.method = type < by_type.size() ? by_type[type] : sipdetect::sip_method::unknown;
+            r.method = detail::ipfixprobe_request_method(type);
             r.request_uri = text(role::sip_request_uri);
         }
         r.from_uri = text(role::sip_calling_party);

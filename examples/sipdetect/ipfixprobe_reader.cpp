@@ -151,20 +151,14 @@ private:
         const auto pk = number<std::uint64_t>(packets), pk_rev = number<std::uint64_t>(packets_rev);
         r.sent_by = pk && pk_rev && *pk == 0 && *pk_rev > 0 ? sipdetect::sender::destination
                                                              : sipdetect::sender::source;
-        if (type >= 99) { // a response (99; later ipfixprobe versions also use status-like codes)
-            unsigned status = number<unsigned>(status_code).value_or(0);
-            if (status == 0 && type >= 100) status = type;
-            if (status < 100 || status > 699)
+        if (detail::ipfixprobe_is_response(type)) {
+            const unsigned status = detail::ipfixprobe_status(type, number<unsigned>(status_code).value_or(0));
+            if (status == 0)
                 fail_here("response without a valid SIP_STATUS_CODE " + detail::excerpt(field(status_code)));
             r.status = static_cast<std::uint16_t>(status);
             r.method = sipdetect::cseq_method(detail::trim(field(cseq)));
         } else {
-            static constexpr std::array<sipdetect::sip_method, 11> by_type{
-                sipdetect::sip_method::unknown, sipdetect::sip_method::invite,   sipdetect::sip_method::ack,
-                sipdetect::sip_method::cancel,  sipdetect::sip_method::bye,      sipdetect::sip_method::register_,
-                sipdetect::sip_method::options, sipdetect::sip_method::publish,  sipdetect::sip_method::notify,
-                sipdetect::sip_method::info,    sipdetect::sip_method::subscribe};
-            r.method = type < by_type.size() ? by_type[type] : sipdetect::sip_method::unknown;
+            r.method = detail::ipfixprobe_request_method(type);
             r.request_uri.assign(field(request_uri));
         }
         // ipfixprobe already reduces From/To to the bare URI.

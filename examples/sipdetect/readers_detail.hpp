@@ -6,6 +6,7 @@
 
 #include <sipdetect/clock.hpp>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -300,6 +301,25 @@ inline std::string_view bare_uri(std::string_view v) noexcept {
 }
 
 // Number of Via values in ipfixprobe's SIP_VIA: occurrences of "SIP/2.0/" (any case).
+// ipfixprobe's SIP message types (SIP_MSG_TYPE, IPFIX element 8057/100):
+// 1 INVITE, 2 ACK, 3 CANCEL, 4 BYE, 5 REGISTER, 6 OPTIONS, 7 PUBLISH,
+// 8 NOTIFY, 9 INFO, 10 SUBSCRIBE; 99 is a response (later ipfixprobe
+// versions also use status-like codes of 100 and above).
+inline bool ipfixprobe_is_response(unsigned type) noexcept { return type >= 99; }
+inline sipdetect::sip_method ipfixprobe_request_method(unsigned type) noexcept {
+    static constexpr std::array<sipdetect::sip_method, 11> by_type{
+        sipdetect::sip_method::unknown, sipdetect::sip_method::invite,   sipdetect::sip_method::ack,
+        sipdetect::sip_method::cancel,  sipdetect::sip_method::bye,      sipdetect::sip_method::register_,
+        sipdetect::sip_method::options, sipdetect::sip_method::publish,  sipdetect::sip_method::notify,
+        sipdetect::sip_method::info,    sipdetect::sip_method::subscribe};
+    return type < by_type.size() ? by_type[type] : sipdetect::sip_method::unknown;
+}
+// A response's status: its status code, else a status-like message type; 0 when neither is a SIP status.
+inline unsigned ipfixprobe_status(unsigned type, unsigned status_code) noexcept {
+    if (status_code == 0 && type >= 100) status_code = type;
+    return status_code >= 100 && status_code <= 699 ? status_code : 0;
+}
+
 inline unsigned count_via_values(std::string_view via) noexcept {
     constexpr std::string_view needle = "sip/2.0/";
     unsigned n = 0;
