@@ -1,6 +1,6 @@
 // The sipdetect program's input readers: format detection, pcap/pcapng link
 // types, Microsoft NetMon 2.x, Zeek sip.log (TSV and JSON), ipfixprobe UniRec
-// CSV, hostile input.
+// CSV, IPFIX files, hostile input.
 #include "catch.hpp"
 
 #include "sipdetect/readers.hpp"
