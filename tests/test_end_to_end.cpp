@@ -3,14 +3,20 @@
 // in ../shared/data/README.md.
 #include "catch.hpp"
 
+#include "ipfix_writer.hpp"
+#include "sipdetect/readers.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <utility>
 #include <vector>
 
@@ -115,6 +121,31 @@ TEST_CASE("SIP-Bruteforce: a slow vertical REGISTER scan over 8.5 hours") {
     std::size_t starts = 0;
     for (const auto& ev : r.events) starts += ev["event"] == "start" ? 1u : 0u;
     CHECK(starts == 1); // one scan, not one per pause
+}
+
+TEST_CASE("ipfixprobe session: its records as an IPFIX file give the events of the CSV, exactly") {
+    SIPDETECT_REQUIRE_SHARED_FILE(csv, "ipfixprobe/sip.unirec.csv");
+    std::vector<sipdetect_cli::input_record> records;
+    {
+        auto reader = sipdetect_cli::open_reader(csv);
+        for (sipdetect_cli::input_record r; reader->next(r);) records.push_back(r);
+    }
+    REQUIRE(records.size() == 40);
+    const auto ipfix = std::filesystem::temp_directory_path() / ("sipdetect_e2e_" + std::to_string(::getpid()) + ".ipfix");
+    {
+        const std::string bytes = ipfix_writer::ipfixprobe_file(records);
+        std::ofstream out(ipfix, std::ios::binary);
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    for (const char* threshold : {"4", "5"}) {
+        INFO("threshold " << threshold);
+        const auto a = run_on(csv, std::string("--threshold ") + threshold);
+        const auto b = run_on(ipfix, std::string("--threshold ") + threshold);
+        CHECK(b.exit_code == 0);
+        REQUIRE_FALSE(a.events.empty());
+        CHECK(a.events == b.events); // every field of every event, times included
+    }
+    std::filesystem::remove(ipfix);
 }
 
 TEST_CASE("ipfixprobe session: the capture and its CSV give the same events, at each threshold") {

@@ -3,6 +3,7 @@
 // CSV, IPFIX files, hostile input.
 #include "catch.hpp"
 
+#include "ipfix_writer.hpp"
 #include "sipdetect/readers.hpp"
 
 #include <sipdetect/record.hpp>
@@ -1567,123 +1568,9 @@ TEST_CASE("readers: corrupt and hostile text files give a clear input_error") {
 // ===========================================================================
 // IPFIX files (RFC 7011 messages one after another), with ipfixprobe's SIP elements
 
+using namespace ipfix_writer;
+
 namespace {
-
-struct ipfix_field {
-    std::uint16_t id = 0;
-    std::uint16_t length = 0; // 0xffff: variable length
-    std::uint32_t pen = 0;
-};
-constexpr std::uint16_t varlen = 0xffff;
-
-std::string ipfix_message(std::uint32_t domain, const std::vector<std::string>& sets, std::uint32_t sequence = 0) {
-    std::string body;
-    for (const std::string& s : sets) body += s;
-    std::string m;
-    put16be(m, 10);
-    put16be(m, static_cast<unsigned>(16 + body.size()));
-    put32be(m, 1700000000); // export time
-    put32be(m, sequence);
-    put32be(m, domain);
-    return m + body;
-}
-std::string ipfix_set(std::uint16_t id, const std::string& records) {
-    std::string s;
-    put16be(s, id);
-    put16be(s, static_cast<unsigned>(4 + records.size()));
-    return s + records;
-}
-std::string ipfix_template_record(std::uint16_t id, const std::vector<ipfix_field>& fields, int scope = -1) {
-    std::string r;
-    put16be(r, id);
-    put16be(r, static_cast<unsigned>(fields.size()));
-    if (scope >= 0) put16be(r, static_cast<unsigned>(scope));
-    for (const ipfix_field& f : fields) {
-        put16be(r, f.pen != 0 ? (f.id | 0x8000u) : f.id);
-        put16be(r, f.length);
-        if (f.pen != 0) put32be(r, f.pen);
-    }
-    return r;
-}
-std::string ipfix_text(const std::string& s) {
-    std::string out;
-    if (s.size() < 255) {
-        put8(out, static_cast<unsigned>(s.size()));
-    } else {
-        put8(out, 255);
-        put16be(out, static_cast<unsigned>(s.size()));
-    }
-    return out + s;
-}
-std::string be64(std::uint64_t v) {
-    std::string s;
-    put32be(s, static_cast<std::uint32_t>(v >> 32));
-    put32be(s, static_cast<std::uint32_t>(v & 0xffffffffu));
-    return s;
-}
-// dateTimeMicroseconds as ipfixprobe writes it: NTP seconds, fraction usec * 2^32 / 999999.
-std::uint64_t ipfixprobe_ntp(std::int64_t unix_micros) {
-    const auto sec = static_cast<std::uint64_t>(unix_micros / 1'000'000 + 2208988800);
-    const auto usec = static_cast<std::uint64_t>(unix_micros % 1'000'000);
-    return sec << 32 | static_cast<std::uint32_t>((usec << 32) / 999999);
-}
-
-// ipfixprobe's basic IPv4 (or IPv6) flow template followed by its SIP plugin's elements.
-std::vector<ipfix_field> ipfixprobe_sip_template(bool v6) {
-    std::vector<ipfix_field> f{{136, 1}, {1, 8},        {1, 8, 29305}, {2, 8}, {2, 8, 29305}, {154, 8},
-                               {155, 8}, {60, 1},       {4, 1},        {6, 1}, {6, 1, 29305}, {7, 2},
-                               {11, 2},  {10, 4},       {v6 ? std::uint16_t{27} : std::uint16_t{8}, v6 ? std::uint16_t{16} : std::uint16_t{4}},
-                               {v6 ? std::uint16_t{28} : std::uint16_t{12}, v6 ? std::uint16_t{16} : std::uint16_t{4}},
-                               {56, 6},  {80, 6}};
-    for (std::uint16_t id = 100; id <= 108; ++id)
-        f.push_back({id, id <= 101 ? std::uint16_t{2} : varlen, 8057});
-    return f;
-}
-// One data record of ipfixprobe_sip_template(): a response sent by the
-// destination becomes a biflow record with packets 0 and packets_rev 1.
-std::string ipfixprobe_sip_record(const input_record& r, unsigned msg_type, const std::string& cseq) {
-    const bool reversed = r.sent_by == sipdetect::sender::destination;
-    std::string d;
-    put8(d, 1);                       // flowEndReason
-    d += be64(400) + be64(0);         // bytes, bytes_rev
-    d += be64(reversed ? 0 : 1) + be64(reversed ? 1 : 0);
-    d += be64(ipfixprobe_ntp(sipdetect::micros_of(r.time) - 2000)); // flow start: an earlier packet's time
-    d += be64(ipfixprobe_ntp(sipdetect::micros_of(r.time)));
-    put8(d, r.src.is_v4() ? 4 : 6);
-    put8(d, 17);
-    put8(d, 0);
-    put8(d, 0);
-    put16be(d, r.src_port);
-    put16be(d, r.dst_port);
-    put32be(d, 0);
-    const auto address = [&](const ip_address& a) {
-        const auto& b = a.bytes();
-        return a.is_v4() ? std::string(reinterpret_cast<const char*>(b.data()) + 12, 4)
-                         : std::string(reinterpret_cast<const char*>(b.data()), 16);
-    };
-    d += address(r.src) + address(r.dst);
-    d += std::string(12, '\x02'); // MAC addresses
-    put16be(d, msg_type);
-    put16be(d, r.status);
-    std::string via;
-    for (unsigned i = 0; i < r.via_count; ++i) via += (i ? ";" : "") + std::string("SIP/2.0/UDP 192.0.2.9:5060");
-    d += ipfix_text(r.call_id) + ipfix_text(r.from_uri) + ipfix_text(r.to_uri) + ipfix_text(via) +
-         ipfix_text(r.user_agent) + ipfix_text(r.request_uri) + ipfix_text(cseq);
-    return d;
-}
-unsigned ipfixprobe_msg_type(const input_record& r) {
-    if (r.status != 0) return 99;
-    switch (r.method) {
-    case sip_method::invite: return 1;
-    case sip_method::ack: return 2;
-    case sip_method::cancel: return 3;
-    case sip_method::bye: return 4;
-    case sip_method::register_: return 5;
-    case sip_method::options: return 6;
-    default: return 0;
-    }
-}
-std::string method_name(sip_method m) { return std::string(sipdetect::sip_method_names[static_cast<std::size_t>(m)]); }
 
 void check_same_record(const input_record& a, const input_record& b) {
     CHECK(a.time == b.time);
@@ -1709,23 +1596,7 @@ TEST_CASE("readers: the shared ipfixprobe records as an IPFIX file give the same
     const auto from_csv = read_all(csv);
     REQUIRE(from_csv.size() == 40);
 
-    // The 40 records in IPFIX as ipfixprobe exports them: the template in the
-    // first message, 16 records per message, in observation domain 7.
-    std::string file;
-    std::string records;
-    std::uint32_t sequence = 0;
-    for (std::size_t i = 0; i < from_csv.size(); ++i) {
-        const input_record& r = from_csv[i];
-        records += ipfixprobe_sip_record(r, ipfixprobe_msg_type(r), "1 " + method_name(r.method));
-        if ((i + 1) % 16 == 0 || i + 1 == from_csv.size()) {
-            std::vector<std::string> sets;
-            if (file.empty()) sets.push_back(ipfix_set(2, ipfix_template_record(258, ipfixprobe_sip_template(false))));
-            sets.push_back(ipfix_set(258, records));
-            file += ipfix_message(7, sets, sequence);
-            sequence += 16;
-            records.clear();
-        }
-    }
+    const std::string file = ipfixprobe_file(from_csv);
     temp_dir dir;
     const auto p = dir.write("sip.ipfix", file);
     CHECK(detect_format(p) == input_format::ipfix);
