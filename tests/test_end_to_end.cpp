@@ -145,6 +145,12 @@ TEST_CASE("ipfixprobe session: its records as an IPFIX file give the events of t
         REQUIRE_FALSE(a.events.empty());
         CHECK(a.events == b.events); // every field of every event, times included
     }
+    const std::string stats = cli_stderr("--stats " + quoted(ipfix.string()));
+    CHECK(stats.find("input: 40 records, 0 packets, 40 SIP messages, 0 not SIP, 0 malformed, 0 ICMP skipped, "
+                     "0 records or lines without a SIP message\n") != std::string::npos);
+    CHECK(stats.find("ipfix: 3 messages, 1 templates, 0 data sets without a template, 0 sets of reserved ids\n") !=
+          std::string::npos);
+    CHECK(cli_stderr("--stats " + quoted(csv.string())).find("ipfix:") == std::string::npos);
     std::filesystem::remove(ipfix);
 }
 

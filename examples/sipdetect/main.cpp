@@ -327,21 +327,20 @@ int main(int argc, char** argv) {
         const auto s = scans.stats();
         const auto p = proxies.stats();
         fmt::print(stderr,
-                   "input: {} records, {} packets, {} SIP messages, {} not SIP, {} malformed, {} ICMP skipped\n"
+                   "input: {} records, {} packets, {} SIP messages, {} not SIP, {} malformed, {} ICMP skipped, "
+                   "{} records or lines without a SIP message\n"
                    "sipscan: {} records, {} requests counted, {} relayed ignored, {} filtered, {} tracked, {} evicted, "
                    "{} expired, {} scans\n"
                    "sipproxy: {} records, {} candidates, {} proxies, {} learned in training, {} judged scanner-like, "
                    "{} evicted\n",
                    totals.records, totals.packets, totals.sip_messages, totals.not_sip, totals.malformed,
-                   totals.icmp_skipped, s.records, s.requests, s.relayed_ignored, s.filtered, s.tracked, s.evicted,
+                   totals.icmp_skipped, totals.skipped_records, s.records, s.requests, s.relayed_ignored, s.filtered, s.tracked, s.evicted,
                    s.expired, s.events_started, p.records, p.candidates, p.proxies, p.learned_in_training,
                    p.judged_scanner_like, p.candidates_evicted + p.proxies_evicted);
         if (totals.ipfix_messages > 0)
-            fmt::print(stderr,
-                       "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids, "
-                       "{} records not SIP\n",
+            fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
                        totals.ipfix_messages, totals.ipfix_templates, totals.sets_without_template,
-                       totals.reserved_sets, totals.skipped_records);
+                       totals.reserved_sets);
     }
     if (opt.learned_proxies)
         for (const sipdetect::known_proxy& p : proxies.learned_proxies())
