@@ -89,6 +89,7 @@ double seconds_between(double a, double b) { return b - a; }
 struct pass_result {
     double seconds = 0;
     std::size_t scanners = 0, proxies = 0;
+    std::size_t vertical = 0;           // scanners whose scan started as vertical
     double scan_bytes_per_entry = -1;   // scan stats: memory_bytes / tracked
     double proxy_bytes_per_entry = -1;  // proxy stats: memory_bytes / (candidates + proxies)
     double heap_bytes_per_source = -1;  // live heap added by the state / distinct requesters
@@ -101,9 +102,15 @@ void for_each_chunk(const std::vector<sip_flow>& records, F&& f) {
     for (std::size_t i = 0; i < all.size(); i += poll_every) f(all.subspan(i, std::min(poll_every, all.size() - i)));
 }
 
-void note_starts(const std::vector<sipdetect::scan_event>& events, std::vector<ip_address>& out) {
-    for (const auto& e : events)
-        if (e.phase == sipdetect::scan_phase::start) out.push_back(e.source);
+struct scan_starts {
+    std::vector<ip_address> sources, vertical;
+};
+void note_starts(const std::vector<sipdetect::scan_event>& events, scan_starts& out) {
+    for (const auto& e : events) {
+        if (e.phase != sipdetect::scan_phase::start) continue;
+        out.sources.push_back(e.source);
+        if (e.kind == sipdetect::scan_kind::vertical) out.vertical.push_back(e.source);
+    }
 }
 void note_proxies(const std::vector<sipdetect::proxy_event>& events, std::vector<ip_address>& out) {
     for (const auto& e : events) out.push_back(e.source);
@@ -156,8 +163,9 @@ double proxy_bytes(const sipdetect::proxy_stats& s) { return per(s.memory_bytes,
 
 pass_result scan_pass(const workload& w) {
     pass_result r;
-    std::vector<ip_address> starts;
-    starts.reserve(w.expected_scanners * 2 + 64);
+    scan_starts starts;
+    starts.sources.reserve(w.expected_scanners * 2 + 64);
+    starts.vertical.reserve(w.expected_scanners + 64);
     const std::int64_t heap0 = live_heap_bytes();
     auto det = std::make_unique<scan_detector>(scan_settings());
     const auto t0 = cpu_clock::now();
@@ -173,10 +181,12 @@ pass_result scan_pass(const workload& w) {
     note_starts(det->flush(), starts);
     const auto t3 = cpu_clock::now();
     r.seconds = seconds_between(t0, t1) + seconds_between(t2, t3);
-    r.scanners = distinct(std::move(starts));
+    r.scanners = distinct(std::move(starts.sources));
+    r.vertical = distinct(std::move(starts.vertical));
     r.scan_bytes_per_entry = scan_bytes(stats);
     r.heap_bytes_per_source = heap_per_source(heap0, heap1, w.sources);
     check_count(r, "scanners", r.scanners, w.expected_scanners);
+    check_count(r, "vertical scanners", r.vertical, w.expected_vertical);
     check_scan_stats(r, w, stats);
     return r;
 }
@@ -211,8 +221,10 @@ pass_result proxy_pass(const workload& w) {
 // What an integrator runs: every record goes to both detectors.
 pass_result both_pass(const workload& w) {
     pass_result r;
-    std::vector<ip_address> starts, found;
-    starts.reserve(w.expected_scanners * 2 + 64);
+    scan_starts starts;
+    std::vector<ip_address> found;
+    starts.sources.reserve(w.expected_scanners * 2 + 64);
+    starts.vertical.reserve(w.expected_scanners + 64);
     found.reserve(w.expected_proxies * 2 + 64);
     const std::int64_t heap0 = live_heap_bytes();
     auto scans = std::make_unique<scan_detector>(scan_settings());
@@ -234,12 +246,14 @@ pass_result both_pass(const workload& w) {
     note_proxies(proxies->flush(), found);
     const auto t3 = cpu_clock::now();
     r.seconds = seconds_between(t0, t1) + seconds_between(t2, t3);
-    r.scanners = distinct(std::move(starts));
+    r.scanners = distinct(std::move(starts.sources));
+    r.vertical = distinct(std::move(starts.vertical));
     r.proxies = distinct(std::move(found));
     r.scan_bytes_per_entry = scan_bytes(scan_stats);
     r.proxy_bytes_per_entry = proxy_bytes(proxy_stats);
     r.heap_bytes_per_source = heap_per_source(heap0, heap1, w.sources);
     check_count(r, "scanners", r.scanners, w.expected_scanners);
+    check_count(r, "vertical scanners", r.vertical, w.expected_vertical);
     check_count(r, "proxies", r.proxies, w.expected_proxies);
     check_scan_stats(r, w, scan_stats);
     check_proxy_stats(r, w, proxy_stats);
@@ -249,7 +263,8 @@ pass_result both_pass(const workload& w) {
 pass_result naive_pass(const workload& w) {
     pass_result r;
     const std::int64_t heap0 = live_heap_bytes();
-    auto det = std::make_unique<naive_detector>(scan_threshold, proxy_min_uris, proxy_settings().min_success_share);
+    auto det = std::make_unique<naive_detector>(scan_threshold, scan_settings().max_success_share, proxy_min_uris,
+                                                proxy_settings().min_success_share);
     const auto t0 = cpu_clock::now();
     for (const sip_flow& f : w.records) det->feed(f);
     const auto t1 = cpu_clock::now();
@@ -257,11 +272,13 @@ pass_result naive_pass(const workload& w) {
     const std::size_t tracked = det->tracked();
     const auto t2 = cpu_clock::now();
     r.scanners = det->scanners();
+    r.vertical = det->vertical_scans();
     r.proxies = det->proxies();
     const auto t3 = cpu_clock::now();
     r.seconds = seconds_between(t0, t1) + seconds_between(t2, t3);
     r.heap_bytes_per_source = heap_per_source(heap0, heap1, tracked);
     check_count(r, "scanners", r.scanners, w.expected_scanners);
+    check_count(r, "vertical scanners", r.vertical, w.expected_vertical);
     check_count(r, "proxies", r.proxies, w.expected_proxies);
     return r;
 }
@@ -311,8 +328,10 @@ void run(benchmark::State& state, workload_id id, pass_result (*pass)(const work
     using benchmark::Counter;
     state.counters["per_record"] =
         Counter(static_cast<double>(records), Counter::kIsIterationInvariantRate | Counter::kInvert);
-    if (what == check::scanners || what == check::both)
+    if (what == check::scanners || what == check::both) {
         state.counters["scanners"] = Counter(static_cast<double>(last.scanners));
+        state.counters["vertical"] = Counter(static_cast<double>(last.vertical));
+    }
     if (what == check::proxies || what == check::both)
         state.counters["proxies"] = Counter(static_cast<double>(last.proxies));
     if (last.scan_bytes_per_entry >= 0) state.counters["scan_B_per_entry"] = Counter(last.scan_bytes_per_entry);

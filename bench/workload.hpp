@@ -154,6 +154,7 @@ struct workload {
     text_arena text;
     std::size_t sources = 0;            // distinct requester addresses
     std::size_t expected_scanners = 0;  // distinct sources a correct SIPSCAN reports
+    std::size_t expected_vertical = 0;  // of those, the ones whose scan is vertical (the odd scanners)
     std::size_t expected_proxies = 0;   // distinct sources a correct SIPPROXY reports
     std::size_t scan_requests = 0;      // requests SIPSCAN must count (REGISTER/OPTIONS/INVITE, < 2 Via)
 };
@@ -468,6 +469,7 @@ inline std::unique_ptr<workload> make_workload(workload_id id, const workload_si
         record_count += std::size_t{sizes.scanners} * sizes.scan_targets;
         w->sources += sizes.scanners;
         w->expected_scanners = sizes.scanners;
+        w->expected_vertical = sizes.scanners / 2;
     }
     if (px) {
         for (std::uint32_t p = 0; p < sizes.proxies; ++p)
