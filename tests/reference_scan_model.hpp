@@ -1,7 +1,10 @@
 // A deliberately simple model of the SIPSCAN rules: exact strings in
 // std::map and std::vector, no fingerprints, no inline storage, no layout.
-// The real detector must produce exactly its events on any stream that
-// stays below max_tracked.
+// The real detector must produce exactly its events and counters on any
+// stream below max_tracked. At max_tracked the model's victim is the worst of
+// all entries; the detector picks the worst of 8 sampled ones, which is the
+// same choice while at most 8 are kept and no two entries share a last_seen
+// (the tests keep both so).
 #pragma once
 
 #include <sipdetect/scan_detector.hpp>
@@ -22,10 +25,21 @@ public:
     void feed(const Record& record) {
         using namespace sipdetect;
         const record_view v = make_view(record);
+        ++stats_.records;
+        if (v.time < detail::earliest_record_time || v.time > detail::latest_record_time) {
+            ++stats_.malformed_dropped;
+            return;
+        }
         // Replayed with manual_clock: only the lateness rule applies.
-        if (watermark_ != record_time::min() && v.time < watermark_ - cfg_.max_lateness) return;
+        if (watermark_ != record_time::min() && v.time < watermark_ - cfg_.max_lateness) {
+            ++stats_.late_dropped;
+            return;
+        }
         watermark_ = std::max(watermark_, v.time);
-        if (v.is_response() && (v.status < 100 || v.status > 699)) return;
+        if (v.is_response() && (v.status < 100 || v.status > 699)) {
+            ++stats_.malformed_dropped;
+            return;
+        }
         scan_submethod m;
         switch (v.method) {
         case sip_method::register_: m = scan_submethod::register_; break;
@@ -44,8 +58,13 @@ public:
             if (v.status < 200) return;
             auto it = sources_.find(k);
             if (it == sources_.end()) return;
+            // An entry with one target matches only that target's answers; one with more matches any.
+            const auto is_target = [&](const target& t) {
+                return t.host == v.server && t.port == v.server_port && t.user == user;
+            };
+            if (has_evidence(it->second) || is_target(it->second.targets.front())) ++stats_.responses_matched;
             for (target& t : it->second.targets) {
-                if (t.host == v.server && t.port == v.server_port && t.user == user) {
+                if (is_target(t)) {
                     const bool fresh = (v.status < 300 && !t.success) || (v.status >= 300 && !t.failure);
                     t.success = t.success || v.status < 300;
                     t.failure = t.failure || v.status >= 300;
@@ -55,14 +74,40 @@ public:
             }
             return;
         }
-        if (cfg_.ignore_relayed && v.via_count >= 2) return;
-        if (!cfg_.destination_filter.empty() && !cfg_.destination_filter.contains(v.server)) return;
-        auto [it, fresh] = sources_.try_emplace(k);
+        if (cfg_.ignore_relayed && v.via_count >= 2) {
+            ++stats_.relayed_ignored;
+            return;
+        }
+        if (!cfg_.destination_filter.empty() && !cfg_.destination_filter.contains(v.server)) {
+            ++stats_.filtered;
+            return;
+        }
+        auto it = sources_.find(k);
+        if (it == sources_.end()) {
+            if (sources_.size() >= cfg_.max_tracked) {
+                // No active scan first, then the fewest targets, then the longest silent.
+                auto victim = std::min_element(sources_.begin(), sources_.end(), [](const auto& a, const auto& b) {
+                    if (a.second.active != b.second.active) return !a.second.active;
+                    if (a.second.targets.size() != b.second.targets.size())
+                        return a.second.targets.size() < b.second.targets.size();
+                    return a.second.last_seen < b.second.last_seen;
+                });
+                if (victim->second.active) {
+                    ++stats_.rejected;
+                    return;
+                }
+                ++stats_.evicted;
+                if (has_evidence(victim->second)) ++stats_.evicted_with_progress;
+                sources_.erase(victim);
+            }
+            it = sources_.emplace(k, source{}).first;
+            it->second.first_seen = it->second.last_seen = v.time;
+        }
         source& s = it->second;
-        if (fresh) s.first_seen = s.last_seen = v.time;
         s.first_seen = std::min(s.first_seen, v.time);
         s.last_seen = std::max(s.last_seen, v.time);
         ++s.requests;
+        ++stats_.requests;
         const bool known = std::any_of(s.targets.begin(), s.targets.end(), [&](const target& t) {
             return t.host == v.server && t.port == v.server_port && t.user == user;
         });
@@ -70,8 +115,7 @@ public:
             if (s.targets.size() >= cfg_.max_distinct) s.saturated = true;
             else s.targets.push_back(target{v.server, v.server_port, user});
         }
-        // Evidence beyond the first target is only kept once the source probes a second one.
-        if (s.targets.size() >= 2 || cfg_.threshold <= 1) {
+        if (has_evidence(s)) {
             // The tool is named from the agents as they are recorded, or from sundayddr's From user.
             if (s.tool == 0 && uri_user(v.from_uri) == "sipsscuser") s.tool = detail::match_scanner_tool({}, "sipsscuser");
             const std::string ua(v.user_agent.substr(0, user_agent_cap));
@@ -103,12 +147,14 @@ public:
             source& s = sources_.at(k);
             if (s.pending_start) {
                 out.push_back(event(scan_phase::start, k, s));
+                ++stats_.events_started;
                 s.pending_start = false;
                 s.changed = false;
                 s.last_emitted = now;
             }
             if (now - s.last_seen >= cfg_.event_idle_timeout) {
                 out.push_back(event(scan_phase::end, k, s));
+                ++stats_.events_ended;
                 sources_.erase(k);
                 continue;
             }
@@ -122,7 +168,7 @@ public:
         active_ = still;
         if (last_sweep_ == record_time::min() || now - last_sweep_ >= cfg_.source_idle_timeout / 10) {
             last_sweep_ = now;
-            std::erase_if(sources_, [&](const auto& kv) {
+            stats_.expired += std::erase_if(sources_, [&](const auto& kv) {
                 return kv.second.last_seen < now - cfg_.source_idle_timeout && !kv.second.active;
             });
         }
@@ -136,10 +182,18 @@ public:
         auto out = poll(clock_now);
         for (const key& k : active_) {
             out.push_back(event(sipdetect::scan_phase::end, k, sources_.at(k)));
+            ++stats_.events_ended;
             sources_.erase(k);
         }
         active_.clear();
         return out;
+    }
+
+    // Every counter but memory_bytes, and future_dropped (no live clock here).
+    sipdetect::scan_stats stats() const {
+        sipdetect::scan_stats s = stats_;
+        s.tracked = sources_.size();
+        return s;
     }
 
 private:
@@ -161,6 +215,9 @@ private:
         std::uint64_t id = 0;
     };
     using key = std::pair<sipdetect::ip_address, sipdetect::scan_submethod>;
+
+    // Evidence beyond the first target is only kept once the source probes a second one.
+    bool has_evidence(const source& s) const { return s.targets.size() >= 2 || cfg_.threshold <= 1; }
 
     static std::uint32_t successes(const source& s) {
         return static_cast<std::uint32_t>(std::count_if(s.targets.begin(), s.targets.end(), [](const target& t) { return t.success; }));
@@ -209,4 +266,5 @@ private:
     sipdetect::record_time last_sweep_ = sipdetect::record_time::min();
     sipdetect::record_time last_now_ = sipdetect::record_time::min();
     std::uint64_t next_id_ = 1;
+    sipdetect::scan_stats stats_;
 };

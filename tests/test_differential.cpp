@@ -1,6 +1,9 @@
-// The optimised scan detector against the simple reference model, on random
-// and adversarial streams: identical events, always.
+// The optimised detectors against their simple reference models, on random
+// and adversarial streams (hash-colliding keys, sources at the memory caps,
+// records back in time, a clock that jumps): identical events and counters,
+// always.
 #include "catch.hpp"
+#include "reference_proxy_model.hpp"
 #include "reference_scan_model.hpp"
 #include "test_support.hpp"
 
@@ -26,13 +29,30 @@ struct rng {
     bool chance(double p) { return static_cast<double>(next() >> 11) * 0x1.0p-53 < p; }
 };
 
+// How record times move: mostly small steps forward, sometimes a long pause,
+// sometimes back. A coarse grid with short timeouts makes times meet the
+// rules' boundaries exactly.
+struct time_shape {
+    double step = 0.5;              // seconds; a step is 0 to steps-1 of these
+    std::uint32_t steps = 30;
+    std::uint32_t pause = 900;      // a pause lasts pause to pause + pause_spread seconds
+    std::uint32_t pause_spread = 4000;
+    std::uint32_t back = 600;       // a record back in time goes up to this many seconds back
+
+    double next(rng& r, double t) const {
+        return t + (r.chance(0.01) ? pause + r.below(pause_spread) : r.below(steps) * step);
+    }
+    double when(rng& r, double t) const { return r.chance(0.02) ? t - r.below(back) : t; }
+};
+constexpr time_shape coarse_grid{1.0, 3, 20, 60, 5};
+
 struct stream_shape {
     std::vector<ip_address> clients;
     std::uint32_t servers = 12;
     std::uint32_t users = 12;
-    double backwards = 0.02;   // share of records that go back in time
     double response = 0.4;     // share of requests answered
     std::size_t records = 4000;
+    time_shape time;
 };
 
 std::vector<msg> random_stream(rng& r, const stream_shape& shape) {
@@ -40,8 +60,8 @@ std::vector<msg> random_stream(rng& r, const stream_shape& shape) {
     double t = 1000;
     const sip_method methods[] = {sip_method::register_, sip_method::options, sip_method::invite, sip_method::bye};
     for (std::size_t i = 0; i < shape.records; ++i) {
-        t += r.chance(0.01) ? 900 + r.below(4000) : r.below(30) * 0.5;
-        const double when = r.chance(shape.backwards) ? t - r.below(600) : t;
+        t = shape.time.next(r, t);
+        const double when = shape.time.when(r, t);
         msg m;
         m.time = at_seconds(when);
         m.src = shape.clients[r.below(static_cast<std::uint32_t>(shape.clients.size()))];
@@ -70,7 +90,9 @@ std::vector<msg> random_stream(rng& r, const stream_shape& shape) {
 
 // The model, the detector fed record by record and the detector fed in
 // batches of random sizes (feed(std::span), which prefetches) must agree.
-void compare(const scan_config& cfg, const std::vector<msg>& stream, rng& r) {
+// Between polls the clock is set up to clock_jump seconds either side of the
+// newest record. Returns the detector's counters at the end.
+scan_stats compare(const scan_config& cfg, const std::vector<msg>& stream, rng& r, std::uint32_t clock_jump = 3600) {
     scan_detector<msg> real(cfg);
     scan_detector<msg> batched(cfg);
     reference_scan_model<msg> model(cfg);
@@ -90,7 +112,8 @@ void compare(const scan_config& cfg, const std::vector<msg>& stream, rng& r) {
         if (r.chance(0.05)) {
             feed_batches(i + 1);
             // The clock jumps around, backwards included.
-            real.clock().set(real.watermark() + std::chrono::seconds(r.below(7200)) - std::chrono::seconds(3600));
+            real.clock().set(real.watermark() + std::chrono::seconds(r.below(2 * clock_jump)) -
+                             std::chrono::seconds(clock_jump));
             batched.clock().set(real.clock().now());
             const auto a = real.poll();
             const auto b = model.poll(real.clock().now());
@@ -105,8 +128,22 @@ void compare(const scan_config& cfg, const std::vector<msg>& stream, rng& r) {
     REQUIRE(a == b);
     REQUIRE(batched.flush() == a);
     CHECK(batched.stats() == real.stats());
+    scan_stats counters = real.stats();
+    counters.memory_bytes = 0;
+    CHECK(counters == model.stats());
     events += a.size();
     CHECK(events > 0);
+    return counters;
+}
+
+// The models break ties of last_seen by their own order, the detectors by
+// table position: the cap tests give every record its own microsecond.
+void make_times_distinct(std::vector<msg>& stream) {
+    REQUIRE(stream.size() < 10'000);
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+        const std::int64_t us = micros_of(stream[i].time);
+        stream[i].time = record_time_from_micros((us + 5'000) / 10'000 * 10'000 + static_cast<std::int64_t>(i));
+    }
 }
 
 std::vector<ip_address> plain_clients(std::size_t n) {
@@ -170,6 +207,24 @@ TEST_CASE("differential: threshold 1 and saturation at max_distinct") {
     compare(cfg, random_stream(r, shape), r);
 }
 
+TEST_CASE("differential: times on a coarse grid meet the timeouts exactly") {
+    for (std::uint64_t seed = 30; seed < 38; ++seed) {
+        INFO("seed " << seed);
+        rng r{seed};
+        scan_config cfg;
+        cfg.threshold = 2 + r.below(4);
+        cfg.max_distinct = cfg.threshold + r.below(6);
+        cfg.update_interval = std::chrono::seconds(r.below(20));
+        cfg.event_idle_timeout = std::chrono::seconds(5 + r.below(40));
+        cfg.source_idle_timeout = std::chrono::seconds(10 * (1 + r.below(8)));
+        cfg.max_lateness = std::chrono::seconds(r.below(6));
+        stream_shape shape;
+        shape.clients = plain_clients(3 + r.below(10));
+        shape.time = coarse_grid;
+        compare(cfg, random_stream(r, shape), r, 30);
+    }
+}
+
 TEST_CASE("differential: hash-colliding keys with expiry and deletion in long probe chains") {
     for (std::uint64_t seed = 20; seed < 24; ++seed) {
         rng r{seed};
@@ -182,6 +237,226 @@ TEST_CASE("differential: hash-colliding keys with expiry and deletion in long pr
         shape.records = 6000;
         compare(cfg, random_stream(r, shape), r);
     }
+}
+
+TEST_CASE("differential: many sources at max_tracked, evictions and refusals included") {
+    std::uint64_t evicted = 0, rejected = 0;
+    for (std::uint64_t seed = 40; seed < 52; ++seed) {
+        INFO("seed " << seed);
+        rng r{seed};
+        scan_config cfg;
+        cfg.threshold = 2 + r.below(4);
+        cfg.max_distinct = cfg.threshold + r.below(6);
+        cfg.max_tracked = 1 + r.below(8); // at most 8: the detector's sample of victims is every entry
+        cfg.evidence_targets = r.below(6);
+        cfg.update_interval = std::chrono::seconds(r.below(1200));
+        cfg.source_idle_timeout = std::chrono::seconds(1200 + r.below(7200));
+        stream_shape shape;
+        shape.clients = seed % 2 ? plain_clients(10 + r.below(30)) : colliding_clients(cfg, 10 + r.below(30));
+        shape.servers = 4;
+        shape.users = 6;
+        auto stream = random_stream(r, shape);
+        make_times_distinct(stream);
+        const scan_stats counters = compare(cfg, stream, r);
+        evicted += counters.evicted;
+        rejected += counters.rejected;
+    }
+    CHECK(evicted > 1000);
+    CHECK(rejected > 0);
+}
+
+namespace {
+
+// Proxies (many From URIs, relayed, answered), scanners rotating From users
+// (mostly refused), and phones (one or two URIs), with the caps, the filter
+// and every time rule in play.
+std::vector<msg> random_proxy_stream(rng& r, const std::vector<ip_address>& clients, std::size_t records,
+                                     const time_shape& time = {}) {
+    std::vector<msg> out;
+    double t = 1000;
+    const sip_method methods[] = {sip_method::register_, sip_method::invite, sip_method::options,
+                                  sip_method::ack,       sip_method::bye,    sip_method::unknown};
+    const std::string long_uri = "sip:" + std::string(300, 'l') + "@example.net";
+    for (std::size_t i = 0; i < records; ++i) {
+        t = time.next(r, t);
+        const double when = time.when(r, t);
+        const std::uint32_t who = r.below(static_cast<std::uint32_t>(clients.size()));
+        const std::uint32_t role = who % 4; // 0: proxy, 1: scanner, else a phone
+        msg m;
+        m.time = at_seconds(when);
+        m.src = clients[who];
+        m.dst = r.chance(0.1) ? ip_address::parse("2001:db8:5::1") : ip_address::from_v4(0xc6336401u + r.below(3));
+        m.method = methods[r.below(r.chance(0.02) ? 6 : 5)];
+        const std::uint32_t user = role == 0 ? r.below(30) : role == 1 ? r.below(60) : who + r.below(2) * 1000;
+        m.from_uri = r.chance(0.01) ? long_uri : "sip:u" + std::to_string(user) + "@example.net";
+        m.to_uri = m.request_uri = "sip:" + std::to_string(r.below(9)) + "@example.org";
+        m.user_agent = r.chance(0.2) ? "" : r.chance(0.05) ? std::string(200, 'a') : "agent" + std::to_string(r.below(6));
+        m.via_count = role == 0 ? 2 + r.below(2) : r.chance(0.1) ? 0 : 1;
+        out.push_back(m);
+        if (m.method != sip_method::ack && r.chance(role == 1 ? 0.5 : 0.7)) {
+            static const std::uint16_t ok[] = {200, 202, 180, 401}, refused[] = {403, 404, 100, 999};
+            const std::uint16_t status = (role == 1 ? refused : ok)[r.below(4)];
+            out.push_back(r.chance(0.5) ? response(m, when + 0.01, status) : response_biflow(m, when + 0.01, status));
+        }
+    }
+    return out;
+}
+
+proxy_config random_proxy_config(rng& r) {
+    proxy_config cfg;
+    cfg.min_uris = 2 + r.below(7);
+    cfg.closed_season = std::chrono::seconds(r.chance(0.3) ? 0 : r.below(6000));
+    cfg.time_to_death = std::chrono::seconds(600 + r.below(8000));
+    cfg.candidate_idle_timeout = std::chrono::seconds(300 + r.below(8000));
+    cfg.answer_grace = std::chrono::seconds(r.below(60));
+    cfg.min_success_share = r.below(3) * 0.3;
+    cfg.uri_samples = r.below(6);
+    cfg.peer_samples = r.below(4);
+    cfg.max_user_agents = r.below(4);
+    if (r.chance(0.3)) cfg.max_lateness = std::chrono::seconds(300);
+    if (r.chance(0.3)) {
+        cfg.filter = prefix_set::parse("192.0.2.0/29,198.51.100.0/24,2001:db8:66::/120");
+        cfg.filter_mode = r.chance(0.5) ? proxy_filter_mode::exclude_devices : proxy_filter_mode::exclude_internal;
+    }
+    return cfg;
+}
+
+// What compare() saw, so a test can check that its streams reach the rules it names.
+struct proxy_run {
+    std::size_t events = 0;
+    proxy_stats stats;
+};
+
+// The model, the detector fed record by record and the detector fed in
+// batches of random sizes must agree on events, learned proxies and counters.
+proxy_run compare_proxy(const proxy_config& cfg, const std::vector<msg>& stream, rng& r,
+                        std::uint32_t clock_jump = 3600) {
+    proxy_detector<msg> real(cfg), batched(cfg);
+    reference_proxy_model<msg> model(cfg);
+    proxy_run run;
+    std::size_t unbatched = 0;
+    rng batch_sizes{stream.size()};
+    auto feed_batches = [&](std::size_t end) {
+        while (unbatched < end) {
+            const std::size_t n = std::min<std::size_t>(end - unbatched, 1 + batch_sizes.below(40));
+            batched.feed(std::span<const msg>(stream).subspan(unbatched, n));
+            unbatched += n;
+        }
+    };
+    auto same_state = [&] {
+        REQUIRE(real.learned_proxies() == model.learned_proxies());
+        proxy_stats counters = real.stats();
+        counters.memory_bytes = 0;
+        REQUIRE(counters == model.stats());
+    };
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+        real.feed(stream[i]);
+        model.feed(stream[i]);
+        if (r.chance(0.05)) {
+            feed_batches(i + 1);
+            real.clock().set(real.watermark() + std::chrono::seconds(r.below(2 * clock_jump)) -
+                             std::chrono::seconds(clock_jump));
+            batched.clock().set(real.clock().now());
+            const auto a = real.poll();
+            REQUIRE(a == model.poll(real.clock().now()));
+            REQUIRE(batched.poll() == a);
+            same_state();
+            run.events += a.size();
+        }
+    }
+    feed_batches(stream.size());
+    const auto a = real.flush();
+    REQUIRE(a == model.flush(real.clock().now()));
+    REQUIRE(batched.flush() == a);
+    same_state();
+    CHECK(batched.stats() == real.stats());
+    run.events += a.size();
+    run.stats = real.stats();
+    return run;
+}
+
+std::vector<ip_address> colliding_proxy_clients(const proxy_config& cfg, std::size_t n) {
+    std::vector<ip_address> out;
+    const detail::flat_table<detail::source_key, detail::proxy_candidate, detail::source_key_hasher> table(
+        detail::source_key_hasher{cfg.hash_seed});
+    const auto home = [&](const ip_address& a) { return table.fragment_of(detail::source_key{a, 0}) & 1023u; };
+    const std::uint32_t target = home(ip_address::from_v4(0xc0000200u));
+    for (std::uint32_t i = 0; out.size() < n; ++i) {
+        const ip_address a = ip_address::from_v4(0xc0000200u + i);
+        if (home(a) == target) out.push_back(a);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("differential: SIPPROXY on random streams") {
+    std::size_t events = 0, in_training = 0, scanner_like = 0, expired = 0, filtered = 0, late = 0;
+    for (std::uint64_t seed = 1; seed <= 16; ++seed) {
+        INFO("seed " << seed);
+        rng r{seed};
+        const proxy_config cfg = random_proxy_config(r);
+        const auto run = compare_proxy(cfg, random_proxy_stream(r, plain_clients(8 + r.below(40)), 4000), r);
+        events += run.events;
+        in_training += run.stats.learned_in_training;
+        scanner_like += run.stats.judged_scanner_like;
+        expired += run.stats.proxies_expired + run.stats.candidates_expired;
+        filtered += run.stats.filtered;
+        late += run.stats.late_dropped;
+    }
+    // The streams reach every rule the model has.
+    CHECK(events > 0);
+    CHECK(in_training > 0);
+    CHECK(scanner_like > 0);
+    CHECK(expired > 0);
+    CHECK(filtered > 0);
+    CHECK(late > 0);
+}
+
+TEST_CASE("differential: SIPPROXY with times on a coarse grid, meeting the season's end and the timeouts exactly") {
+    std::size_t events = 0, in_training = 0, expired = 0;
+    for (std::uint64_t seed = 40; seed < 56; ++seed) {
+        INFO("seed " << seed);
+        rng r{seed};
+        proxy_config cfg = random_proxy_config(r);
+        cfg.closed_season = std::chrono::seconds(r.below(300));
+        cfg.time_to_death = std::chrono::seconds(10 * (1 + r.below(20)));
+        cfg.candidate_idle_timeout = std::chrono::seconds(10 * (1 + r.below(20)));
+        cfg.answer_grace = std::chrono::seconds(r.below(8));
+        cfg.max_lateness = std::chrono::seconds(r.below(6));
+        const auto run =
+            compare_proxy(cfg, random_proxy_stream(r, plain_clients(8 + r.below(24)), 3000, coarse_grid), r, 30);
+        events += run.events;
+        in_training += run.stats.learned_in_training;
+        expired += run.stats.proxies_expired + run.stats.candidates_expired;
+    }
+    CHECK(events > 0);
+    CHECK(in_training > 0);
+    CHECK(expired > 0);
+}
+
+TEST_CASE("differential: SIPPROXY with hash-colliding keys, many sources at max_candidates and max_proxies") {
+    std::size_t events = 0, evicted = 0, rejected = 0, proxies_evicted = 0;
+    for (std::uint64_t seed = 60; seed < 76; ++seed) {
+        INFO("seed " << seed);
+        rng r{seed};
+        proxy_config cfg = random_proxy_config(r);
+        // At most 8: the detector's sample of victims is every entry.
+        cfg.max_candidates = 1 + r.below(8);
+        cfg.max_proxies = 1 + r.below(8);
+        const auto clients = seed % 2 ? colliding_proxy_clients(cfg, 12 + r.below(30)) : plain_clients(12 + r.below(30));
+        auto stream = random_proxy_stream(r, clients, 5000);
+        make_times_distinct(stream);
+        const auto run = compare_proxy(cfg, stream, r);
+        events += run.events;
+        evicted += run.stats.candidates_evicted;
+        rejected += run.stats.candidates_rejected;
+        proxies_evicted += run.stats.proxies_evicted;
+    }
+    CHECK(events > 0);
+    CHECK(evicted > 1000);
+    CHECK(rejected > 0);
+    CHECK(proxies_evicted > 0);
 }
 
 TEST_CASE("differential: feed_all() of both detectors in one pass decides as feeding each record by record") {
