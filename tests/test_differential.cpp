@@ -325,6 +325,9 @@ proxy_config random_proxy_config(rng& r) {
 struct proxy_run {
     std::size_t events = 0;
     proxy_stats stats;
+    // When the candidates of the events poll() returned crossed min_uris:
+    // their verdicts fell due then, one answer grace later.
+    std::vector<record_time> crossings;
 };
 
 // The model, the detector fed record by record and the detector fed in
@@ -362,6 +365,7 @@ proxy_run compare_proxy(const proxy_config& cfg, const std::vector<msg>& stream,
             REQUIRE(batched.poll() == a);
             same_state();
             run.events += a.size();
+            for (const proxy_event& e : a) run.crossings.push_back(e.detected_at - cfg.answer_grace);
         }
     }
     feed_batches(stream.size());
@@ -413,23 +417,38 @@ TEST_CASE("differential: SIPPROXY on random streams") {
     CHECK(late > 0);
 }
 
+// The season's end is set where a candidate crosses min_uris: the run
+// without a season finds the crossings, and the replay (same stream, same
+// polls; the season changes only whether a verdict is an event) ends the
+// season exactly at one of them, which must then be an event.
 TEST_CASE("differential: SIPPROXY with times on a coarse grid, meeting the season's end and the timeouts exactly") {
-    std::size_t events = 0, in_training = 0, expired = 0;
+    std::size_t events = 0, in_training = 0, expired = 0, aimed = 0;
     for (std::uint64_t seed = 40; seed < 56; ++seed) {
         INFO("seed " << seed);
         rng r{seed};
         proxy_config cfg = random_proxy_config(r);
-        cfg.closed_season = std::chrono::seconds(r.below(300));
+        cfg.closed_season = record_duration::zero();
         cfg.time_to_death = std::chrono::seconds(10 * (1 + r.below(20)));
         cfg.candidate_idle_timeout = std::chrono::seconds(10 * (1 + r.below(20)));
         cfg.answer_grace = std::chrono::seconds(r.below(8));
         cfg.max_lateness = std::chrono::seconds(r.below(6));
-        const auto run =
-            compare_proxy(cfg, random_proxy_stream(r, plain_clients(8 + r.below(24)), 3000, coarse_grid), r, 30);
+        const auto stream = random_proxy_stream(r, plain_clients(8 + r.below(24)), 3000, coarse_grid);
+        rng replay = r;
+        const auto seasonless = compare_proxy(cfg, stream, r, 30);
+        std::vector<record_time> later;
+        for (const record_time t : seasonless.crossings)
+            if (t > stream.front().time) later.push_back(t);
+        if (later.empty()) continue; // this seed's configuration made no event: the run above compared it
+        ++aimed;
+        const record_time season_end = later[later.size() / 2];
+        cfg.closed_season = season_end - stream.front().time;
+        const auto run = compare_proxy(cfg, stream, replay, 30);
+        CHECK(std::count(run.crossings.begin(), run.crossings.end(), season_end) >= 1);
         events += run.events;
         in_training += run.stats.learned_in_training;
         expired += run.stats.proxies_expired + run.stats.candidates_expired;
     }
+    CHECK(aimed >= 12);
     CHECK(events > 0);
     CHECK(in_training > 0);
     CHECK(expired > 0);
