@@ -155,16 +155,18 @@ std::vector<ip_address> plain_clients(std::size_t n) {
 }
 
 // Clients whose table keys all land in the same home bucket of a small table:
-// long probe chains, and deletions inside them.
-std::vector<ip_address> colliding_clients(const scan_config& cfg, std::size_t n) {
+// long probe chains, and deletions inside them. The detector's own table
+// type (Entry: its entry) and hash seed decide the home bucket.
+template <class Entry>
+std::vector<ip_address> colliding_clients(std::uint64_t hash_seed, std::size_t n) {
     std::vector<ip_address> out;
-    // The detector's own table type decides the home bucket.
-    const detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher> table(
-        detail::source_key_hasher{cfg.hash_seed});
+    const detail::flat_table<detail::source_key, Entry, detail::source_key_hasher> table(
+        detail::source_key_hasher{hash_seed});
     const auto home = [&](const ip_address& a) { return table.fragment_of(detail::source_key{a, 0}) & 1023u; };
-    const std::uint32_t target = home(ip_address::from_v4(0xc6336400u));
+    const std::uint32_t first = 0xcb007100u; // 203.0.113.0, outside every filter of these tests
+    const std::uint32_t target = home(ip_address::from_v4(first));
     for (std::uint32_t i = 0; out.size() < n; ++i) {
-        const ip_address a = ip_address::from_v4(0xc6336400u + i);
+        const ip_address a = ip_address::from_v4(first + i);
         if (home(a) == target) out.push_back(a);
     }
     return out;
@@ -233,7 +235,7 @@ TEST_CASE("differential: hash-colliding keys with expiry and deletion in long pr
         cfg.source_idle_timeout = std::chrono::seconds(900);
         cfg.event_idle_timeout = std::chrono::seconds(600);
         stream_shape shape;
-        shape.clients = colliding_clients(cfg, 40);
+        shape.clients = colliding_clients<detail::scan_source>(cfg.hash_seed, 40);
         shape.records = 6000;
         compare(cfg, random_stream(r, shape), r);
     }
@@ -252,7 +254,8 @@ TEST_CASE("differential: many sources at max_tracked, evictions and refusals inc
         cfg.update_interval = std::chrono::seconds(r.below(1200));
         cfg.source_idle_timeout = std::chrono::seconds(1200 + r.below(7200));
         stream_shape shape;
-        shape.clients = seed % 2 ? plain_clients(10 + r.below(30)) : colliding_clients(cfg, 10 + r.below(30));
+        const std::size_t clients = 10 + r.below(30);
+        shape.clients = seed % 2 ? plain_clients(clients) : colliding_clients<detail::scan_source>(cfg.hash_seed, clients);
         shape.servers = 4;
         shape.users = 6;
         auto stream = random_stream(r, shape);
@@ -379,19 +382,6 @@ proxy_run compare_proxy(const proxy_config& cfg, const std::vector<msg>& stream,
     return run;
 }
 
-std::vector<ip_address> colliding_proxy_clients(const proxy_config& cfg, std::size_t n) {
-    std::vector<ip_address> out;
-    const detail::flat_table<detail::source_key, detail::proxy_candidate, detail::source_key_hasher> table(
-        detail::source_key_hasher{cfg.hash_seed});
-    const auto home = [&](const ip_address& a) { return table.fragment_of(detail::source_key{a, 0}) & 1023u; };
-    const std::uint32_t target = home(ip_address::from_v4(0xc0000200u));
-    for (std::uint32_t i = 0; out.size() < n; ++i) {
-        const ip_address a = ip_address::from_v4(0xc0000200u + i);
-        if (home(a) == target) out.push_back(a);
-    }
-    return out;
-}
-
 } // namespace
 
 TEST_CASE("differential: SIPPROXY on random streams") {
@@ -463,7 +453,8 @@ TEST_CASE("differential: SIPPROXY with hash-colliding keys, many sources at max_
         // At most 8: the detector's sample of victims is every entry.
         cfg.max_candidates = 1 + r.below(8);
         cfg.max_proxies = 1 + r.below(8);
-        const auto clients = seed % 2 ? colliding_proxy_clients(cfg, 12 + r.below(30)) : plain_clients(12 + r.below(30));
+        const std::size_t n = 12 + r.below(30);
+        const auto clients = seed % 2 ? colliding_clients<detail::proxy_candidate>(cfg.hash_seed, n) : plain_clients(n);
         auto stream = random_proxy_stream(r, clients, 5000);
         make_times_distinct(stream);
         const auto run = compare_proxy(cfg, stream, r);
