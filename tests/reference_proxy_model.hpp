@@ -7,6 +7,8 @@
 // are kept (the tests keep the caps there).
 #pragma once
 
+#include "reference_time_rules.hpp"
+
 #include <sipdetect/proxy_detector.hpp>
 
 #include <algorithm>
@@ -22,17 +24,7 @@ public:
     void feed(const Record& record) {
         using namespace sipdetect;
         const record_view v = make_view(record);
-        ++stats_.records;
-        if (v.time < detail::earliest_record_time || v.time > detail::latest_record_time) {
-            ++stats_.malformed_dropped;
-            return;
-        }
-        // Replayed with manual_clock: only the lateness rule applies.
-        if (watermark_ != record_time::min() && watermark_ - v.time > cfg_.max_lateness) {
-            ++stats_.late_dropped;
-            return;
-        }
-        watermark_ = std::max(watermark_, v.time);
+        if (!time_.admit(v.time, cfg_.max_lateness, stats_)) return;
         if (first_record_ == record_time::max()) first_record_ = v.time;
         if (v.is_response()) {
             if (v.status < 100 || v.status > 699) {
@@ -50,11 +42,11 @@ public:
         } else if (!filtered(v)) {
             on_request(v);
         }
-        decide_due(watermark_, false);
+        decide_due(time_.watermark, false);
     }
 
     std::vector<sipdetect::proxy_event> poll(sipdetect::record_time clock_now) {
-        const sipdetect::record_time now = advance(clock_now);
+        const sipdetect::record_time now = time_.poll_now(clock_now);
         decide_due(now, false);
         const sipdetect::record_duration period = std::min(cfg_.candidate_idle_timeout, cfg_.time_to_death) / 10;
         if (last_sweep_ == sipdetect::record_time::min() || now - last_sweep_ >= period) {
@@ -69,7 +61,7 @@ public:
     }
 
     std::vector<sipdetect::proxy_event> flush(sipdetect::record_time clock_now) {
-        decide_due(advance(clock_now), true);
+        decide_due(time_.poll_now(clock_now), true);
         return std::exchange(pending_, {});
     }
 
@@ -98,11 +90,6 @@ private:
         std::vector<sipdetect::ip_address> peers;
         bool crossed = false, judged_scanner_like = false;
     };
-
-    sipdetect::record_time advance(sipdetect::record_time clock_now) {
-        last_now_ = std::max({last_now_, watermark_, clock_now});
-        return last_now_;
-    }
 
     bool filtered(const sipdetect::record_view& v) {
         if (cfg_.filter.empty()) return false;
@@ -238,10 +225,9 @@ private:
     std::map<sipdetect::ip_address, sipdetect::known_proxy> proxies_;
     std::vector<sipdetect::ip_address> crossed_;
     std::vector<sipdetect::proxy_event> pending_;
-    sipdetect::record_time watermark_ = sipdetect::record_time::min();
     sipdetect::record_time first_record_ = sipdetect::record_time::max();
     sipdetect::record_time last_sweep_ = sipdetect::record_time::min();
-    sipdetect::record_time last_now_ = sipdetect::record_time::min();
+    reference_time_rules time_;
     bool responses_seen_ = false;
     std::uint64_t next_id_ = 1;
     sipdetect::proxy_stats stats_;

@@ -7,6 +7,8 @@
 // (the tests keep both so).
 #pragma once
 
+#include "reference_time_rules.hpp"
+
 #include <sipdetect/scan_detector.hpp>
 #include <sipdetect/scanner_tools.hpp>
 
@@ -25,17 +27,7 @@ public:
     void feed(const Record& record) {
         using namespace sipdetect;
         const record_view v = make_view(record);
-        ++stats_.records;
-        if (v.time < detail::earliest_record_time || v.time > detail::latest_record_time) {
-            ++stats_.malformed_dropped;
-            return;
-        }
-        // Replayed with manual_clock: only the lateness rule applies.
-        if (watermark_ != record_time::min() && v.time < watermark_ - cfg_.max_lateness) {
-            ++stats_.late_dropped;
-            return;
-        }
-        watermark_ = std::max(watermark_, v.time);
+        if (!time_.admit(v.time, cfg_.max_lateness, stats_)) return;
         if (v.is_response() && (v.status < 100 || v.status > 699)) {
             ++stats_.malformed_dropped;
             return;
@@ -139,8 +131,7 @@ public:
 
     std::vector<sipdetect::scan_event> poll(sipdetect::record_time clock_now) {
         using namespace sipdetect;
-        last_now_ = std::max({last_now_, watermark_, clock_now});
-        const record_time now = last_now_;
+        const record_time now = time_.poll_now(clock_now);
         std::vector<scan_event> out;
         std::vector<key> still;
         for (const key& k : active_) {
@@ -262,9 +253,8 @@ private:
     sipdetect::scan_config cfg_;
     std::map<key, source> sources_;
     std::vector<key> active_;
-    sipdetect::record_time watermark_ = sipdetect::record_time::min();
     sipdetect::record_time last_sweep_ = sipdetect::record_time::min();
-    sipdetect::record_time last_now_ = sipdetect::record_time::min();
+    reference_time_rules time_;
     std::uint64_t next_id_ = 1;
     sipdetect::scan_stats stats_;
 };

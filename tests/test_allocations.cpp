@@ -91,3 +91,58 @@ TEST_CASE("feed() allocates nothing in steady state") {
                            "192.0.2.20", sip_method::options, "x"));
     CHECK(counting::allocations.load() > before_new);
 }
+
+TEST_CASE("a population that renews itself allocates nothing once it is steady") {
+    if (!counting::active) {
+        WARN("SKIPPED: the sanitizer owns the allocator, allocations cannot be counted in this build");
+        return;
+    }
+    scan_config sc;
+    sc.source_idle_timeout = std::chrono::seconds(600);
+    proxy_config pc;
+    pc.candidate_idle_timeout = std::chrono::seconds(600);
+    scan_detector<msg> scans(sc);
+    proxy_detector<msg> proxies(pc);
+    // Phone i appears at i/10 s, registers every 30 s for 300 s, then falls
+    // silent: 3,000 phones are live, and each sweep (every 60 s) expires
+    // about 600 of the 9,000 entries.
+    std::vector<msg> second;
+    auto phones_at = [&](int t) {
+        second.clear();
+        for (long i = std::max(0L, 10L * (t - 300)); i <= 10L * t; ++i) {
+            if (i % 30 != t % 30) continue;
+            const std::string client = "10." + std::to_string(i >> 16 & 255) + "." + std::to_string(i >> 8 & 255) + "." +
+                                       std::to_string(i & 255);
+            second.push_back(request(t + static_cast<double>(i % 10) / 10, client.c_str(), "192.0.2.1",
+                                     sip_method::register_, "phone" + std::to_string(i)));
+        }
+    };
+    std::size_t allocations = 0, records = 0;
+    std::uint64_t expired_before = 0;
+    for (int t = 0; t < 3600; ++t) {
+        phones_at(t);
+        const bool measured = t >= 2400; // the first 40 minutes fill the tables
+        if (t == 2400) expired_before = scans.stats().expired;
+        const std::size_t before = counting::allocations.load();
+        if (t % 2 == 0) {
+            feed_all(std::span<const msg>(second), scans, proxies);
+        } else {
+            for (const msg& r : second) {
+                scans.feed(r);
+                proxies.feed(r);
+            }
+        }
+        if (measured) {
+            allocations += counting::allocations.load() - before;
+            records += second.size();
+        }
+        scans.clock().set(at_seconds(t + 1));
+        proxies.clock().set(at_seconds(t + 1));
+        (void)scans.poll();
+        (void)proxies.poll();
+    }
+    INFO(records << " records in the last 20 minutes");
+    CHECK(records > 100'000);
+    CHECK(scans.stats().expired - expired_before > 10'000); // the population did renew itself
+    CHECK(allocations == 0);
+}

@@ -197,8 +197,9 @@ inline std::size_t table_slots_bound(std::size_t max_entries, std::size_t min_sl
     return s;
 }
 
-// A flat_table: 8-byte index buckets, entries in chunks with at most one
-// spare chunk, and the chunk pointers (a vector: up to twice as many).
+// A flat_table: 8-byte index buckets, entries in chunks (a chunk is added
+// only when all are full, so never more than max_entries need, plus one for
+// good measure), and the chunk pointers (a vector: up to twice as many).
 template <class Entry>
 std::uint64_t flat_table_bound(std::size_t max_entries) {
     constexpr std::size_t per_chunk = sipdetect::detail::flat_table<sipdetect::detail::source_key, Entry,

@@ -4,6 +4,7 @@
 #include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/version.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -272,8 +273,13 @@ private:
         }
         at(last) = Entry{};
         --size_;
-        // Keep at most one spare chunk, so a burst that went away gives its memory back.
-        while (chunks_.size() * chunk_entries >= size_ + 2 * chunk_entries) chunks_.pop_back();
+        // Spare room is kept up to an eighth of the entries (at least a chunk):
+        // a population that renews itself, whose sweeps take out a few
+        // percent at a time, reuses its chunks instead of freeing and
+        // allocating them again, and a burst that went away still gives its
+        // memory back.
+        while (chunks_.size() * chunk_entries >= size_ + chunk_entries + std::max(chunk_entries, size_ / 8))
+            chunks_.pop_back();
 
         index_[i] = bucket{};
         for (std::size_t j = (i + 1) & mask_; index_[j].position != empty; j = (j + 1) & mask_) {
