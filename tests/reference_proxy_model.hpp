@@ -26,7 +26,14 @@ public:
         const record_view v = make_view(record);
         if (!time_.admit(v.time, cfg_.max_lateness, stats_)) return;
         if (first_record_ == record_time::max()) first_record_ = v.time;
-        if (v.is_response()) {
+        if (v.is_counters) {
+            // A flow's counters: every request it counts, and the 2xx answers among its responses.
+            const sip_counters& c = v.counters;
+            if (c.success_responses || c.failure_responses) responses_seen_ = true;
+            const std::uint64_t requests =
+                std::uint64_t{c.register_requests} + c.options_requests + c.invite_requests + c.other_requests;
+            if (!filtered(v) && requests > 0) on_request(v, requests, c.success_responses);
+        } else if (v.is_response()) {
             if (v.status < 100 || v.status > 699) {
                 ++stats_.malformed_dropped;
                 return;
@@ -40,7 +47,7 @@ public:
             ++stats_.malformed_dropped;
             return;
         } else if (!filtered(v)) {
-            on_request(v);
+            on_request(v, v.method == sip_method::ack ? 0 : 1, 0);
         }
         decide_due(time_.watermark, false);
     }
@@ -100,7 +107,7 @@ private:
         return out;
     }
 
-    void on_request(const sipdetect::record_view& v) {
+    void on_request(const sipdetect::record_view& v, std::uint64_t requests, std::uint64_t successes) {
         using namespace sipdetect;
         auto it = candidates_.find(v.client);
         if (it == candidates_.end()) {
@@ -132,7 +139,8 @@ private:
         candidate& c = it->second;
         c.first_seen = std::min(c.first_seen, v.time);
         c.last_seen = std::max(c.last_seen, v.time);
-        if (v.method != sip_method::ack) ++c.requests;
+        c.requests += requests;
+        c.successes += successes;
         const auto via = static_cast<std::uint8_t>(std::min(v.via_count, 255u));
         if (via != 0) {
             c.min_via = c.min_via == 0 ? via : std::min(c.min_via, via);

@@ -28,6 +28,20 @@ public:
         using namespace sipdetect;
         const record_view v = make_view(record);
         if (!time_.admit(v.time, cfg_.max_lateness, stats_)) return;
+        if (v.is_counters) {
+            // A flow's counters: its requests of each submethod, then its answers to them.
+            const sip_counters& c = v.counters;
+            const std::pair<scan_submethod, std::uint32_t> counts[] = {{scan_submethod::register_, c.register_requests},
+                                                                       {scan_submethod::options, c.options_requests},
+                                                                       {scan_submethod::invite, c.invite_requests}};
+            for (const auto& [m, n] : counts) {
+                if (n == 0 || !enabled(m)) continue;
+                on_request(v, m, n);
+                if (c.success_responses || c.failure_responses)
+                    on_answer(v, m, c.success_responses > 0, c.failure_responses > 0, 0);
+            }
+            return;
+        }
         if (v.is_response() && (v.status < 100 || v.status > 699)) {
             ++stats_.malformed_dropped;
             return;
@@ -39,94 +53,9 @@ public:
         case sip_method::invite: m = scan_submethod::invite; break;
         default: return;
         }
-        if ((m == scan_submethod::register_ && !cfg_.register_scan) || (m == scan_submethod::options && !cfg_.options_scan) ||
-            (m == scan_submethod::invite && !cfg_.invite_scan))
-            return;
-        std::string user(uri_user(v.to_uri));
-        if (user.empty()) user = std::string(uri_user(v.request_uri));
-        user = user.substr(0, 256);
-        const key k{v.client, m};
-        if (v.is_response()) {
-            if (v.status < 200) return;
-            auto it = sources_.find(k);
-            if (it == sources_.end()) return;
-            // An entry with one target matches only that target's answers; one with more matches any.
-            const auto is_target = [&](const target& t) {
-                return t.host == v.server && t.port == v.server_port && t.user == user;
-            };
-            if (has_evidence(it->second) || is_target(it->second.targets.front())) ++stats_.responses_matched;
-            for (target& t : it->second.targets) {
-                if (is_target(t)) {
-                    const bool fresh = (v.status < 300 && !t.success) || (v.status >= 300 && !t.failure);
-                    t.success = t.success || v.status < 300;
-                    t.failure = t.failure || v.status >= 300;
-                    if (!(t.status >= 200 && t.status < 300)) t.status = v.status;
-                    if (it->second.active && fresh) it->second.changed = true;
-                }
-            }
-            return;
-        }
-        if (cfg_.ignore_relayed && v.via_count >= 2) {
-            ++stats_.relayed_ignored;
-            return;
-        }
-        if (!cfg_.destination_filter.empty() && !cfg_.destination_filter.contains(v.server)) {
-            ++stats_.filtered;
-            return;
-        }
-        auto it = sources_.find(k);
-        if (it == sources_.end()) {
-            if (sources_.size() >= cfg_.max_tracked) {
-                // No active scan first, then the fewest targets, then the longest silent.
-                auto victim = std::min_element(sources_.begin(), sources_.end(), [](const auto& a, const auto& b) {
-                    if (a.second.active != b.second.active) return !a.second.active;
-                    if (a.second.targets.size() != b.second.targets.size())
-                        return a.second.targets.size() < b.second.targets.size();
-                    return a.second.last_seen < b.second.last_seen;
-                });
-                if (victim->second.active) {
-                    ++stats_.rejected;
-                    return;
-                }
-                ++stats_.evicted;
-                if (has_evidence(victim->second)) ++stats_.evicted_with_progress;
-                sources_.erase(victim);
-            }
-            it = sources_.emplace(k, source{}).first;
-            it->second.first_seen = it->second.last_seen = v.time;
-        }
-        source& s = it->second;
-        s.first_seen = std::min(s.first_seen, v.time);
-        s.last_seen = std::max(s.last_seen, v.time);
-        ++s.requests;
-        ++stats_.requests;
-        const bool known = std::any_of(s.targets.begin(), s.targets.end(), [&](const target& t) {
-            return t.host == v.server && t.port == v.server_port && t.user == user;
-        });
-        if (!known) {
-            if (s.targets.size() >= cfg_.max_distinct) s.saturated = true;
-            else s.targets.push_back(target{v.server, v.server_port, user});
-        }
-        if (has_evidence(s)) {
-            // The tool is named from the agents as they are recorded, or from sundayddr's From user.
-            if (s.tool == 0 && uri_user(v.from_uri) == "sipsscuser") s.tool = detail::match_scanner_tool({}, "sipsscuser");
-            const std::string ua(v.user_agent.substr(0, user_agent_cap));
-            if (!ua.empty() && s.agents.size() < cfg_.max_user_agents &&
-                std::find(s.agents.begin(), s.agents.end(), ua) == s.agents.end()) {
-                s.agents.push_back(ua);
-                if (s.tool == 0) s.tool = detail::match_scanner_tool(ua, uri_user(v.from_uri));
-            }
-            if (s.active) s.changed = true;
-        }
-        if (!s.active && s.targets.size() >= cfg_.threshold &&
-            (m != scan_submethod::register_ ||
-             static_cast<double>(successes(s)) <= cfg_.max_success_share * static_cast<double>(s.targets.size()))) {
-            s.active = true;
-            s.pending_start = true;
-            s.changed = false;
-            s.id = next_id_++;
-            active_.push_back(k);
-        }
+        if (!enabled(m)) return;
+        if (!v.is_response()) on_request(v, m, 1);
+        else if (v.status >= 200) on_answer(v, m, v.status < 300, v.status >= 300, v.status);
     }
 
     std::vector<sipdetect::scan_event> poll(sipdetect::record_time clock_now) {
@@ -206,6 +135,107 @@ private:
         std::uint64_t id = 0;
     };
     using key = std::pair<sipdetect::ip_address, sipdetect::scan_submethod>;
+
+    bool enabled(sipdetect::scan_submethod m) const {
+        using sipdetect::scan_submethod;
+        return (m == scan_submethod::register_ && cfg_.register_scan) || (m == scan_submethod::options && cfg_.options_scan) ||
+               (m == scan_submethod::invite && cfg_.invite_scan);
+    }
+
+    static std::string called_user(const sipdetect::record_view& v) {
+        std::string user(sipdetect::uri_user(v.to_uri));
+        if (user.empty()) user = std::string(sipdetect::uri_user(v.request_uri));
+        return user.substr(0, 256);
+    }
+
+    // Answers to the requester's requests to this target; status 0: a flow's counters, which carry none.
+    void on_answer(const sipdetect::record_view& v, sipdetect::scan_submethod m, bool success, bool failure,
+                   std::uint16_t status) {
+        auto it = sources_.find(key{v.client, m});
+        if (it == sources_.end()) return;
+        const std::string user = called_user(v);
+        const auto is_target = [&](const target& t) {
+            return t.host == v.server && t.port == v.server_port && t.user == user;
+        };
+        // An entry with one target matches only that target's answers; one with more matches any.
+        if (has_evidence(it->second) || is_target(it->second.targets.front())) ++stats_.responses_matched;
+        for (target& t : it->second.targets) {
+            if (!is_target(t)) continue;
+            const bool fresh = (success && !t.success) || (failure && !t.failure);
+            t.success = t.success || success;
+            t.failure = t.failure || failure;
+            // A target that accepted once is reported as accepted.
+            if (status != 0 && !(t.status >= 200 && t.status < 300)) t.status = status;
+            if (it->second.active && fresh) it->second.changed = true;
+        }
+    }
+
+    void on_request(const sipdetect::record_view& v, sipdetect::scan_submethod m, std::uint64_t count) {
+        using namespace sipdetect;
+        if (cfg_.ignore_relayed && v.via_count >= 2) {
+            ++stats_.relayed_ignored;
+            return;
+        }
+        if (!cfg_.destination_filter.empty() && !cfg_.destination_filter.contains(v.server)) {
+            ++stats_.filtered;
+            return;
+        }
+        const key k{v.client, m};
+        auto it = sources_.find(k);
+        if (it == sources_.end()) {
+            if (sources_.size() >= cfg_.max_tracked) {
+                // No active scan first, then the fewest targets, then the longest silent.
+                auto victim = std::min_element(sources_.begin(), sources_.end(), [](const auto& a, const auto& b) {
+                    if (a.second.active != b.second.active) return !a.second.active;
+                    if (a.second.targets.size() != b.second.targets.size())
+                        return a.second.targets.size() < b.second.targets.size();
+                    return a.second.last_seen < b.second.last_seen;
+                });
+                if (victim->second.active) {
+                    ++stats_.rejected;
+                    return;
+                }
+                ++stats_.evicted;
+                if (has_evidence(victim->second)) ++stats_.evicted_with_progress;
+                sources_.erase(victim);
+            }
+            it = sources_.emplace(k, source{}).first;
+            it->second.first_seen = it->second.last_seen = v.time;
+        }
+        source& s = it->second;
+        s.first_seen = std::min(s.first_seen, v.time);
+        s.last_seen = std::max(s.last_seen, v.time);
+        s.requests += count;
+        stats_.requests += count;
+        const std::string user = called_user(v);
+        const bool known = std::any_of(s.targets.begin(), s.targets.end(), [&](const target& t) {
+            return t.host == v.server && t.port == v.server_port && t.user == user;
+        });
+        if (!known) {
+            if (s.targets.size() >= cfg_.max_distinct) s.saturated = true;
+            else s.targets.push_back(target{v.server, v.server_port, user});
+        }
+        if (has_evidence(s)) {
+            // The tool is named from the agents as they are recorded, or from sundayddr's From user.
+            if (s.tool == 0 && uri_user(v.from_uri) == "sipsscuser") s.tool = detail::match_scanner_tool({}, "sipsscuser");
+            const std::string ua(v.user_agent.substr(0, user_agent_cap));
+            if (!ua.empty() && s.agents.size() < cfg_.max_user_agents &&
+                std::find(s.agents.begin(), s.agents.end(), ua) == s.agents.end()) {
+                s.agents.push_back(ua);
+                if (s.tool == 0) s.tool = detail::match_scanner_tool(ua, uri_user(v.from_uri));
+            }
+            if (s.active) s.changed = true;
+        }
+        if (!s.active && s.targets.size() >= cfg_.threshold &&
+            (m != scan_submethod::register_ ||
+             static_cast<double>(successes(s)) <= cfg_.max_success_share * static_cast<double>(s.targets.size()))) {
+            s.active = true;
+            s.pending_start = true;
+            s.changed = false;
+            s.id = next_id_++;
+            active_.push_back(k);
+        }
+    }
 
     // Evidence beyond the first target is only kept once the source probes a second one.
     bool has_evidence(const source& s) const { return s.targets.size() >= 2 || cfg_.threshold <= 1; }

@@ -91,18 +91,19 @@ std::vector<msg> random_stream(rng& r, const stream_shape& shape) {
 // The model, the detector fed record by record and the detector fed in
 // batches of random sizes (feed(std::span), which prefetches) must agree.
 // Between polls the clock is set up to clock_jump seconds either side of the
-// newest record. Returns the detector's counters at the end.
-scan_stats compare(const scan_config& cfg, const std::vector<msg>& stream, rng& r, std::uint32_t clock_jump = 3600) {
-    scan_detector<msg> real(cfg);
-    scan_detector<msg> batched(cfg);
-    reference_scan_model<msg> model(cfg);
-    std::size_t events = 0;
+// newest record. Returns the detector's counters at the end, with which a
+// test checks that its streams did start scans (events_started).
+template <class Record>
+scan_stats compare(const scan_config& cfg, const std::vector<Record>& stream, rng& r, std::uint32_t clock_jump = 3600) {
+    scan_detector<Record> real(cfg);
+    scan_detector<Record> batched(cfg);
+    reference_scan_model<Record> model(cfg);
     std::size_t unbatched = 0; // first record not yet given to `batched`
     rng batch_sizes{stream.size()}; // its own stream: `r` stays as the streams were drawn for
     auto feed_batches = [&](std::size_t end) {
         while (unbatched < end) {
             const std::size_t n = std::min<std::size_t>(end - unbatched, 1 + batch_sizes.below(40));
-            batched.feed(std::span<const msg>(stream).subspan(unbatched, n));
+            batched.feed(std::span<const Record>(stream).subspan(unbatched, n));
             unbatched += n;
         }
     };
@@ -119,7 +120,6 @@ scan_stats compare(const scan_config& cfg, const std::vector<msg>& stream, rng& 
             const auto b = model.poll(real.clock().now());
             REQUIRE(a == b);
             REQUIRE(batched.poll() == a);
-            events += a.size();
         }
     }
     feed_batches(stream.size());
@@ -131,14 +131,13 @@ scan_stats compare(const scan_config& cfg, const std::vector<msg>& stream, rng& 
     scan_stats counters = real.stats();
     counters.memory_bytes = 0;
     CHECK(counters == model.stats());
-    events += a.size();
-    CHECK(events > 0);
     return counters;
 }
 
 // The models break ties of last_seen by their own order, the detectors by
 // table position: the cap tests give every record its own microsecond.
-void make_times_distinct(std::vector<msg>& stream) {
+template <class Record>
+void make_times_distinct(std::vector<Record>& stream) {
     REQUIRE(stream.size() < 10'000);
     for (std::size_t i = 0; i < stream.size(); ++i) {
         const std::int64_t us = micros_of(stream[i].time);
@@ -195,7 +194,8 @@ TEST_CASE("differential: random streams, default-like configuration") {
         stream_shape shape;
         shape.clients = plain_clients(3 + r.below(20));
         const auto stream = random_stream(r, shape);
-        compare(cfg, stream, r);
+        const scan_stats counters = compare(cfg, stream, r);
+        CHECK(counters.events_started > 0);
     }
 }
 
@@ -206,7 +206,8 @@ TEST_CASE("differential: threshold 1 and saturation at max_distinct") {
     cfg.max_distinct = 4;
     stream_shape shape;
     shape.clients = plain_clients(6);
-    compare(cfg, random_stream(r, shape), r);
+    const scan_stats counters = compare(cfg, random_stream(r, shape), r);
+    CHECK(counters.events_started > 0);
 }
 
 TEST_CASE("differential: times on a coarse grid meet the timeouts exactly") {
@@ -223,7 +224,8 @@ TEST_CASE("differential: times on a coarse grid meet the timeouts exactly") {
         stream_shape shape;
         shape.clients = plain_clients(3 + r.below(10));
         shape.time = coarse_grid;
-        compare(cfg, random_stream(r, shape), r, 30);
+        const scan_stats counters = compare(cfg, random_stream(r, shape), r, 30);
+        CHECK(counters.events_started > 0);
     }
 }
 
@@ -237,7 +239,8 @@ TEST_CASE("differential: hash-colliding keys with expiry and deletion in long pr
         stream_shape shape;
         shape.clients = colliding_clients<detail::scan_source>(cfg.hash_seed, 40);
         shape.records = 6000;
-        compare(cfg, random_stream(r, shape), r);
+        const scan_stats counters = compare(cfg, random_stream(r, shape), r);
+        CHECK(counters.events_started > 0);
     }
 }
 
@@ -261,6 +264,7 @@ TEST_CASE("differential: many sources at max_tracked, evictions and refusals inc
         auto stream = random_stream(r, shape);
         make_times_distinct(stream);
         const scan_stats counters = compare(cfg, stream, r);
+        CHECK(counters.events_started > 0);
         evicted += counters.evicted;
         rejected += counters.rejected;
     }
@@ -335,17 +339,18 @@ struct proxy_run {
 
 // The model, the detector fed record by record and the detector fed in
 // batches of random sizes must agree on events, learned proxies and counters.
-proxy_run compare_proxy(const proxy_config& cfg, const std::vector<msg>& stream, rng& r,
+template <class Record>
+proxy_run compare_proxy(const proxy_config& cfg, const std::vector<Record>& stream, rng& r,
                         std::uint32_t clock_jump = 3600) {
-    proxy_detector<msg> real(cfg), batched(cfg);
-    reference_proxy_model<msg> model(cfg);
+    proxy_detector<Record> real(cfg), batched(cfg);
+    reference_proxy_model<Record> model(cfg);
     proxy_run run;
     std::size_t unbatched = 0;
     rng batch_sizes{stream.size()};
     auto feed_batches = [&](std::size_t end) {
         while (unbatched < end) {
             const std::size_t n = std::min<std::size_t>(end - unbatched, 1 + batch_sizes.below(40));
-            batched.feed(std::span<const msg>(stream).subspan(unbatched, n));
+            batched.feed(std::span<const Record>(stream).subspan(unbatched, n));
             unbatched += n;
         }
     };
@@ -467,6 +472,100 @@ TEST_CASE("differential: SIPPROXY with hash-colliding keys, many sources at max_
     CHECK(evicted > 1000);
     CHECK(rejected > 0);
     CHECK(proxies_evicted > 0);
+}
+
+namespace {
+
+// A flow record with per-flow SIP counters instead of one message, as
+// Flowmon's sipStats gives them: one record stands for several requests and
+// their answers.
+struct counter_flow {
+    record_time time{};
+    ip_address src, dst;
+    std::uint16_t dst_port = 5060;
+    std::string from_uri, to_uri, user_agent;
+    unsigned via_count = 1;
+    sip_counters counters;
+};
+
+// Proxies (many From URIs, relayed), scanners (many hosts and users, few
+// answers accepted) and phones, each flow with a few requests of each kind,
+// or with one_kind of one SIPSCAN submethod only: a flow then updates one
+// SIPSCAN entry, so distinct record times keep the entries' last_seen apart.
+std::vector<counter_flow> random_counter_stream(rng& r, const std::vector<ip_address>& clients, std::size_t records,
+                                                bool one_kind) {
+    std::vector<counter_flow> out;
+    const time_shape time;
+    double t = 1000;
+    for (std::size_t i = 0; i < records; ++i) {
+        t = time.next(r, t);
+        const std::uint32_t who = r.below(static_cast<std::uint32_t>(clients.size()));
+        const std::uint32_t role = who % 4; // 0: proxy, 1: scanner, else a phone
+        counter_flow f;
+        f.time = at_seconds(time.when(r, t));
+        f.src = clients[who];
+        f.dst = role == 1 ? ip_address::from_v4(0x0a000000u + r.below(40)) : ip_address::from_v4(0xc6336401u + r.below(3));
+        f.dst_port = static_cast<std::uint16_t>(5060 + r.below(2));
+        f.to_uri = r.chance(0.05) ? "" : "sip:" + std::to_string(role == 1 ? r.below(30) : who) + "@example.org";
+        const std::uint32_t from_user = role == 0 ? r.below(30) : role == 1 ? r.below(60) : who + r.below(2) * 1000;
+        f.from_uri = "sip:u" + std::to_string(from_user) + "@example.net";
+        f.user_agent = r.chance(0.2) ? "" : "agent" + std::to_string(r.below(6));
+        f.via_count = role == 0 ? 2 + r.below(2) : r.chance(0.1) ? 0 : 1;
+        sip_counters& c = f.counters;
+        if (!r.chance(0.05)) { // else a flow of answers only
+            c.register_requests = r.below(3);
+            c.options_requests = r.below(3);
+            c.invite_requests = r.below(2);
+            c.other_requests = r.below(2);
+            if (r.chance(0.01)) c.register_requests = 4'000'000'000u; // counts add up beyond 32 bits
+            if (one_kind) {
+                const std::uint32_t kind = r.below(3);
+                if (kind != 0) c.register_requests = 0;
+                if (kind != 1) c.options_requests = 0;
+                if (kind != 2) c.invite_requests = 0;
+            }
+        }
+        c.success_responses = role == 1 ? (r.chance(0.1) ? 1 : 0) : r.below(3);
+        c.failure_responses = r.below(3);
+        out.push_back(f);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("differential: per-flow counter records (Flowmon sipStats), both detectors, caps included") {
+    std::uint64_t scans_started = 0, proxy_events = 0, evicted = 0;
+    for (std::uint64_t seed = 80; seed < 96; ++seed) {
+        INFO("seed " << seed);
+        rng r{seed};
+        scan_config sc;
+        sc.threshold = 3 + r.below(8);
+        sc.max_distinct = sc.threshold + r.below(20);
+        sc.evidence_targets = r.below(25);
+        sc.max_success_share = r.below(3) * 0.4;
+        sc.register_scan = r.chance(0.8);
+        sc.options_scan = r.chance(0.8);
+        sc.invite_scan = r.chance(0.8);
+        if (r.chance(0.3)) sc.destination_filter = prefix_set::parse("10.0.0.0/29,198.51.100.0/30");
+        proxy_config pc = random_proxy_config(r);
+        const bool at_caps = seed % 2 == 1;
+        auto stream = random_counter_stream(r, plain_clients(6 + r.below(30)), 3000, at_caps);
+        if (at_caps) { // where victims are chosen: one microsecond a record, one SIPSCAN entry a record
+            sc.max_tracked = 1 + r.below(8);
+            pc.max_candidates = 1 + r.below(8);
+            pc.max_proxies = 1 + r.below(8);
+            make_times_distinct(stream);
+        }
+        const scan_stats scans = compare(sc, stream, r);
+        const proxy_run proxies = compare_proxy(pc, stream, r);
+        scans_started += scans.events_started;
+        proxy_events += proxies.events;
+        evicted += scans.evicted + proxies.stats.candidates_evicted;
+    }
+    CHECK(scans_started > 0);
+    CHECK(proxy_events > 0);
+    CHECK(evicted > 0);
 }
 
 TEST_CASE("differential: feed_all() of both detectors in one pass decides as feeding each record by record") {
