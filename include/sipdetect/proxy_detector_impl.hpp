@@ -318,6 +318,8 @@ void proxy_detector<Record, Clock>::sweep(record_time now) {
     stats_.proxies_expired += proxies_.erase_if([&](const detail::learned_proxy& p) {
         return now - p.last_seen > config_.time_to_death;
     });
+    candidates_.shrink_index();
+    proxies_.shrink_index();
 }
 
 template <class Record, detector_clock Clock>

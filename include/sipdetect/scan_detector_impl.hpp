@@ -406,6 +406,7 @@ void scan_detector<Record, Clock>::sweep(record_time now) {
     stats_.expired += table_.erase_if([&](const detail::scan_source& s) {
         return detail::further_than(now, s.last_seen, config_.source_idle_timeout) && !(s.heavy && s.heavy->active);
     });
+    table_.shrink_index();
 }
 
 template <class Record, detector_clock Clock>

@@ -172,6 +172,18 @@ public:
         return removed;
     }
 
+    // For the owners' sweeps, after erasing: an index filled to a sixteenth
+    // or less is rebuilt at the size growth would have given it (filled to
+    // at most 3/8), so the memory a flood made the index take is given back
+    // as well. Entries keep their positions, so position hints stay valid.
+    // It allocates: not for the feed path.
+    void shrink_index() {
+        if (index_.size() <= 16 || size_ * 16 > index_.size()) return;
+        std::size_t n = 16;
+        while (size_ * 8 > n * 3) n *= 2;
+        rebuild_index(n);
+    }
+
     // Layout-preserving persistence: entries are saved in storage order with
     // their bucket, so a reloaded table probes, samples, moves and evicts
     // exactly as before.
@@ -294,10 +306,10 @@ private:
         }
     }
 
-    void grow() {
+    void grow() { rebuild_index(index_.empty() ? 16 : index_.size() * 2); }
+    void rebuild_index(std::size_t n) {
         std::vector<bucket> old;
         old.swap(index_);
-        const std::size_t n = old.empty() ? 16 : old.size() * 2;
         index_.assign(n, bucket{});
         aim_probes();
         for (const bucket& b : old) {
