@@ -152,7 +152,7 @@ TEST_CASE("a flood that went away gives its memory back") {
         proxies.feed(f);
     }
     const std::uint64_t flooded = scans.stats().memory_bytes + proxies.stats().memory_bytes;
-    // Two minutes later 100 phones remain; the sweeps have expired the flood.
+    // Two minutes later 100 phones remain, and the next poll's sweep expires the flood.
     for (std::uint32_t i = 0; i < 100; ++i) {
         f.time = record_time_from_micros(start + 120'000'000 + static_cast<std::int64_t>(i) * 1000);
         f.src = ip_address::from_v4(0x0b000000u + i);
