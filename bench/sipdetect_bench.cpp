@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace bench {
@@ -75,19 +76,28 @@ const workload& get_workload(workload_id id) {
 // final poll() + flush() (or the naive verdicts) are inside.
 
 // The timed regions use this thread's CPU time: the machine the numbers come
-// from is shared, and descheduled time is not the detectors' cost.
+// from is shared, and descheduled time is not the detectors' cost. Each mark
+// also reads the thread's minor page faults: on the VMs measured, a first
+// touch of a page costs microseconds, so the faults explain much of the
+// difference between passes (bench/README.md, "The memory system's charge").
+struct cpu_mark {
+    double seconds = 0;
+    std::int64_t minor_faults = 0;
+};
 struct cpu_clock {
-    using time_point = double;
-    static double now() noexcept {
+    static cpu_mark now() noexcept {
         timespec ts{};
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-        return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+        rusage usage{};
+        getrusage(RUSAGE_THREAD, &usage);
+        return {static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9,
+                static_cast<std::int64_t>(usage.ru_minflt)};
     }
 };
-double seconds_between(double a, double b) { return b - a; }
 
 struct pass_result {
     double seconds = 0;
+    std::int64_t minor_faults = 0;      // page faults inside the timed region
     std::size_t scanners = 0, proxies = 0;
     std::size_t vertical = 0;           // scanners whose scan started as vertical
     double scan_bytes_per_entry = -1;   // scan stats: memory_bytes / tracked
@@ -95,6 +105,12 @@ struct pass_result {
     double heap_bytes_per_source = -1;  // live heap added by the state / distinct requesters
     std::string problem;                // non-empty: the result is wrong
 };
+
+// Adds the span from a to b to the pass's time and faults.
+void add_span(pass_result& r, const cpu_mark& a, const cpu_mark& b) {
+    r.seconds += b.seconds - a.seconds;
+    r.minor_faults += b.minor_faults - a.minor_faults;
+}
 
 template <class F>
 void for_each_chunk(const std::vector<sip_flow>& records, F&& f) {
@@ -180,7 +196,8 @@ pass_result scan_pass(const workload& w) {
     note_starts(det->poll(), starts);
     note_starts(det->flush(), starts);
     const auto t3 = cpu_clock::now();
-    r.seconds = seconds_between(t0, t1) + seconds_between(t2, t3);
+    add_span(r, t0, t1);
+    add_span(r, t2, t3);
     r.scanners = distinct(std::move(starts.sources));
     r.vertical = distinct(std::move(starts.vertical));
     r.scan_bytes_per_entry = scan_bytes(stats);
@@ -209,7 +226,8 @@ pass_result proxy_pass(const workload& w) {
     note_proxies(det->poll(), found);
     note_proxies(det->flush(), found);
     const auto t3 = cpu_clock::now();
-    r.seconds = seconds_between(t0, t1) + seconds_between(t2, t3);
+    add_span(r, t0, t1);
+    add_span(r, t2, t3);
     r.proxies = distinct(std::move(found));
     r.proxy_bytes_per_entry = proxy_bytes(stats);
     r.heap_bytes_per_source = heap_per_source(heap0, heap1, w.sources);
@@ -245,7 +263,8 @@ pass_result both_pass(const workload& w) {
     note_proxies(proxies->poll(), found);
     note_proxies(proxies->flush(), found);
     const auto t3 = cpu_clock::now();
-    r.seconds = seconds_between(t0, t1) + seconds_between(t2, t3);
+    add_span(r, t0, t1);
+    add_span(r, t2, t3);
     r.scanners = distinct(std::move(starts.sources));
     r.vertical = distinct(std::move(starts.vertical));
     r.proxies = distinct(std::move(found));
@@ -275,7 +294,8 @@ pass_result naive_pass(const workload& w) {
     r.vertical = det->vertical_scans();
     r.proxies = det->proxies();
     const auto t3 = cpu_clock::now();
-    r.seconds = seconds_between(t0, t1) + seconds_between(t2, t3);
+    add_span(r, t0, t1);
+    add_span(r, t2, t3);
     r.heap_bytes_per_source = heap_per_source(heap0, heap1, tracked);
     check_count(r, "scanners", r.scanners, w.expected_scanners);
     check_count(r, "vertical scanners", r.vertical, w.expected_vertical);
@@ -302,7 +322,7 @@ pass_result floor_pass(const workload& w) {
     }
     benchmark::DoNotOptimize(acc);
     const auto t1 = cpu_clock::now();
-    r.seconds = seconds_between(t0, t1);
+    add_span(r, t0, t1);
     if (n != w.records.size() || acc == 0) r.problem = "floor: did not read every record";
     return r;
 }
@@ -337,6 +357,8 @@ void run(benchmark::State& state, workload_id id, pass_result (*pass)(const work
     if (last.scan_bytes_per_entry >= 0) state.counters["scan_B_per_entry"] = Counter(last.scan_bytes_per_entry);
     if (last.proxy_bytes_per_entry >= 0) state.counters["proxy_B_per_entry"] = Counter(last.proxy_bytes_per_entry);
     if (last.heap_bytes_per_source >= 0) state.counters["heap_B_per_src"] = Counter(last.heap_bytes_per_source);
+    state.counters["faults_per_1k"] =
+        Counter(1000.0 * static_cast<double>(last.minor_faults) / static_cast<double>(records));
 }
 
 void register_all() {
