@@ -77,9 +77,9 @@ const workload& get_workload(workload_id id) {
 
 // The timed regions use this thread's CPU time: the machine the numbers come
 // from is shared, and descheduled time is not the detectors' cost. Each mark
-// also reads the thread's minor page faults: on the VMs measured, a first
-// touch of a page costs microseconds, so the faults explain much of the
-// difference between passes (bench/README.md, "The memory system's charge").
+// also reads the thread's minor page faults, so that a slow pass shows whether
+// faults were its cost (bench/README.md, "Page faults, huge pages and the two
+// tables": on the VM measured they were not).
 struct cpu_mark {
     double seconds = 0;
     std::int64_t minor_faults = 0;
