@@ -1,7 +1,10 @@
 #!/bin/bash
 # Instructions per record, counted by callgrind: the same count on every run
 # of one build, whatever else the machine is doing, where timings on a shared
-# machine drift by 10-20 % (bench/README.md "Instructions per record").
+# machine drift by 10-20 % (bench/README.md "Instructions per record"). With
+# them, the conditional branches that callgrind's simple predictor misses
+# ("miss/rec"): a model, not this CPU's predictor, but it ranks branches that
+# mixed traffic makes unpredictable.
 #
 #   bash bench/instructions.sh [path/to/sipdetect_bench [workload...]]
 #
@@ -27,24 +30,27 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# count <benchmark> <function pattern>: instructions inside the pattern's
-# calls; the run's log is kept in $work/log.
+# count <benchmark> <function pattern>: instructions and mispredicted
+# conditional branches inside the pattern's calls, as "Ir Bcm"; the run's log
+# is kept in $work/log.
 count() {
     local out="$work/callgrind.out"
-    SIPDETECT_BENCH_SCALE=$scale valgrind --tool=callgrind --toggle-collect="$2" --callgrind-out-file="$out" \
+    SIPDETECT_BENCH_SCALE=$scale valgrind --tool=callgrind --branch-sim=yes --toggle-collect="$2" \
+        --callgrind-out-file="$out" \
         "$bench" --benchmark_filter="^$1/manual_time\$" --benchmark_min_time=0.0001 >"$work/log" 2>&1 ||
         { cat "$work/log" >&2; exit 1; }
     if grep -q "ERROR OCCURRED" "$work/log"; then cat "$work/log" >&2; exit 1; fi
-    callgrind_annotate "$out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
+    # Event order: Ir Bc Bcm Bi Bim.
+    callgrind_annotate --show-percs=no "$out" | awk '/PROGRAM TOTALS/ { gsub(",", ""); print $1, $3 }'
 }
 
 printf "scale %s, %s\n" "$scale" "$bench"
-printf "%-11s %10s %12s %12s %7s\n" workload records "floor/rec" "both/rec" ratio
+printf "%-11s %10s %12s %12s %7s %15s %14s\n" workload records "floor/rec" "both/rec" ratio "floor miss/rec" "both miss/rec"
 for w in "${workloads[@]}"; do
-    floor=$(count "floor/$w" '*floor_pass*')
+    read -r floor floor_miss < <(count "floor/$w" '*floor_pass*')
     records=$(sed -n "s/.*sipdetect_bench_records:.* $w \([0-9]*\).*/\1/p" "$work/log")
     [ -n "$records" ] || { echo "instructions.sh: the run printed no record count for $w" >&2; exit 1; }
-    both=$(count "both/$w" '*feed_lanes*')
-    awk -v w="$w" -v n="$records" -v f="$floor" -v b="$both" \
-        'BEGIN { printf "%-11s %10d %12.1f %12.1f %6.2fx\n", w, n, f / n, b / n, b / f }'
+    read -r both both_miss < <(count "both/$w" '*feed_lanes*')
+    awk -v w="$w" -v n="$records" -v f="$floor" -v b="$both" -v fm="$floor_miss" -v bm="$both_miss" \
+        'BEGIN { printf "%-11s %10d %12.1f %12.1f %6.2fx %15.2f %14.2f\n", w, n, f / n, b / n, b / f, fm / n, bm / n }'
 done

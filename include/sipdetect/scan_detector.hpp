@@ -283,6 +283,11 @@ private:
 
     scan_config config_;
     std::uint8_t enabled_submethods_ = 0; // bit per scan_submethod, from the config's switches
+    // Each method's table key tag, or no_tag for a method of no switched-on
+    // submethod: a lookup, not a switch, because in mixed traffic the method
+    // changes from record to record and a branch on it mispredicts.
+    static constexpr std::uint8_t no_tag = 0xff;
+    std::array<std::uint8_t, 16> method_tags_{};
     Clock clock_;
     table_type table_;
     std::vector<detail::source_key> active_; // keys with an active scan, few

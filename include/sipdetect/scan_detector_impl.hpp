@@ -37,16 +37,6 @@ inline std::uint8_t submethod_mask(const scan_config& c) noexcept {
                                      (c.options_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::options) |
                                      (c.invite_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::invite));
 }
-} // namespace detail
-
-template <class Record, detector_clock Clock>
-scan_detector<Record, Clock>::scan_detector(scan_config config, Clock clock)
-    : config_(std::move(config)), enabled_submethods_(detail::submethod_mask(config_)), clock_(std::move(clock)),
-      table_(detail::source_key_hasher{config_.hash_seed}) {
-    config_.validate();
-}
-
-namespace detail {
 inline bool to_submethod(sip_method m, scan_submethod& out) noexcept {
     switch (m) {
     case sip_method::register_: out = scan_submethod::register_; return true;
@@ -55,6 +45,21 @@ inline bool to_submethod(sip_method m, scan_submethod& out) noexcept {
     default: return false;
     }
 }
+} // namespace detail
+
+template <class Record, detector_clock Clock>
+scan_detector<Record, Clock>::scan_detector(scan_config config, Clock clock)
+    : config_(std::move(config)), enabled_submethods_(detail::submethod_mask(config_)), clock_(std::move(clock)),
+      table_(detail::source_key_hasher{config_.hash_seed}) {
+    config_.validate();
+    for (std::size_t i = 0; i < method_tags_.size(); ++i) {
+        scan_submethod m;
+        const bool keyed = detail::to_submethod(static_cast<sip_method>(i), m) && enabled(m);
+        method_tags_[i] = keyed ? static_cast<std::uint8_t>(m) : no_tag;
+    }
+}
+
+namespace detail {
 // The called user: the To user, else the Request-URI user (a REGISTER's
 // Request-URI names only the registrar).
 inline std::string_view called_user(const record_view& v) noexcept {
@@ -73,9 +78,10 @@ inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t f
 // The table key of a request or response; false for records that have none.
 template <class Record, detector_clock Clock>
 bool scan_detector<Record, Clock>::key_of(const record_view& v, detail::source_key& key) const noexcept {
-    scan_submethod m;
-    if (v.is_counters || !detail::to_submethod(v.method, m) || !enabled(m)) return false;
-    key = detail::source_key{v.client, static_cast<std::uint8_t>(m)};
+    const auto method = static_cast<std::size_t>(v.method);
+    const std::uint8_t tag = method < method_tags_.size() ? method_tags_[method] : no_tag;
+    if (v.is_counters || tag == no_tag) return false;
+    key = detail::source_key{v.client, tag};
     return true;
 }
 
