@@ -92,6 +92,14 @@ TEST_CASE("methods outside the three submethods never count") {
     for (auto m : {sip_method::bye, sip_method::ack, sip_method::subscribe, sip_method::unknown})
         sweep_hosts(d, "192.0.2.1", 5, m);
     CHECK(d.poll().empty());
+    // A record type may hand over any byte as its method: values past the
+    // enum, including those equal to REGISTER, OPTIONS or INVITE modulo 16,
+    // are no submethod.
+    for (int m : {16 + 5, 16 + 6, 16 + 1, 255})
+        sweep_hosts(d, "192.0.2.2", 5, static_cast<sip_method>(m));
+    CHECK(d.poll().empty());
+    CHECK(d.stats().requests == 0);
+    CHECK(d.stats().tracked == 0);
 }
 
 TEST_CASE("two targets below threshold across submethods do not add up") {
