@@ -210,4 +210,7 @@ TEST_CASE("sip method tokens are case-sensitive and CSeq methods parse") {
     CHECK(cseq_method("1 INVITE") == sip_method::invite);
     CHECK(cseq_method("") == sip_method::unknown);
     CHECK(to_string(sip_method::options) == "OPTIONS");
+    CHECK(to_string(sip_method::update) == "UPDATE");
+    CHECK(to_string(static_cast<sip_method>(15)) == "UNKNOWN");
+    CHECK(to_string(static_cast<sip_method>(255)) == "UNKNOWN");
 }

@@ -36,7 +36,11 @@ inline constexpr std::array<std::string_view, 15> sip_method_names{
     "UNKNOWN", "INVITE", "ACK",    "BYE",  "CANCEL", "REGISTER", "OPTIONS", "PRACK",
     "SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE"};
 
-constexpr std::string_view to_string(sip_method m) noexcept { return sip_method_names[static_cast<std::size_t>(m)]; }
+// A record type may hand over any byte as its method: a value past the names reads "UNKNOWN".
+constexpr std::string_view to_string(sip_method m) noexcept {
+    const auto i = static_cast<std::size_t>(m);
+    return i < sip_method_names.size() ? sip_method_names[i] : sip_method_names[0];
+}
 
 // Method tokens are case-sensitive (RFC 3261 7.1).
 constexpr sip_method parse_sip_method(std::string_view token) noexcept {

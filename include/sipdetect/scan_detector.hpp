@@ -287,7 +287,7 @@ private:
     // submethod: a lookup, not a switch, because in mixed traffic the method
     // changes from record to record and a branch on it mispredicts.
     static constexpr std::uint8_t no_tag = 0xff;
-    std::array<std::uint8_t, 16> method_tags_{};
+    std::array<std::uint8_t, sip_method_names.size()> method_tags_{};
     Clock clock_;
     table_type table_;
     std::vector<detail::source_key> active_; // keys with an active scan, few
