@@ -240,7 +240,7 @@ private:
     void decide_due(record_time now, bool everything);
     bool decide(const detail::source_key& key, detail::proxy_candidate& c, record_time at);
     void learn(const detail::source_key& key, detail::proxy_candidate& c, record_time at);
-    void sweep(record_time now);
+    void sweep(record_time now) noexcept;
 
     proxy_config config_;
     Clock clock_;

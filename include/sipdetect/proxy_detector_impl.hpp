@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -156,9 +157,9 @@ void proxy_detector<Record, Clock>::on_request(const record_view& v, const detai
     add_uri(*c, v);
     if (!c->crossed) {
         if (c->uris() >= config_.min_uris) { // min_uris >= 2: the candidate has its heavy part
+            crossed_.push_back(k.key); // first: if it cannot allocate, the candidate has not crossed
             c->crossed = true;
             c->heavy->crossed_at = v.time;
-            crossed_.push_back(k.key);
             next_due_ = std::min(next_due_, due_time(v.time));
         }
     }
@@ -200,9 +201,22 @@ void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const re
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::decide_due(record_time now, bool everything) {
     // Compacts in place: this runs on the feed() path and must not allocate.
+    // If a verdict fails to allocate, the keys not yet visited are kept after
+    // those kept so far, so that every waiting candidate is still listed once.
     std::size_t kept = 0;
+    std::size_t i = 0;
+    struct compaction {
+        std::vector<detail::source_key>& keys;
+        std::size_t& kept;
+        std::size_t& next;
+        ~compaction() {
+            if (next < keys.size()) std::move(keys.begin() + static_cast<std::ptrdiff_t>(next), keys.end(),
+                                              keys.begin() + static_cast<std::ptrdiff_t>(kept));
+            keys.resize(kept + (keys.size() - std::min(next, keys.size())));
+        }
+    } finish{crossed_, kept, i};
     next_due_ = record_time::max();
-    for (std::size_t i = 0; i < crossed_.size(); ++i) {
+    for (; i < crossed_.size(); ++i) {
         const detail::source_key key = crossed_[i];
         detail::proxy_candidate* c = candidates_.find(key);
         if (c == nullptr || !c->crossed) continue;
@@ -212,7 +226,6 @@ void proxy_detector<Record, Clock>::decide_due(record_time now, bool everything)
             next_due_ = std::min(next_due_, due_time(c->heavy->crossed_at));
         }
     }
-    crossed_.resize(kept);
 }
 
 template <class Record, detector_clock Clock>
@@ -234,10 +247,18 @@ bool proxy_detector<Record, Clock>::decide(const detail::source_key& key, detail
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail::proxy_candidate& c,
                                           record_time at) {
+    // Everything that allocates comes first (the event, room for it and for
+    // the learned proxy); then the verdict is committed without allocating,
+    // so a failed allocation leaves the candidate waiting, and its event is
+    // made once.
     const bool in_training = c.heavy->crossed_at < season_end();
+    const bool evict = proxies_.size() >= config_.max_proxies;
+    if (!evict) proxies_.reserve(proxies_.size() + 1);
+    std::optional<proxy_event> event;
     if (!in_training) {
-        proxy_event e;
-        e.id = next_event_id_++;
+        pending_.reserve(pending_.size() + 1);
+        proxy_event& e = event.emplace();
+        e.id = next_event_id_;
         e.source = key.address;
         e.uris = c.uris();
         e.first_seen = c.first_seen;
@@ -253,12 +274,15 @@ void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail:
             e.peers = c.heavy->peers;
             e.user_agents = c.heavy->user_agents;
         }
-        pending_.push_back(std::move(e));
+    }
+    if (event) {
+        ++next_event_id_;
+        pending_.push_back(std::move(*event));
         ++stats_.new_proxy_events;
     } else {
         ++stats_.learned_in_training;
     }
-    if (proxies_.size() >= config_.max_proxies) {
+    if (evict) {
         auto older = [](const detail::learned_proxy& a, const detail::learned_proxy& b) {
             return a.last_seen < b.last_seen;
         };
@@ -308,7 +332,7 @@ std::vector<proxy_event> proxy_detector<Record, Clock>::flush() {
 }
 
 template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::sweep(record_time now) {
+void proxy_detector<Record, Clock>::sweep(record_time now) noexcept {
     const record_duration period = std::min(config_.candidate_idle_timeout, config_.time_to_death) / 10;
     if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
     last_sweep_ = now;

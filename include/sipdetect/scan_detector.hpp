@@ -277,8 +277,11 @@ private:
         next_active_due_ = std::min(next_active_due_, detail::later_by(h.last_emitted, config_.update_interval));
     }
     scan_event make_event(scan_phase phase, const detail::source_key& key, const detail::scan_source& s) const;
-    void emit_due(record_time now, std::vector<scan_event>& out);
-    void sweep(record_time now);
+    std::vector<scan_event> emit(bool end_all);
+    void make_due_events(record_time now, const detail::source_key& key, const detail::scan_source& s,
+                         std::vector<scan_event>& out) const;
+    void commit_due_events(record_time now, bool end_all, std::vector<detail::source_key>& still_active) noexcept;
+    void sweep(record_time now) noexcept;
     bool enabled(scan_submethod m) const noexcept { return (enabled_submethods_ >> static_cast<unsigned>(m)) & 1u; }
 
     scan_config config_;

@@ -218,6 +218,9 @@ void scan_detector<Record, Clock>::add_target(detail::scan_source& s, const reco
         t.host = v.server;
         t.port = v.server_port;
         t.user.assign(user.substr(0, scan_user_cap));
+        // Room in both lists first: a failed allocation must not leave them of different lengths.
+        h.evidence.reserve(h.evidence.size() + 1);
+        h.evidence_keys.reserve(h.evidence_keys.size() + 1);
         h.evidence.push_back(std::move(t));
         h.evidence_keys.push_back(target_key);
     }
@@ -304,11 +307,11 @@ void scan_detector<Record, Clock>::maybe_activate(const detail::source_key& key,
     if (key.tag == static_cast<std::uint8_t>(scan_submethod::register_) &&
         static_cast<double>(h.successful_targets) > config_.max_success_share * static_cast<double>(targets))
         return;
+    active_.push_back(key); // first: if it cannot allocate, the scan stays inactive, not half-started
     h.active = true;
     h.start_pending = true;
     h.changed = false;
     h.event_id = next_event_id_++;
-    active_.push_back(key);
     next_active_due_ = record_time::min(); // its start
 }
 
@@ -340,44 +343,92 @@ scan_event scan_detector<Record, Clock>::make_event(scan_phase phase, const deta
 
 template <class Record, detector_clock Clock>
 std::vector<scan_event> scan_detector<Record, Clock>::poll() {
-    const record_time now = time_.poll_now(clock_now(clock_));
+    return emit(false);
+}
+
+template <class Record, detector_clock Clock>
+std::vector<scan_event> scan_detector<Record, Clock>::flush() {
+    return emit(true);
+}
+
+// poll() and flush(). Every event is made before anything changes: if an
+// allocation fails, the detector is as it was and the next call returns the
+// same events (README "Exception safety").
+template <class Record, detector_clock Clock>
+std::vector<scan_event> scan_detector<Record, Clock>::emit(bool end_all) {
+    const detail::time_gate time_before = time_;
     std::vector<scan_event> out;
-    if (now >= next_active_due_) emit_due(now, out);
+    std::vector<detail::source_key> still_active;
+    record_time now{};
+    try {
+        now = time_.poll_now(clock_now(clock_));
+        if (now >= next_active_due_ || end_all) {
+            still_active.reserve(active_.size());
+            for (const detail::source_key& key : active_)
+                if (const detail::scan_source* s = table_.find(key); s != nullptr && s->heavy)
+                    make_due_events(now, key, *s, out);
+            std::stable_sort(out.begin(), out.end(), [](const scan_event& a, const scan_event& b) {
+                if (a.id != b.id) return a.id < b.id;
+                return a.phase < b.phase;
+            });
+            // At the end of input the scans still going end after what was due anyway.
+            if (end_all) {
+                for (const detail::source_key& key : active_) {
+                    const detail::scan_source* s = table_.find(key);
+                    if (s != nullptr && s->heavy && !(now - s->last_seen >= config_.event_idle_timeout))
+                        out.push_back(make_event(scan_phase::end, key, *s));
+                }
+            }
+        }
+    } catch (...) {
+        time_ = time_before;
+        throw;
+    }
+    if (now >= next_active_due_ || end_all) commit_due_events(now, end_all, still_active);
     sweep(now);
-    std::stable_sort(out.begin(), out.end(), [](const scan_event& a, const scan_event& b) {
-        if (a.id != b.id) return a.id < b.id;
-        return a.phase < b.phase;
-    });
     return out;
 }
 
-// The start, end and update events due at `now`, and the next time one can be:
-// a scan ends idle_timeout after its last request, and updates update_interval
-// after its last event once it has changed (note_change() lowers the time
-// when a scan changes later; maybe_activate() when a scan starts).
+// The events due for one active scan at `now`: a pending start, then its end
+// once idle, or else an update when it changed and the interval has passed.
 template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::emit_due(record_time now, std::vector<scan_event>& out) {
+void scan_detector<Record, Clock>::make_due_events(record_time now, const detail::source_key& key,
+                                                   const detail::scan_source& s, std::vector<scan_event>& out) const {
+    const detail::scan_heavy& h = *s.heavy;
+    if (h.start_pending) out.push_back(make_event(scan_phase::start, key, s));
+    const record_time last_emitted = h.start_pending ? now : h.last_emitted;
+    const bool changed = h.changed && !h.start_pending;
+    if (now - s.last_seen >= config_.event_idle_timeout) out.push_back(make_event(scan_phase::end, key, s));
+    else if (changed && now - last_emitted >= config_.update_interval)
+        out.push_back(make_event(scan_phase::update, key, s));
+}
+
+// The state changes of the events make_due_events() made, and the next time
+// one can be due: a scan ends event_idle_timeout after its last request, and
+// updates update_interval after its last event once it has changed
+// (note_change() lowers the time when a scan changes later; maybe_activate()
+// when a scan starts). Allocates nothing: `still_active` has room for every
+// active scan.
+template <class Record, detector_clock Clock>
+void scan_detector<Record, Clock>::commit_due_events(record_time now, bool end_all,
+                                                     std::vector<detail::source_key>& still_active) noexcept {
     next_active_due_ = record_time::max();
-    std::vector<detail::source_key> still_active;
     for (const detail::source_key& key : active_) {
         detail::scan_source* s = table_.find(key);
         if (s == nullptr || !s->heavy) continue;
         detail::scan_heavy& h = *s->heavy;
         if (h.start_pending) {
-            out.push_back(make_event(scan_phase::start, key, *s));
             h.start_pending = false;
             h.changed = false;
             h.last_emitted = now;
             ++stats_.events_started;
         }
-        if (now - s->last_seen >= config_.event_idle_timeout) {
-            out.push_back(make_event(scan_phase::end, key, *s));
+        if (end_all || now - s->last_seen >= config_.event_idle_timeout) {
             ++stats_.events_ended;
             table_.erase(key); // a later scan from this source starts from zero
             continue;
         }
         if (h.changed && now - h.last_emitted >= config_.update_interval) {
-            out.push_back(make_event(scan_phase::update, key, *s));
             h.changed = false;
             h.last_emitted = now;
         }
@@ -386,25 +437,11 @@ void scan_detector<Record, Clock>::emit_due(record_time now, std::vector<scan_ev
             next_active_due_ = std::min(next_active_due_, detail::later_by(h.last_emitted, config_.update_interval));
         still_active.push_back(key);
     }
-    active_ = std::move(still_active);
+    active_.swap(still_active);
 }
 
 template <class Record, detector_clock Clock>
-std::vector<scan_event> scan_detector<Record, Clock>::flush() {
-    std::vector<scan_event> out = poll();
-    for (const detail::source_key& key : active_) {
-        detail::scan_source* s = table_.find(key);
-        if (s == nullptr || !s->heavy) continue;
-        out.push_back(make_event(scan_phase::end, key, *s));
-        ++stats_.events_ended;
-        table_.erase(key);
-    }
-    active_.clear();
-    return out;
-}
-
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::sweep(record_time now) {
+void scan_detector<Record, Clock>::sweep(record_time now) noexcept {
     // A full pass at most once per tenth of the idle timeout keeps poll() cheap.
     const record_duration period = config_.source_idle_timeout / 10;
     if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;

@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -38,6 +40,12 @@ class flat_table {
 public:
     static constexpr std::size_t chunk_entries = 256;
 
+    // The hasher returns 64 bits whatever size_t is: the index takes its
+    // fragment from the high half, so a 32-bit hash would put every key in
+    // one probe chain.
+    static_assert(std::is_same_v<decltype(std::declval<const Hasher&>()(std::declval<const Key&>())), std::uint64_t>,
+                  "flat_table's hasher returns std::uint64_t");
+
     explicit flat_table(Hasher hasher = {}) : hasher_(std::move(hasher)) {}
     // A moved-from table is empty and usable: its probes must not keep
     // naming the buffer it gave away.
@@ -56,7 +64,7 @@ public:
     std::size_t size() const noexcept { return size_; }
     // The key's hash. The lookups below that take it spare rehashing a key
     // that a batch feed hashed once, when it prefetched.
-    std::uint64_t hash_of(const Key& key) const noexcept { return static_cast<std::uint64_t>(hasher_(key)); }
+    std::uint64_t hash_of(const Key& key) const noexcept { return hasher_(key); }
     // The 32 hash bits the index keeps; their low bits pick the home bucket.
     std::uint32_t fragment_of(const Key& key) const noexcept { return fragment_of_hash(hash_of(key)); }
     std::size_t bucket_count() const noexcept { return index_.size(); }
@@ -136,23 +144,32 @@ public:
         return true;
     }
 
-    // Visits up to `count` entries from the key's home bucket onward and
-    // returns the key of the one `worse(a, b)` ranks lowest. Sampling near
-    // the home bucket keeps eviction O(1) and deterministic.
+    // Looks at up to `count` entries in storage order, from a position the
+    // key's hash picks, and returns the key of the one `worse(a, b)` ranks
+    // lowest. Sampling a few entries keeps eviction O(1); sampling them by
+    // storage position, not by index bucket, makes it depend only on the
+    // entries and their order, which a saved state keeps: a reloaded table
+    // evicts exactly as the one that was saved.
     template <class Worse>
     std::optional<Key> sample_victim(const Key& near, std::size_t count, Worse&& worse) const {
         if (size_ == 0) return std::nullopt;
+        const auto start = static_cast<std::size_t>((std::uint64_t{fragment_of(near)} * size_) >> 32);
         const Entry* best = nullptr;
-        std::size_t seen = 0;
-        for (std::size_t i = fragment_of(near) & mask_, visited = 0; seen < count && visited < index_.size();
-             i = (i + 1) & mask_, ++visited) {
-            if (index_[i].position == empty) continue;
-            const Entry& e = at(index_[i].position);
-            ++seen;
+        for (std::size_t seen = 0, p = start; seen < count && seen < size_; ++seen, p = p + 1 == size_ ? 0 : p + 1) {
+            const Entry& e = at(p);
             if (best == nullptr || worse(e, *best)) best = &e;
         }
-        if (best == nullptr) return std::nullopt;
         return best->key();
+    }
+
+    // Makes room for `n` entries in all, so that the next inserts up to
+    // that size allocate nothing: a caller that must not fail half-way
+    // allocates first, then commits.
+    void reserve(std::size_t n) {
+        while (chunks_.size() * chunk_entries < n) chunks_.push_back(std::make_unique<Entry[]>(chunk_entries));
+        std::size_t buckets = index_.empty() ? 16 : index_.size();
+        while (n * 4 > buckets * 3) buckets *= 2;
+        if (buckets != index_.size()) rebuild_index(buckets);
     }
 
     // In storage order.
@@ -177,11 +194,15 @@ public:
     // at most 3/8), so the memory a flood made the index take is given back
     // as well. Entries keep their positions, so position hints stay valid.
     // It allocates: not for the feed path.
-    void shrink_index() {
+    void shrink_index() noexcept {
         if (index_.size() <= 16 || size_ * 16 > index_.size()) return;
         std::size_t n = 16;
         while (size_ * 8 > n * 3) n *= 2;
-        rebuild_index(n);
+        try {
+            rebuild_index(n);
+        } catch (const std::bad_alloc&) {
+            // Giving memory back is an optimisation: the larger index stays valid.
+        }
     }
 
     // Layout-preserving persistence: entries are saved in storage order with
@@ -307,17 +328,19 @@ private:
     }
 
     void grow() { rebuild_index(index_.empty() ? 16 : index_.size() * 2); }
+    // Allocates the new index before giving up the old one, so a failed
+    // allocation leaves the table as it was.
     void rebuild_index(std::size_t n) {
-        std::vector<bucket> old;
-        old.swap(index_);
-        index_.assign(n, bucket{});
-        aim_probes();
-        for (const bucket& b : old) {
+        std::vector<bucket> fresh(n);
+        const std::size_t mask = n - 1;
+        for (const bucket& b : index_) {
             if (b.position == empty) continue;
-            std::size_t i = b.fragment & mask_;
-            while (index_[i].position != empty) i = (i + 1) & mask_;
-            index_[i] = b;
+            std::size_t i = b.fragment & mask;
+            while (fresh[i].position != empty) i = (i + 1) & mask;
+            fresh[i] = b;
         }
+        index_.swap(fresh);
+        aim_probes();
     }
 
     Hasher hasher_;

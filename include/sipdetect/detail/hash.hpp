@@ -152,7 +152,7 @@ public:
             return insert_result::added;
         }
         if ((size_ + 1) * 4 > capacity_ * 3) grow();
-        place(key);
+        place(heap_.get(), capacity_ - 1, key);
         ++size_;
         return insert_result::added;
     }
@@ -214,21 +214,23 @@ private:
     std::uint32_t* find_slot(std::uint32_t key) noexcept {
         return const_cast<std::uint32_t*>(std::as_const(*this).find_slot(key));
     }
-    void place(std::uint32_t value) noexcept {
-        const std::size_t mask = capacity_ - 1;
+    static void place(std::uint32_t* slots, std::size_t mask, std::uint32_t value) noexcept {
         std::size_t i = home(value & key_mask, mask);
-        while (heap_[i] != 0) i = (i + 1) & mask;
-        heap_[i] = value;
+        while (slots[i] != 0) i = (i + 1) & mask;
+        slots[i] = value;
     }
     // From the inline members to first_heap_slots, or to twice the slots.
+    // The new slots are allocated before anything changes, so a failed
+    // allocation leaves the set as it was.
     void grow() {
+        const std::uint32_t slots = capacity_ == 0 ? first_heap_slots : capacity_ * 2;
+        auto fresh = std::make_unique<std::uint32_t[]>(slots);
         const std::uint32_t* old = capacity_ == 0 ? inline_.data() : heap_.get();
         const std::uint32_t old_slots = capacity_ == 0 ? size_ : capacity_;
-        const std::unique_ptr<std::uint32_t[]> old_heap = std::move(heap_); // alive until its slots are placed
-        capacity_ = capacity_ == 0 ? first_heap_slots : capacity_ * 2;
-        heap_ = std::make_unique<std::uint32_t[]>(capacity_);
         for (std::uint32_t i = 0; i < old_slots; ++i)
-            if (old[i] != 0) place(old[i]);
+            if (old[i] != 0) place(fresh.get(), slots - 1, old[i]);
+        heap_ = std::move(fresh);
+        capacity_ = slots;
     }
     void take(fingerprint_set& other) noexcept {
         heap_ = std::move(other.heap_);
@@ -259,8 +261,8 @@ struct source_key {
 
 struct source_key_hasher {
     std::uint64_t seed = 0;
-    std::size_t operator()(const source_key& k) const noexcept {
-        return static_cast<std::size_t>(hash_combine(hash_address(k.address, seed), k.tag));
+    std::uint64_t operator()(const source_key& k) const noexcept {
+        return hash_combine(hash_address(k.address, seed), k.tag);
     }
 };
 
