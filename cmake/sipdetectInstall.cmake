@@ -3,7 +3,7 @@
 #   <prefix>/include/sipdetect/*.hpp
 #   <prefix>/share/cmake/sipdetect/sipdetect{Config,ConfigVersion,Targets}.cmake
 #   <prefix>/share/pkgconfig/sipdetect.pc
-#   <prefix>/share/doc/sipdetect/LICENSE
+#   <prefix>/share/doc/sipdetect/LICENSE, README.md
 #
 # Everything is architecture-independent, hence share/ rather than lib/. The
 # installed tree is relocatable: the CMake files and the .pc file find the
@@ -56,4 +56,4 @@ endif()
 configure_file(cmake/sipdetect.pc.in ${CMAKE_CURRENT_BINARY_DIR}/sipdetect.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/sipdetect.pc DESTINATION ${SIPDETECT_PC_DIR})
 
-install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/sipdetect)
+install(FILES LICENSE README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/sipdetect)

@@ -1,9 +1,14 @@
-// Test-side: a global allocator that counts allocations and live bytes.
+// Test-side: a global allocator that counts allocations and live bytes, and
+// can make one chosen allocation fail (fault injection).
 // Include it in exactly one translation unit of a test executable.
 //
 // Under AddressSanitizer the sanitizer owns the allocator, so the
-// replacement is left out and counting_allocator_active is false: tests
-// then skip their allocation checks visibly and keep their other checks.
+// replacement is left out and counting::active is false: tests then skip
+// their allocation checks visibly and keep their other checks. A test that
+// needs fault injection under the sanitizers defines
+// SIPDETECT_TEST_ALLOCATOR_UNDER_SANITIZERS first: the replacement then sits
+// on malloc and free, which AddressSanitizer still watches (only its
+// new/delete mismatch check is lost in that executable).
 #pragma once
 
 #include <atomic>
@@ -11,11 +16,13 @@
 #include <cstdlib>
 #include <new>
 
+#if !defined(SIPDETECT_TEST_ALLOCATOR_UNDER_SANITIZERS)
 #if defined(__SANITIZE_ADDRESS__)
 #define SIPDETECT_TEST_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define SIPDETECT_TEST_ASAN 1
+#endif
 #endif
 #endif
 
@@ -28,6 +35,22 @@ inline constexpr bool active = false;
 #else
 inline constexpr bool active = true;
 #endif
+// Fault injection: while armed, the allocation that finds the countdown at
+// zero throws std::bad_alloc, once; -1 is disarmed.
+inline std::atomic<long> countdown{-1};
+inline std::atomic<std::size_t> failures{0};
+// Arms the countdown: the n-th allocation from now (1 = the next) fails.
+inline void fail_nth(long n) { countdown.store(n - 1, std::memory_order_relaxed); }
+inline void disarm() { countdown.store(-1, std::memory_order_relaxed); }
+inline bool armed() { return countdown.load(std::memory_order_relaxed) >= 0; }
+inline bool take_failure() {
+    long left = countdown.load(std::memory_order_relaxed);
+    while (left >= 0 && !countdown.compare_exchange_weak(left, left - 1)) {
+    }
+    if (left != 0) return false;
+    failures.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
 } // namespace counting
 
 #if !defined(SIPDETECT_TEST_ASAN)
@@ -40,6 +63,10 @@ namespace counting {
 // `header`, a block of `header_size` bytes in front of what the caller gets.
 inline void* note(std::size_t* header, std::size_t header_size, std::size_t n) {
     if (header == nullptr) throw std::bad_alloc();
+    if (take_failure()) {
+        std::free(header);
+        throw std::bad_alloc();
+    }
     *header = n;
     allocations.fetch_add(1, std::memory_order_relaxed);
     const std::size_t now = live_bytes.fetch_add(n, std::memory_order_relaxed) + n;

@@ -23,7 +23,7 @@ public:
 
     void feed(const Record& record) {
         using namespace sipdetect;
-        const record_view v = make_view(record);
+        const detail::record_view v = detail::make_view(record);
         if (!time_.admit(v.time, cfg_.max_lateness, stats_)) return;
         if (first_record_ == record_time::max()) first_record_ = v.time;
         if (v.is_counters) {
@@ -98,7 +98,7 @@ private:
         bool crossed = false, judged_scanner_like = false;
     };
 
-    bool filtered(const sipdetect::record_view& v) {
+    bool filtered(const sipdetect::detail::record_view& v) {
         if (cfg_.filter.empty()) return false;
         const bool out = cfg_.filter.contains(v.client) &&
                          (cfg_.filter_mode == sipdetect::proxy_filter_mode::exclude_devices ||
@@ -107,7 +107,7 @@ private:
         return out;
     }
 
-    void on_request(const sipdetect::record_view& v, std::uint64_t requests, std::uint64_t successes) {
+    void on_request(const sipdetect::detail::record_view& v, std::uint64_t requests, std::uint64_t successes) {
         using namespace sipdetect;
         auto it = candidates_.find(v.client);
         if (it == candidates_.end()) {

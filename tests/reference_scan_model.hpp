@@ -26,7 +26,7 @@ public:
 
     void feed(const Record& record) {
         using namespace sipdetect;
-        const record_view v = make_view(record);
+        const detail::record_view v = detail::make_view(record);
         if (!time_.admit(v.time, cfg_.max_lateness, stats_)) return;
         if (v.is_counters) {
             // A flow's counters: its requests of each submethod, then its answers to them.
@@ -142,14 +142,14 @@ private:
                (m == scan_submethod::invite && cfg_.invite_scan);
     }
 
-    static std::string called_user(const sipdetect::record_view& v) {
+    static std::string called_user(const sipdetect::detail::record_view& v) {
         std::string user(sipdetect::uri_user(v.to_uri));
         if (user.empty()) user = std::string(sipdetect::uri_user(v.request_uri));
         return user.substr(0, 256);
     }
 
     // Answers to the requester's requests to this target; status 0: a flow's counters, which carry none.
-    void on_answer(const sipdetect::record_view& v, sipdetect::scan_submethod m, bool success, bool failure,
+    void on_answer(const sipdetect::detail::record_view& v, sipdetect::scan_submethod m, bool success, bool failure,
                    std::uint16_t status) {
         auto it = sources_.find(key{v.client, m});
         if (it == sources_.end()) return;
@@ -170,7 +170,7 @@ private:
         }
     }
 
-    void on_request(const sipdetect::record_view& v, sipdetect::scan_submethod m, std::uint64_t count) {
+    void on_request(const sipdetect::detail::record_view& v, sipdetect::scan_submethod m, std::uint64_t count) {
         using namespace sipdetect;
         if (cfg_.ignore_relayed && v.via_count >= 2) {
             ++stats_.relayed_ignored;

@@ -426,7 +426,7 @@ TEST_CASE("readers: ipfixprobe CSV gives 40 records with biflow responses sent b
     for (const auto& r : records) {
         CHECK(r.src == scanner); // biflows keep the request's orientation
         CHECK(r.via_count == 1);
-        const auto v = sipdetect::make_view(r);
+        const auto v = sipdetect::detail::make_view(r);
         CHECK(v.client == scanner);
         if (r.status != 0) {
             ++responses;
@@ -475,7 +475,7 @@ TEST_CASE("readers: the ipfixprobe pcap and CSV describe the same SIP messages")
     auto tuples = [](const std::vector<input_record>& records) {
         std::multiset<tuple> out;
         for (const auto& r : records) {
-            const auto v = sipdetect::make_view(r);
+            const auto v = sipdetect::detail::make_view(r);
             out.emplace(v.client, v.server, v.method, v.status, std::string(v.to_uri));
         }
         return out;
@@ -504,7 +504,7 @@ TEST_CASE("readers: the ipfixprobe pcap and CSV describe the same SIP messages")
     auto timed_tuples = [](const std::vector<input_record>& records) {
         std::multiset<timed> out;
         for (const auto& r : records) {
-            const auto v = sipdetect::make_view(r);
+            const auto v = sipdetect::detail::make_view(r);
             out.emplace(sipdetect::micros_of(r.time), v.client, v.server, v.method, v.status, std::string(v.to_uri),
                         r.call_id);
         }
@@ -563,7 +563,7 @@ TEST_CASE("readers: generated ipfixprobe CSV, columns by name, quoting, template
         CHECK(resp.sent_by == sipdetect::sender::destination);
         CHECK(resp.via_count == 1);
         CHECK(sipdetect::micros_of(resp.time) == 1577836801'000001);
-        const auto v = sipdetect::make_view(resp);
+        const auto v = sipdetect::detail::make_view(resp);
         CHECK(v.client == ip_address::parse("10.0.0.1"));
         CHECK(v.server == ip_address::parse("10.0.0.2"));
     }
@@ -778,7 +778,7 @@ TEST_CASE("readers: pcap IPv4 options, fragments, TCP segments, timestamps and b
         CHECK(records[2].request_uri.empty());
         CHECK(records[2].src == ip_address::parse("192.0.2.2"));
         CHECK(records[2].sent_by == sipdetect::sender::source);
-        CHECK(sipdetect::make_view(records[2]).client == ip_address::parse("192.0.2.1"));
+        CHECK(sipdetect::detail::make_view(records[2]).client == ip_address::parse("192.0.2.1"));
         CHECK(c.sip_messages == 3);
         CHECK(c.not_sip == 1);
         CHECK(c.empty_payloads == 1);
@@ -1355,7 +1355,7 @@ TEST_CASE("readers: Zeek TSV fixtures read without error") {
     CHECK(second.method == sip_method::register_);
     CHECK(second.sent_by == sipdetect::sender::destination);
     CHECK(second.to_uri == "sip:voi18063@sip.cybercity.dk"); // ";tag=..." dropped
-    CHECK(sipdetect::make_view(second).client == ip_address::parse("192.168.1.2"));
+    CHECK(sipdetect::detail::make_view(second).client == ip_address::parse("192.168.1.2"));
 
     const auto one = read_all(junk, &c);
     REQUIRE(one.size() == 1);

@@ -40,12 +40,34 @@ struct sipdetect::record_traits<flowmon_flow> {
     static std::string_view to_uri(const flowmon_flow& f) { return f.called_party; }
 };
 static_assert(flow_record<flowmon_flow>);
+
+// 3. A collector's record with one member named differently: a specialisation
+//    inherits the default traits and renames only that accessor. Members of
+//    known names declared `int` are read, not silently ignored.
+struct collector_flow {
+    record_time time;
+    ip_address source_ip, dst;
+    int src_port = 0, dst_port = 0;
+    sip_method method = sip_method::unknown;
+    int status = 0;
+    std::string from_uri, to_uri;
+    int via_count = 0;
+};
+template <>
+struct sipdetect::record_traits<collector_flow> : sipdetect::default_record_traits<collector_flow> {
+    static ip_address source(const collector_flow& f) { return f.source_ip; }
+};
+static_assert(flow_record<collector_flow>);
+static_assert(record_fields<collector_flow>::status && record_fields<collector_flow>::via_count &&
+              record_fields<collector_flow>::source_port);
+static_assert(!record_fields<collector_flow>::user_agent && !record_fields<collector_flow>::request_uri);
+static_assert(!record_fields<minimal_record>::status && !record_fields<minimal_record>::via_count);
 static_assert(flow_record<ipfixprobe_record>);
 static_assert(!flow_record<int>);
 
 TEST_CASE("minimal record: the source of a request is the client") {
     minimal_record r{at_seconds(1), ip("10.0.0.1"), ip("10.0.0.2"), 5060, sip_method::options, "sip:a@x", "sip:b@y"};
-    const record_view v = make_view(r);
+    const detail::record_view v = detail::make_view(r);
     CHECK(v.client == ip("10.0.0.1"));
     CHECK(v.server == ip("10.0.0.2"));
     CHECK(v.server_port == 5060);
@@ -56,9 +78,9 @@ TEST_CASE("minimal record: the source of a request is the client") {
 
 TEST_CASE("both orientations of a response name the same client and server") {
     const msg req = request(1, "147.32.77.113", "195.113.172.39", sip_method::register_, "6001");
-    const record_view as_sent = make_view(response(req, 2, 401));
-    const record_view biflow = make_view(response_biflow(req, 2, 401));
-    for (const record_view& v : {as_sent, biflow}) {
+    const detail::record_view as_sent = detail::make_view(response(req, 2, 401));
+    const detail::record_view biflow = detail::make_view(response_biflow(req, 2, 401));
+    for (const detail::record_view& v : {as_sent, biflow}) {
         CHECK(v.client == ip("147.32.77.113"));
         CHECK(v.server == ip("195.113.172.39"));
         CHECK(v.server_port == 5060);
@@ -80,7 +102,7 @@ TEST_CASE("ipfixprobe-style record through a traits specialisation") {
     r.SIP_CSEQ = "2 REGISTER";
     r.SIP_CALLED_PARTY = "sip:6001@195.113.172.39";
     r.SIP_VIA = "SIP/2.0/UDP 127.0.1.1:5060";
-    const record_view v = make_view(r);
+    const detail::record_view v = detail::make_view(r);
     CHECK(v.client == ip("147.32.77.113"));
     CHECK(v.server == ip("195.113.172.39"));
     CHECK(v.status == 200);
@@ -91,7 +113,7 @@ TEST_CASE("ipfixprobe-style record through a traits specialisation") {
     r.PACKETS_REV = 0;
     r.SIP_MSG_TYPE = 5;
     r.SIP_STATUS_CODE = 0;
-    const record_view req = make_view(r);
+    const detail::record_view req = detail::make_view(r);
     CHECK(req.client == ip("147.32.77.113"));
     CHECK(req.method == sip_method::register_);
     CHECK_FALSE(req.is_response());
@@ -128,7 +150,7 @@ TEST_CASE("counter record: the source is the requester") {
     f.dst_ipv4 = 0x0a000002;
     f.dst_port = 5060;
     f.sip_stats = 1;
-    const record_view v = make_view(f);
+    const detail::record_view v = detail::make_view(f);
     CHECK(v.is_counters);
     CHECK(v.client == ip("10.0.0.1"));
     CHECK(v.counters.register_requests == 1);
@@ -147,7 +169,7 @@ TEST_CASE("a view filled in place keeps nothing of the record before") {
                                "sip:b@y"};
 
     for (int previous = 0; previous < 2; ++previous) {
-        record_view v;
+        detail::record_view v;
         if (previous == 0) detail::fill_view(rich, v);
         else detail::fill_view(counters, v);
         REQUIRE((v.is_response() || v.is_counters));
@@ -168,7 +190,7 @@ TEST_CASE("a view filled in place keeps nothing of the record before") {
         CHECK(v.user_agent.empty());
         CHECK(v.via_count == 0);
     }
-    record_view v;
+    detail::record_view v;
     detail::fill_view(rich, v);
     detail::fill_view(counters, v);
     CHECK(v.is_counters);
@@ -213,4 +235,31 @@ TEST_CASE("sip method tokens are case-sensitive and CSeq methods parse") {
     CHECK(to_string(sip_method::update) == "UPDATE");
     CHECK(to_string(static_cast<sip_method>(15)) == "UNKNOWN");
     CHECK(to_string(static_cast<sip_method>(255)) == "UNKNOWN");
+}
+
+TEST_CASE("inherited traits: a renamed member, and int members of known names, are read") {
+    collector_flow f{at_seconds(1), ip("10.0.0.2"), ip("10.0.0.1"), 5060, 40000, sip_method::register_, 404,
+                     "sip:a@x", "sip:a@x", 2};
+    const detail::record_view v = detail::make_view(f);
+    CHECK(v.is_response());
+    CHECK(v.status == 404);
+    CHECK(v.client == ip("10.0.0.1")); // a response: the destination is the requester
+    CHECK(v.client_port == 40000);
+    CHECK(v.via_count == 2);
+
+    // Values no field can hold are not taken for something else: a negative
+    // or huge status is an impossible code (counted as malformed), not a
+    // request; a port outside 0-65535 and a negative Via count read as unknown.
+    f.status = -1;
+    f.src_port = 70000;
+    f.via_count = -3;
+    const detail::record_view odd = detail::make_view(f);
+    CHECK(odd.is_response());
+    CHECK(odd.status == 0xffff);
+    CHECK(odd.server_port == 0);
+    CHECK(odd.via_count == 0);
+    scan_detector<collector_flow> scans;
+    scans.feed(f);
+    CHECK(scans.stats().malformed_dropped == 1);
+    CHECK(scans.stats().requests == 0);
 }

@@ -59,20 +59,20 @@ std::string invariant_violation(std::string_view payload, const sip_parse_result
     if ((r.status == sip_parse_status::ok) != r.error.empty()) return "error text does not match the status";
     if (m.message_length > payload.size()) return "message_length beyond the payload";
     if (m.header_length > payload.size()) return "header_length beyond the payload";
-    const std::array<std::pair<std::string_view, std::uint32_t>, 8> fields{{
-        {m.method_token, field_method_token},
-        {m.request_uri, field_request_uri},
-        {m.from_uri, field_from},
-        {m.to_uri, field_to},
-        {m.call_id, field_call_id},
-        {m.user_agent, field_user_agent},
-        {m.cseq, field_cseq},
-        {m.top_via_host, field_via_host},
+    const std::array<std::pair<std::string_view, sip_field>, 8> fields{{
+        {m.method_token, sip_field::method_token},
+        {m.request_uri, sip_field::request_uri},
+        {m.from_uri, sip_field::from},
+        {m.to_uri, sip_field::to},
+        {m.call_id, sip_field::call_id},
+        {m.user_agent, sip_field::user_agent},
+        {m.cseq, sip_field::cseq},
+        {m.top_via_host, sip_field::via_host},
     }};
-    for (const auto& [view, bit] : fields) {
+    for (const auto& [view, field] : fields) {
         if (!points_into(payload, view)) return "a field points outside the payload";
         if (view.size() > limits.max_field_length) return "a field is longer than max_field_length";
-        if ((m.truncated_fields & bit) != 0 && view.size() != limits.max_field_length)
+        if (m.truncated(field) && view.size() != limits.max_field_length)
             return "a truncated field is not max_field_length long";
     }
     if (r.status == sip_parse_status::ok) {
@@ -922,8 +922,9 @@ TEST_CASE("sip parser: every field is capped to max_field_length", "[sip_parser]
     CHECK(m.top_via_host == "host-012");
     CHECK(m.top_via_port == 5060);             // parsed from the whole value
     CHECK(m.cseq_method == sip_method::invite); // likewise
-    CHECK(m.truncated_fields == (field_request_uri | field_from | field_to | field_call_id | field_user_agent |
-                                 field_cseq | field_via_host));
+    CHECK(m.truncated_fields == (bit(sip_field::request_uri) | bit(sip_field::from) | bit(sip_field::to) |
+                                 bit(sip_field::call_id) | bit(sip_field::user_agent) | bit(sip_field::cseq) |
+                                 bit(sip_field::via_host)));
     CHECK(parse(msg).message.truncated_fields == 0);
 }
 
@@ -933,8 +934,8 @@ TEST_CASE("sip parser: a field exactly at the cap is not truncated", "[sip_parse
     const auto r = parse(crlf("INVITE sip:x SIP/2.0\nCall-ID: 12345\n\n"), limits);
     REQUIRE(r.status == sip_parse_status::ok);
     CHECK(r.message.call_id == "12345");
-    CHECK((r.message.truncated_fields & field_call_id) == 0);
-    CHECK((r.message.truncated_fields & field_method_token) != 0); // "INVITE" has 6
+    CHECK((r.message.truncated_fields & sip_field::call_id) == 0);
+    CHECK((r.message.truncated_fields & sip_field::method_token) != 0); // "INVITE" has 6
     CHECK(r.message.method == sip_method::unknown);
 }
 
@@ -945,7 +946,7 @@ TEST_CASE("sip parser: kilobyte-long methods (PROTOS c07)", "[sip_parser]") {
         REQUIRE(r.status == sip_parse_status::ok);
         CHECK(r.message.method_token.size() == 256);
         CHECK(r.message.method == sip_method::unknown);
-        CHECK((r.message.truncated_fields & field_method_token) != 0);
+        CHECK((r.message.truncated_fields & sip_field::method_token) != 0);
         CHECK(r.message.request_uri == "sip:tori@localhost");
     }
     SECTION("a method that is a known one followed by more token bytes is unknown even when cut to it") {
@@ -977,7 +978,7 @@ TEST_CASE("sip parser: a 64 KB Request-URI", "[sip_parser]") {
         CHECK(r.status == sip_parse_status::malformed);
         CHECK(r.error == "start line too long");
         CHECK(r.message.request_uri.size() == 256);
-        CHECK((r.message.truncated_fields & field_request_uri) != 0);
+        CHECK((r.message.truncated_fields & sip_field::request_uri) != 0);
         CHECK(r.message.message_length == msg.size());
     }
     SECTION("a generous start-line limit: ok with the URI capped") {
@@ -986,7 +987,7 @@ TEST_CASE("sip parser: a 64 KB Request-URI", "[sip_parser]") {
         const auto r = parse(msg, limits);
         REQUIRE(r.status == sip_parse_status::ok);
         CHECK(r.message.request_uri == std::string_view(uri).substr(0, 256));
-        CHECK(r.message.truncated_fields == field_request_uri);
+        CHECK(r.message.truncated_fields == sip_field::request_uri);
         CHECK(r.message.call_id == "x");
     }
 }
@@ -1003,7 +1004,7 @@ TEST_CASE("sip parser: 64 KB header values", "[sip_parser]") {
     CHECK(r.message.user_agent.size() == 256);
     CHECK(r.message.top_via_host.size() == 256);
     CHECK(r.message.top_via_port == 1);
-    CHECK(r.message.truncated_fields == (field_from | field_to | field_user_agent | field_via_host));
+    CHECK(r.message.truncated_fields == (sip_field::from | sip_field::to | sip_field::user_agent | sip_field::via_host));
 }
 
 TEST_CASE("sip parser: the header line limit", "[sip_parser]") {

@@ -30,6 +30,6 @@ struct input_record {
 
 // The library's default record_traits read these member names directly.
 static_assert(sipdetect::flow_record<input_record>, "input_record must satisfy sipdetect::flow_record");
-static_assert(sipdetect::check_flow_record<input_record>());
+static_assert(sipdetect::flow_record<input_record>);
 
 } // namespace sipdetect_cli

@@ -38,8 +38,8 @@ enum class proxy_filter_mode : std::uint8_t {
 
 struct proxy_config {
     // Distinct From URIs that make a proxy. Phones send for 1 to 4 URIs;
-    // the smallest proxy in ../shared/data relays for 20 (the bundled demo)
-    // and the kamailio lab proxy for 46.
+    // the smallest proxy in the captures it was tuned on relays for 20 (the
+    // bundled demo) and a kamailio lab proxy for 46.
     std::uint32_t min_uris = 10;
     // ADS ClosedSeason: training from the first record; no events during it.
     record_duration closed_season = days(7);
@@ -159,7 +159,7 @@ struct learned_proxy {
 
 template <class Record, detector_clock Clock = manual_clock>
 class proxy_detector {
-    static_assert(check_flow_record<Record>());
+    static_assert(detail::check_flow_record<Record>());
 
 public:
     using record_type = Record;
@@ -169,7 +169,7 @@ public:
     explicit proxy_detector(proxy_config config = {}, Clock clock = Clock{});
 
     void feed(const Record& record) {
-        const record_view v = make_view(record);
+        const detail::record_view v = detail::make_view(record);
         lookup_type k;
         hash_key(v, k);
         feed_view(v, k);
@@ -178,26 +178,6 @@ public:
     // (feed_all.hpp, which also feeds several detectors in one pass).
     void feed(std::span<const Record> records) { feed_all(records, *this); }
 
-    // Pipeline stages of feed_all(): the requester's key is hashed once
-    // (hash_key, in place; both tables share the hasher), its candidate's
-    // index bucket and then the candidate are prefetched (prefetch_entry
-    // notes where, so feed_view skips the probe), and feed_view() is feed()
-    // on the view and that key. The prefetches change nothing but timing.
-    using lookup_type = detail::hashed_key;
-    void hash_key(const record_view& v, lookup_type& k) const noexcept {
-        k.key.address = v.client;
-        k.key.tag = 0;
-        k.hash = candidates_.hash_of(k.key);
-        k.present = true;
-        k.position_hint = detail::no_position_hint;
-    }
-    void feed_view(const record_view& v, const lookup_type& k);
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
-        candidates_.prefetch(k.hash);
-    }
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(lookup_type& k) const noexcept {
-        k.position_hint = candidates_.prefetch_entry(k.hash);
-    }
     // New-proxy events due now. Verdicts whose answer grace has passed by
     // the later of the newest record time and the clock are made first.
     std::vector<proxy_event> poll();
@@ -218,6 +198,24 @@ public:
     load_report load(std::istream& in);
 
 private:
+    friend struct detail::pipeline; // feed_all() runs the stages below (feed_all.hpp)
+    using record_view = detail::record_view;
+    using lookup_type = detail::hashed_key;
+    void hash_key(const record_view& v, lookup_type& k) const noexcept {
+        k.key.address = v.client;
+        k.key.tag = 0;
+        k.hash = candidates_.hash_of(k.key);
+        k.present = true;
+        k.position_hint = detail::no_position_hint;
+    }
+    void feed_view(const record_view& v, const lookup_type& k);
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
+        candidates_.prefetch(k.hash);
+    }
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(lookup_type& k) const noexcept {
+        k.position_hint = candidates_.prefetch_entry(k.hash);
+    }
+
     using candidate_table = detail::flat_table<detail::source_key, detail::proxy_candidate, detail::source_key_hasher>;
     using proxy_table = detail::flat_table<detail::source_key, detail::learned_proxy, detail::source_key_hasher>;
 

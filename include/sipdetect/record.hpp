@@ -1,18 +1,26 @@
 // sipdetect: the flow-record model.
 //
 // Integrators keep their own record type and describe it once through
-// record_traits<Record>. The primary template reads conventionally named
-// members, so a plain struct needs no specialisation at all:
+// record_traits<Record>. The primary template is default_record_traits,
+// which reads conventionally named members, so a plain struct needs no
+// specialisation at all:
 //
-//   required  time (record_time), src, dst (ip_address), dst_port (uint16_t),
+//   required  time (record_time), src, dst (ip_address), dst_port (integer),
 //             from_uri, to_uri (convertible to std::string_view), and either
-//               method (sip_method) [+ status (uint16_t), 0 for a request]  -- one record per SIP message
+//               method (sip_method) [+ status (integer), 0 for a request]  -- one record per SIP message
 //             or
-//               counters (sip_counters)                                     -- one record per flow, Flowmon style
-//   optional  src_port, sent_by (sender), request_uri, user_agent, via_count
+//               counters (sip_counters)                                    -- one record per flow, Flowmon style
+//   optional  src_port (integer), sent_by (sender), request_uri, user_agent,
+//             via_count (integer)
 //
-// A specialisation provides the same names as static functions taking
-// `const Record&` (time, source, destination, destination_port, ...).
+// A member with one of these names must convert (a static_assert names it),
+// so that a mistyped member is an error, not a feature silently switched off.
+// A record whose members have other names specialises record_traits and
+// inherits default_record_traits, defining only the accessors it renames
+// (static functions taking `const Record&`: time, source, destination,
+// destination_port, source_port, sent_by, method, status, counters,
+// from_uri, to_uri, request_uri, user_agent, via_count). record_fields<R>
+// tells which optional fields a record type provides.
 // Parties are identified by transport addresses only: hosts inside
 // From/To/Via are attacker-controlled and never identify anybody.
 #pragma once
@@ -25,6 +33,8 @@
 #include <concepts>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 SIPDETECT_NAMESPACE_BEGIN
 
@@ -71,37 +81,164 @@ struct sip_counters {
     std::uint32_t failure_responses = 0; // 3xx-6xx
 };
 
+namespace detail {
+template <class> inline constexpr bool dependent_false = false;
+
+// The integer types std::in_range takes: not bool, not a character type.
+template <class Member, class T = std::remove_cvref_t<Member>>
+inline constexpr bool is_integer_member =
+    std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char> && !std::is_same_v<T, wchar_t> &&
+    !std::is_same_v<T, char8_t> && !std::is_same_v<T, char16_t> && !std::is_same_v<T, char32_t>;
+
+// An integer member's value in T, or `outside` when T cannot hold it.
+template <class T, class V> constexpr T integer_or(V value, T outside) noexcept {
+    return std::in_range<T>(value) ? static_cast<T>(value) : outside;
+}
+} // namespace detail
+
+// Reads the conventionally named members (see the top of this file). An
+// accessor exists when the record has the member; a member that does not
+// convert is one compile error naming it.
 template <class Record>
-struct record_traits {
-    static record_time time(const Record& r) requires requires { record_time{r.time}; } { return record_time{r.time}; }
-    static ip_address source(const Record& r) requires requires { ip_address{r.src}; } { return r.src; }
-    static ip_address destination(const Record& r) requires requires { ip_address{r.dst}; } { return r.dst; }
-    static std::uint16_t destination_port(const Record& r) requires requires { std::uint16_t{r.dst_port}; } {
-        return r.dst_port;
+struct default_record_traits {
+    static record_time time(const Record& r) requires requires { r.time; } {
+        if constexpr (std::is_convertible_v<decltype((r.time)), record_time>) {
+            return r.time;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `time` does not convert to sipdetect::record_time (a "
+                          "std::chrono::sys_time of microseconds): convert it, e.g. with "
+                          "std::chrono::floor<sipdetect::record_duration>(t), or specialise "
+                          "record_traits<R>::time().");
+            return {};
+        }
     }
-    static std::uint16_t source_port(const Record& r) requires requires { std::uint16_t{r.src_port}; } {
-        return r.src_port;
+    static ip_address source(const Record& r) requires requires { r.src; } {
+        if constexpr (std::is_convertible_v<decltype((r.src)), ip_address>) {
+            return r.src;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `src` does not convert to sipdetect::ip_address.");
+            return {};
+        }
     }
-    static sender sent_by(const Record& r) requires requires { sender{r.sent_by}; } { return r.sent_by; }
-    static sip_method method(const Record& r) requires requires { sip_method{r.method}; } { return r.method; }
-    static std::uint16_t status(const Record& r) requires requires { std::uint16_t{r.status}; } { return r.status; }
-    static sip_counters counters(const Record& r) requires requires { sip_counters{r.counters}; } {
-        return r.counters;
+    static ip_address destination(const Record& r) requires requires { r.dst; } {
+        if constexpr (std::is_convertible_v<decltype((r.dst)), ip_address>) {
+            return r.dst;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `dst` does not convert to sipdetect::ip_address.");
+            return {};
+        }
     }
-    static std::string_view from_uri(const Record& r) requires requires { std::string_view{r.from_uri}; } {
-        return r.from_uri;
+    static std::uint16_t destination_port(const Record& r) requires requires { r.dst_port; } {
+        if constexpr (detail::is_integer_member<decltype(r.dst_port)>) {
+            return detail::integer_or<std::uint16_t>(r.dst_port, 0);
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `dst_port` must be an integer.");
+            return {};
+        }
     }
-    static std::string_view to_uri(const Record& r) requires requires { std::string_view{r.to_uri}; } {
-        return r.to_uri;
+    static std::uint16_t source_port(const Record& r) requires requires { r.src_port; } {
+        if constexpr (detail::is_integer_member<decltype(r.src_port)>) {
+            return detail::integer_or<std::uint16_t>(r.src_port, 0);
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `src_port` must be an integer.");
+            return {};
+        }
     }
-    static std::string_view request_uri(const Record& r) requires requires { std::string_view{r.request_uri}; } {
-        return r.request_uri;
+    static sender sent_by(const Record& r) requires requires { r.sent_by; } {
+        if constexpr (std::is_convertible_v<decltype((r.sent_by)), sender>) {
+            return r.sent_by;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `sent_by` does not convert to sipdetect::sender.");
+            return {};
+        }
     }
-    static std::string_view user_agent(const Record& r) requires requires { std::string_view{r.user_agent}; } {
-        return r.user_agent;
+    static sip_method method(const Record& r) requires requires { r.method; } {
+        if constexpr (std::is_convertible_v<decltype((r.method)), sip_method>) {
+            return r.method;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `method` does not convert to sipdetect::sip_method "
+                          "(sipdetect::parse_sip_method() maps a method name to it).");
+            return {};
+        }
     }
-    static unsigned via_count(const Record& r) requires requires { unsigned{r.via_count}; } { return r.via_count; }
+    // A status no 16-bit code can hold reads as an impossible code, which the
+    // detectors count as malformed, never as 0, which would make it a request.
+    static std::uint16_t status(const Record& r) requires requires { r.status; } {
+        if constexpr (detail::is_integer_member<decltype(r.status)>) {
+            return detail::integer_or<std::uint16_t>(r.status, 0xffff);
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `status` must be an integer (the response code, 0 for a "
+                          "request).");
+            return {};
+        }
+    }
+    static sip_counters counters(const Record& r) requires requires { r.counters; } {
+        if constexpr (std::is_convertible_v<decltype((r.counters)), sip_counters>) {
+            return r.counters;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `counters` does not convert to sipdetect::sip_counters.");
+            return {};
+        }
+    }
+    static std::string_view from_uri(const Record& r) requires requires { r.from_uri; } {
+        if constexpr (std::is_convertible_v<decltype((r.from_uri)), std::string_view>) {
+            return r.from_uri;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `from_uri` does not convert to std::string_view.");
+            return {};
+        }
+    }
+    static std::string_view to_uri(const Record& r) requires requires { r.to_uri; } {
+        if constexpr (std::is_convertible_v<decltype((r.to_uri)), std::string_view>) {
+            return r.to_uri;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `to_uri` does not convert to std::string_view.");
+            return {};
+        }
+    }
+    static std::string_view request_uri(const Record& r) requires requires { r.request_uri; } {
+        if constexpr (std::is_convertible_v<decltype((r.request_uri)), std::string_view>) {
+            return r.request_uri;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `request_uri` does not convert to std::string_view.");
+            return {};
+        }
+    }
+    static std::string_view user_agent(const Record& r) requires requires { r.user_agent; } {
+        if constexpr (std::is_convertible_v<decltype((r.user_agent)), std::string_view>) {
+            return r.user_agent;
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `user_agent` does not convert to std::string_view.");
+            return {};
+        }
+    }
+    static unsigned via_count(const Record& r) requires requires { r.via_count; } {
+        if constexpr (detail::is_integer_member<decltype(r.via_count)>) {
+            return detail::integer_or<unsigned>(r.via_count, 0u); // 0: unknown
+        } else {
+            static_assert(detail::dependent_false<Record>,
+                          "sipdetect: the record's member `via_count` must be an integer (the number of Via "
+                          "headers).");
+            return {};
+        }
+    }
 };
+
+template <class Record>
+struct record_traits : default_record_traits<Record> {};
 
 // The pieces every record must describe, one concept each so a failure names the field.
 template <class R> concept record_has_time = requires(const R& r) {
@@ -123,13 +260,25 @@ template <class R> concept record_has_counters = requires(const R& r) {
     { record_traits<R>::counters(r) } -> std::convertible_to<sip_counters>;
 };
 
+// Which optional fields record_traits<R> provides, so that an integrator
+// can check at compile time that a field is read, e.g.
+// static_assert(sipdetect::record_fields<my_flow>::via_count).
+template <class R>
+struct record_fields {
+    static constexpr bool source_port = requires(const R& r) { record_traits<R>::source_port(r); };
+    static constexpr bool sent_by = requires(const R& r) { record_traits<R>::sent_by(r); };
+    static constexpr bool status = requires(const R& r) { record_traits<R>::status(r); };
+    static constexpr bool request_uri = requires(const R& r) { record_traits<R>::request_uri(r); };
+    static constexpr bool user_agent = requires(const R& r) { record_traits<R>::user_agent(r); };
+    static constexpr bool via_count = requires(const R& r) { record_traits<R>::via_count(r); };
+};
+
 // A record type sipdetect can read: one SIP message per record, or SIP counters per flow.
 template <class R>
 concept flow_record = record_has_time<R> && record_has_addresses<R> && record_has_party_uris<R> &&
                       (record_has_message<R> != record_has_counters<R>);
 
-template <class> inline constexpr bool dependent_false = false;
-
+namespace detail {
 // One readable diagnostic, for the first missing piece; detectors call this
 // once. It returns true so that the caller's static_assert adds no second error.
 template <class R>
@@ -173,7 +322,6 @@ struct record_view {
     bool is_response() const noexcept { return status != 0; }
 };
 
-namespace detail {
 // Writes the view in place: a batch feed fills its ring of views this way,
 // field by field, instead of copying a whole temporary view per record.
 template <class R>
@@ -220,16 +368,14 @@ void fill_view(const R& r, record_view& v) {
         v = record_view{};
     }
 }
-} // namespace detail
 
 template <class R>
 record_view make_view(const R& r) {
     record_view v;
-    detail::fill_view(r, v);
+    fill_view(r, v);
     return v;
 }
 
-namespace detail {
 // The first n bytes of s (all of s when shorter). Unlike substr() it has no
 // throwing path, so the hot path inlines it.
 constexpr std::string_view head(std::string_view s, std::size_t n) noexcept {

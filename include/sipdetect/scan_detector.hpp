@@ -35,22 +35,31 @@ SIPDETECT_NAMESPACE_BEGIN
 
 enum class scan_submethod : std::uint8_t { register_, options, invite };
 inline constexpr std::array<std::string_view, 3> scan_submethod_names{"register", "options", "invite"};
+inline constexpr std::array<std::string_view, 3> scan_phase_names{"start", "update", "end"};
+inline constexpr std::array<std::string_view, 3> scan_kind_names{"horizontal", "vertical", "mixed"};
+
+namespace detail {
+// A name from the table, or "unknown" for a value past it (an enum can hold any byte).
+template <std::size_t N> constexpr std::string_view name_or_unknown(const std::array<std::string_view, N>& names,
+                                                                   std::size_t i) noexcept {
+    return i < N ? names[i] : std::string_view("unknown");
+}
+} // namespace detail
+
 constexpr std::string_view to_string(scan_submethod s) noexcept {
-    return scan_submethod_names[static_cast<std::size_t>(s)];
+    return detail::name_or_unknown(scan_submethod_names, static_cast<std::size_t>(s));
 }
 
 enum class scan_phase : std::uint8_t { start, update, end };
 constexpr std::string_view to_string(scan_phase p) noexcept {
-    constexpr std::array<std::string_view, 3> names{"start", "update", "end"};
-    return names[static_cast<std::size_t>(p)];
+    return detail::name_or_unknown(scan_phase_names, static_cast<std::size_t>(p));
 }
 
 // horizontal: many hosts; vertical: many users at few hosts; mixed: both
 // dimensions reach the threshold on their own.
 enum class scan_kind : std::uint8_t { horizontal, vertical, mixed };
 constexpr std::string_view to_string(scan_kind k) noexcept {
-    constexpr std::array<std::string_view, 3> names{"horizontal", "vertical", "mixed"};
-    return names[static_cast<std::size_t>(k)];
+    return detail::name_or_unknown(scan_kind_names, static_cast<std::size_t>(k));
 }
 
 struct scan_config {
@@ -59,14 +68,15 @@ struct scan_config {
     bool options_scan = true;
     bool invite_scan = true;
     // ADS Threshold: distinct targets one requester must probe with one submethod.
-    // 20 is the smallest value that keeps every legitimate capture in
-    // ../shared/data quiet (sipcli's 11 dial strings, svmap REGISTER over 15
-    // port/host pairs) while the real scans there probe 20 to 259 targets.
+    // 20 is the smallest value that keeps the legitimate traffic of the public
+    // captures it was tuned on quiet (a sipcli run's 11 dial strings, an svmap
+    // REGISTER over 15 port/host pairs) while the real scans in them probe 20
+    // to 259 targets.
     std::uint32_t threshold = 20;
     // Only responders inside these prefixes count (empty: all responders).
     prefix_set destination_filter;
-    // An event with no new request for this long ends. One hour: the slow
-    // brute force in SIP-Bruteforce-Single-IP.pcap pauses up to 29 minutes.
+    // An event with no new request for this long ends. One hour: a slow
+    // brute force seen in a public capture pauses up to 29 minutes between bursts.
     record_duration event_idle_timeout = std::chrono::hours(1);
     // Minimum spacing of update events for one active scan.
     record_duration update_interval = std::chrono::minutes(10);
@@ -194,7 +204,7 @@ static_assert(sizeof(void*) != 8 || sizeof(scan_source) == 64, "a scan entry is 
 
 template <class Record, detector_clock Clock = manual_clock>
 class scan_detector {
-    static_assert(check_flow_record<Record>());
+    static_assert(detail::check_flow_record<Record>());
 
 public:
     using record_type = Record;
@@ -206,7 +216,7 @@ public:
     // Hot path: one flow record. Allocates only when the table needs a new
     // chunk or a larger index, or a requester first probes a second target.
     void feed(const Record& record) {
-        const record_view v = make_view(record);
+        const detail::record_view v = detail::make_view(record);
         lookup_type k;
         hash_key(v, k);
         feed_view(v, k);
@@ -214,25 +224,6 @@ public:
     // The same as feeding one by one, with the table lookups prefetched
     // (feed_all.hpp, which also feeds several detectors in one pass).
     void feed(std::span<const Record> records) { feed_all(records, *this); }
-
-    // Pipeline stages of feed_all(): the record's table key is hashed once
-    // (hash_key, in place), its index bucket and then its entry are
-    // prefetched (prefetch_entry notes where the entry was, so feed_view
-    // skips the probe while it is still there), and feed_view() is feed() on
-    // the view and that key. The prefetches change nothing but timing.
-    using lookup_type = detail::hashed_key;
-    void hash_key(const record_view& v, lookup_type& k) const noexcept {
-        k.present = key_of(v, k.key);
-        k.hash = k.present ? table_.hash_of(k.key) : 0;
-        k.position_hint = detail::no_position_hint;
-    }
-    void feed_view(const record_view& v, const lookup_type& k);
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
-        if (k.present) table_.prefetch(k.hash);
-    }
-    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(lookup_type& k) const noexcept {
-        if (k.present) k.position_hint = table_.prefetch_entry(k.hash);
-    }
 
     // Events due now, in a stable order. "Now" is the later of the newest
     // record time and the clock's now().
@@ -251,6 +242,22 @@ public:
     load_report load(std::istream& in);
 
 private:
+    friend struct detail::pipeline; // feed_all() runs the stages below (feed_all.hpp)
+    using record_view = detail::record_view;
+    using lookup_type = detail::hashed_key;
+    void hash_key(const record_view& v, lookup_type& k) const noexcept {
+        k.present = key_of(v, k.key);
+        k.hash = k.present ? table_.hash_of(k.key) : 0;
+        k.position_hint = detail::no_position_hint;
+    }
+    void feed_view(const record_view& v, const lookup_type& k);
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_index(const lookup_type& k) const noexcept {
+        if (k.present) table_.prefetch(k.hash);
+    }
+    SIPDETECT_DETAIL_PREFETCHING void prefetch_entry(lookup_type& k) const noexcept {
+        if (k.present) k.position_hint = table_.prefetch_entry(k.hash);
+    }
+
     using table_type = detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher>;
 
     // False also for a switched-off submethod: its records then cost no lookup.

@@ -18,7 +18,8 @@ struct tool_fingerprint {
     std::string_view tool;
 };
 
-// Sources: reference.md section 3 (svmap, svwar, svcrack, sippts, sipcli, ...).
+// The User-Agent defaults of the public SIP scanning tools (svmap, svwar,
+// svcrack, sippts, sipcli, ...), as their sources set them.
 inline constexpr std::array<tool_fingerprint, 11> scanner_user_agents{{
     {"friendly-scanner", "sipvicious"},
     {"sipvicious", "sipvicious"},

@@ -61,17 +61,19 @@ struct sip_parse_limits {
 
 enum class sip_parse_status : std::uint8_t { ok, not_sip, malformed };
 
-// Bit flags of which fields were cut to max_field_length.
-enum sip_field_bits : std::uint32_t {
-    field_request_uri = 1,
-    field_from = 2,
-    field_to = 4,
-    field_call_id = 8,
-    field_user_agent = 16,
-    field_cseq = 32,
-    field_via_host = 64,
-    field_method_token = 128,
+// The fields that can be cut to max_field_length; each is one bit of
+// sip_message_info::truncated_fields.
+enum class sip_field : std::uint32_t {
+    request_uri = 1,
+    from = 2,
+    to = 4,
+    call_id = 8,
+    user_agent = 16,
+    cseq = 32,
+    via_host = 64,
+    method_token = 128,
 };
+constexpr std::uint32_t bit(sip_field f) noexcept { return static_cast<std::uint32_t>(f); }
 
 struct sip_message_info {
     bool is_request = false;
@@ -92,7 +94,9 @@ struct sip_message_info {
     std::size_t content_length = 0;          // as declared by Content-Length (l:)
     std::size_t message_length = 0;          // bytes of this message incl. body per Content-Length, capped at input size
     bool complete = false;                   // the empty line was seen and the whole declared body is present
-    std::uint32_t truncated_fields = 0;      // sip_field_bits
+    std::uint32_t truncated_fields = 0;      // bit(sip_field) of each field that was cut
+
+    constexpr bool truncated(sip_field f) const noexcept { return (truncated_fields & bit(f)) != 0; }
 };
 
 struct sip_parse_result {
@@ -446,9 +450,9 @@ private:
     bool have_from_ = false, have_to_ = false, have_call_id_ = false, have_cseq_ = false, have_ua_ = false;
     bool have_top_via_ = false;
 
-    constexpr std::string_view cap(std::string_view s, std::uint32_t bit) noexcept {
+    constexpr std::string_view cap(std::string_view s, sip_field field) noexcept {
         if (s.size() > limits_.max_field_length) {
-            r_.message.truncated_fields |= bit;
+            r_.message.truncated_fields |= bit(field);
             return s.substr(0, limits_.max_field_length);
         }
         return s;
@@ -504,15 +508,15 @@ private:
         if (i == 0 || rest[i] != ' ') {
             // keep the raw bytes before the first blank for the caller's curiosity
             const std::size_t sp = rest.find_first_of(" \t");
-            m.method_token = cap(rest.substr(0, sp), field_method_token);
+            m.method_token = cap(rest.substr(0, sp), sip_field::method_token);
             return {sip_parse_status::malformed, "invalid method"};
         }
         const std::string_view token = rest.substr(0, i);
-        m.method_token = cap(token, field_method_token);
+        m.method_token = cap(token, sip_field::method_token);
         // a token cut to max_field_length is no known method
         m.method = token.size() > limits_.max_field_length ? sip_method::unknown : parse_sip_method(token);
         const std::string_view uri = i < last_ws ? rest.substr(i + 1, last_ws - i - 1) : std::string_view{};
-        m.request_uri = cap(uri, field_request_uri);
+        m.request_uri = cap(uri, sip_field::request_uri);
         if (uri.empty()) return {sip_parse_status::malformed, "empty Request-URI"};
         if (uri.find_first_of(" \t") != std::string_view::npos)
             return {sip_parse_status::malformed, "white space in Request-URI"};
@@ -529,32 +533,32 @@ private:
         case header_kind::from:
             if (!have_from_) {
                 have_from_ = true;
-                m.from_uri = cap(party_uri(value), field_from);
+                m.from_uri = cap(party_uri(value), sip_field::from);
             }
             break;
         case header_kind::to:
             if (!have_to_) {
                 have_to_ = true;
-                m.to_uri = cap(party_uri(value), field_to);
+                m.to_uri = cap(party_uri(value), sip_field::to);
             }
             break;
         case header_kind::call_id:
             if (!have_call_id_) {
                 have_call_id_ = true;
-                m.call_id = cap(trim_lws(value), field_call_id);
+                m.call_id = cap(trim_lws(value), sip_field::call_id);
             }
             break;
         case header_kind::user_agent:
             if (!have_ua_) {
                 have_ua_ = true;
-                m.user_agent = cap(trim_lws(value), field_user_agent);
+                m.user_agent = cap(trim_lws(value), sip_field::user_agent);
             }
             break;
         case header_kind::cseq:
             if (!have_cseq_) {
                 have_cseq_ = true;
                 const std::string_view v = trim_lws(value);
-                m.cseq = cap(v, field_cseq);
+                m.cseq = cap(v, sip_field::cseq);
                 parse_cseq(v, m.cseq_number, m.cseq_method);
             }
             break;
@@ -563,7 +567,7 @@ private:
                 if (have_top_via_) return;
                 have_top_via_ = true;
                 const host_port hp = via_sent_by(element);
-                m.top_via_host = cap(hp.host, field_via_host);
+                m.top_via_host = cap(hp.host, sip_field::via_host);
                 m.top_via_port = hp.port;
             });
             break;
