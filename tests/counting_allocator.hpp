@@ -88,6 +88,15 @@ void operator delete(void* p) noexcept {
     std::free(base);
 }
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+// The nothrow form (std::stable_sort's temporary buffer) must come from here
+// too: its memory is given back through the operator delete above.
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return operator new(n);
+    } catch (const std::bad_alloc&) {
+        return nullptr;
+    }
+}
 // Over-aligned types (the detectors' 64-byte entries): the size sits in the
 // first word of a header as large as the alignment.
 void* operator new(std::size_t n, std::align_val_t al) {
@@ -102,4 +111,19 @@ void operator delete(void* p, std::align_val_t al) noexcept {
     std::free(base);
 }
 void operator delete(void* p, std::size_t, std::align_val_t al) noexcept { operator delete(p, al); }
+void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+    try {
+        return operator new(n, al);
+    } catch (const std::bad_alloc&) {
+        return nullptr;
+    }
+}
+// Arrays (std::make_unique<T[]>) come from here too; the library's default
+// forms would do the same, but a sanitizer runtime brings forms of its own.
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new[](std::size_t n, std::align_val_t al) { return operator new(n, al); }
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
+void operator delete[](void* p, std::align_val_t al) noexcept { operator delete(p, al); }
+void operator delete[](void* p, std::size_t, std::align_val_t al) noexcept { operator delete(p, al); }
 #endif
