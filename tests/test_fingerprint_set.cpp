@@ -13,6 +13,7 @@
 
 using sipdetect::detail::fingerprint_set;
 using insert_result = fingerprint_set::insert_result;
+using saved_members = std::vector<std::uint32_t>;
 
 namespace {
 
@@ -101,11 +102,11 @@ TEST_CASE("a moved fingerprint set keeps its members, and the moved-from one is 
 
 TEST_CASE("restoring a fingerprint set rejects what a live set could not hold") {
     fingerprint_set set;
-    REQUIRE(set.restore({1u | 2u << fingerprint_set::flag_shift, 2u, 3u, 4u, 5u, 6u}, false, 10));
+    REQUIRE(set.restore(saved_members{1u | 2u << fingerprint_set::flag_shift, 2u, 3u, 4u, 5u, 6u}, false, 10));
     REQUIRE(set.size() == 6);
     REQUIRE(set.flags(1) == 2);
-    REQUIRE_FALSE(set.restore({1u, 1u}, false, 10)); // duplicate
-    REQUIRE_FALSE(set.restore({0u}, false, 10));     // the empty slot's value
-    REQUIRE_FALSE(set.restore({1u, 2u, 3u}, false, 2)); // more than the limit
+    REQUIRE_FALSE(set.restore(saved_members{1u, 1u}, false, 10)); // duplicate
+    REQUIRE_FALSE(set.restore(saved_members{0u}, false, 10));     // the empty slot's value
+    REQUIRE_FALSE(set.restore(saved_members{1u, 2u, 3u}, false, 2)); // more than the limit
     REQUIRE(set.size() == 6);                        // a failed restore changes nothing
 }

@@ -35,7 +35,10 @@ inline constexpr std::uint32_t no_position_hint = 0xffffffffu;
 // entries and decides evictions. Entry provides key() and set_key(); an
 // entry declared alignas(64) and 64 bytes long is exactly one cache line,
 // so a lookup touches one line and a prefetch covers all of it.
-template <class Key, class Entry, class Hasher>
+// Chunks, index and the chunk list come from Allocator (rebound); each chunk
+// carries the allocator that made it, so a table moved into one with
+// another allocator still frees every chunk with the right one.
+template <class Key, class Entry, class Hasher, class Allocator = std::allocator<Entry>>
 class flat_table {
 public:
     static constexpr std::size_t chunk_entries = 256;
@@ -46,14 +49,33 @@ public:
     static_assert(std::is_same_v<decltype(std::declval<const Hasher&>()(std::declval<const Key&>())), std::uint64_t>,
                   "flat_table's hasher returns std::uint64_t");
 
-    explicit flat_table(Hasher hasher = {}) : hasher_(std::move(hasher)) {}
+    explicit flat_table(Hasher hasher = {}, const Allocator& allocator = Allocator())
+        : hasher_(std::move(hasher)), entry_alloc_(allocator), index_(bucket_alloc(allocator)),
+          chunks_(chunk_list_alloc(allocator)) {}
     // A moved-from table is empty and usable: its probes must not keep
     // naming the buffer it gave away.
-    flat_table(flat_table&& other) noexcept : hasher_(std::move(other.hasher_)) { take(other); }
-    flat_table& operator=(flat_table&& other) noexcept {
+    flat_table(flat_table&& other) noexcept
+        : hasher_(std::move(other.hasher_)), entry_alloc_(other.entry_alloc_), index_(std::move(other.index_)),
+          chunks_(std::move(other.chunks_)), size_(std::exchange(other.size_, 0)) {
+        other.index_.clear();
+        other.chunks_.clear();
+        aim_probes();
+        other.aim_probes();
+    }
+    flat_table& operator=(flat_table&& other) noexcept(
+        std::is_nothrow_move_assignable_v<std::vector<bucket, bucket_alloc>> &&
+        std::is_nothrow_move_assignable_v<std::vector<chunk, chunk_list_alloc>>) {
         if (this != &other) {
             hasher_ = std::move(other.hasher_);
-            take(other);
+            if constexpr (std::allocator_traits<entry_alloc>::propagate_on_container_move_assignment::value)
+                entry_alloc_ = other.entry_alloc_;
+            index_ = std::move(other.index_);
+            chunks_ = std::move(other.chunks_);
+            size_ = std::exchange(other.size_, 0);
+            other.index_.clear();
+            other.chunks_.clear();
+            aim_probes();
+            other.aim_probes();
         }
         return *this;
     }
@@ -166,7 +188,7 @@ public:
     // that size allocate nothing: a caller that must not fail half-way
     // allocates first, then commits.
     void reserve(std::size_t n) {
-        while (chunks_.size() * chunk_entries < n) chunks_.push_back(std::make_unique<Entry[]>(chunk_entries));
+        while (chunks_.size() * chunk_entries < n) chunks_.push_back(make_chunk());
         std::size_t buckets = index_.empty() ? 16 : index_.size();
         while (n * 4 > buckets * 3) buckets *= 2;
         if (buckets != index_.size()) rebuild_index(buckets);
@@ -248,6 +270,33 @@ private:
         std::uint32_t fragment = 0;
         std::uint32_t position = empty;
     };
+    template <class T> using rebound = typename std::allocator_traits<Allocator>::template rebind_alloc<T>;
+    using entry_alloc = rebound<Entry>;
+    using bucket_alloc = rebound<bucket>;
+    // Destroys a chunk's entries and gives its memory back to the allocator that made it.
+    struct chunk_deleter {
+        [[no_unique_address]] entry_alloc allocator;
+        void operator()(Entry* entries) noexcept {
+            for (std::size_t i = chunk_entries; i-- > 0;) std::allocator_traits<entry_alloc>::destroy(allocator, entries + i);
+            std::allocator_traits<entry_alloc>::deallocate(allocator, entries, chunk_entries);
+        }
+    };
+    using chunk = std::unique_ptr<Entry[], chunk_deleter>;
+    using chunk_list_alloc = rebound<chunk>;
+
+    chunk make_chunk() {
+        using traits = std::allocator_traits<entry_alloc>;
+        Entry* entries = traits::allocate(entry_alloc_, chunk_entries);
+        std::size_t built = 0;
+        try {
+            for (; built < chunk_entries; ++built) traits::construct(entry_alloc_, entries + built);
+        } catch (...) {
+            while (built-- > 0) traits::destroy(entry_alloc_, entries + built);
+            traits::deallocate(entry_alloc_, entries, chunk_entries);
+            throw;
+        }
+        return chunk(entries, chunk_deleter{entry_alloc_});
+    }
     static constexpr std::uint32_t empty = 0xffffffffu;
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     static constexpr std::size_t max_buckets = std::size_t{1} << 31;
@@ -257,15 +306,6 @@ private:
     void aim_probes() noexcept {
         probes_ = index_.empty() ? no_buckets : index_.data();
         mask_ = index_.empty() ? 0 : index_.size() - 1;
-    }
-    void take(flat_table& other) noexcept {
-        index_ = std::move(other.index_);
-        chunks_ = std::move(other.chunks_);
-        size_ = std::exchange(other.size_, 0);
-        other.index_.clear();
-        other.chunks_.clear();
-        aim_probes();
-        other.aim_probes();
     }
 
     Entry* hinted(const Key& key, std::uint32_t hint) noexcept {
@@ -293,7 +333,7 @@ private:
     }
 
     Entry& append() {
-        if (size_ == chunks_.size() * chunk_entries) chunks_.push_back(std::make_unique<Entry[]>(chunk_entries));
+        if (size_ == chunks_.size() * chunk_entries) chunks_.push_back(make_chunk());
         return at(size_++);
     }
 
@@ -331,7 +371,7 @@ private:
     // Allocates the new index before giving up the old one, so a failed
     // allocation leaves the table as it was.
     void rebuild_index(std::size_t n) {
-        std::vector<bucket> fresh(n);
+        std::vector<bucket, bucket_alloc> fresh(n, bucket{}, index_.get_allocator());
         const std::size_t mask = n - 1;
         for (const bucket& b : index_) {
             if (b.position == empty) continue;
@@ -344,12 +384,13 @@ private:
     }
 
     Hasher hasher_;
-    std::vector<bucket> index_;
+    [[no_unique_address]] entry_alloc entry_alloc_;
+    std::vector<bucket, bucket_alloc> index_;
     // The lookups read the index through probes_; every probe sequence wraps
     // with mask_. They name index_'s buckets, or no_buckets (mask 0) while it is empty.
     const bucket* probes_ = no_buckets;
     std::size_t mask_ = 0;
-    std::vector<std::unique_ptr<Entry[]>> chunks_;
+    std::vector<chunk, chunk_list_alloc> chunks_;
     std::size_t size_ = 0;
 };
 

@@ -5,11 +5,13 @@
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/version.hpp>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -111,9 +113,10 @@ inline std::uint64_t hash_combine(std::uint64_t a, std::uint64_t b) noexcept {
 // members, then saturated: it never grows past what the caller's threshold
 // needs. Up to inline_capacity members are kept in the set itself, so a
 // phone's two or three targets allocate nothing; beyond that they move to
-// a heap array, open addressing with linear probing, 0 the empty slot.
-class fingerprint_set {
-public:
+// an array from the allocator, open addressing with linear probing, 0 the
+// empty slot.
+// What every fingerprint set shares, whatever its allocator.
+struct fingerprint_set_base {
     static constexpr std::uint32_t key_mask = 0x3fffffffu;
     static constexpr std::uint32_t flag_shift = 30;
     static constexpr std::uint32_t inline_capacity = 4;
@@ -124,17 +127,43 @@ public:
         const auto k = static_cast<std::uint32_t>(hash >> 34) & key_mask;
         return k == 0 ? 1u : k;
     }
+};
 
-    fingerprint_set() = default;
+template <class Allocator = std::allocator<std::uint32_t>>
+class basic_fingerprint_set : public fingerprint_set_base {
+    using alloc_type = typename std::allocator_traits<Allocator>::template rebind_alloc<std::uint32_t>;
+    using alloc_traits = std::allocator_traits<alloc_type>;
+    // Whether a move can always take the other set's array.
+    static constexpr bool moves_array =
+        alloc_traits::propagate_on_container_move_assignment::value || alloc_traits::is_always_equal::value;
+
+public:
+    basic_fingerprint_set() = default;
+    explicit basic_fingerprint_set(const Allocator& allocator) noexcept : alloc_(allocator) {}
     // A moved-from set is empty and usable.
-    fingerprint_set(fingerprint_set&& other) noexcept { take(other); }
-    fingerprint_set& operator=(fingerprint_set&& other) noexcept {
-        if (this != &other) take(other);
+    basic_fingerprint_set(basic_fingerprint_set&& other) noexcept : alloc_(other.alloc_) { take(other); }
+    basic_fingerprint_set& operator=(basic_fingerprint_set&& other) noexcept(moves_array) {
+        if (this == &other) return *this;
+        release();
+        if constexpr (alloc_traits::propagate_on_container_move_assignment::value) alloc_ = other.alloc_;
+        if (moves_array || alloc_ == other.alloc_) {
+            take(other);
+        } else { // another allocator's array: copy it into one of ours
+            if (other.capacity_ != 0) {
+                heap_ = alloc_traits::allocate(alloc_, other.capacity_);
+                std::copy_n(other.heap_, other.capacity_, heap_);
+            }
+            inline_ = other.inline_;
+            capacity_ = other.capacity_;
+            size_ = other.size_;
+            saturated_ = other.saturated_;
+            other.release();
+        }
         return *this;
     }
-    fingerprint_set(const fingerprint_set&) = delete;
-    fingerprint_set& operator=(const fingerprint_set&) = delete;
-    ~fingerprint_set() = default;
+    basic_fingerprint_set(const basic_fingerprint_set&) = delete;
+    basic_fingerprint_set& operator=(const basic_fingerprint_set&) = delete;
+    ~basic_fingerprint_set() { release(); }
 
     std::uint32_t size() const noexcept { return size_; }
     bool saturated() const noexcept { return saturated_; }
@@ -152,7 +181,7 @@ public:
             return insert_result::added;
         }
         if ((size_ + 1) * 4 > capacity_ * 3) grow();
-        place(heap_.get(), capacity_ - 1, key);
+        place(heap_, capacity_ - 1, key);
         ++size_;
         return insert_result::added;
     }
@@ -171,15 +200,15 @@ public:
     }
 
     template <class F> void for_each(F&& f) const {
-        const std::uint32_t* slots = capacity_ == 0 ? inline_.data() : heap_.get();
+        const std::uint32_t* slots = capacity_ == 0 ? inline_.data() : heap_;
         const std::uint32_t n = capacity_ == 0 ? size_ : capacity_;
         for (std::uint32_t i = 0; i < n; ++i)
             if (slots[i] != 0) f(slots[i] & key_mask, slots[i] >> flag_shift);
     }
 
     // Rebuilds from saved members; rejects anything a live set could not hold.
-    bool restore(const std::vector<std::uint32_t>& members, bool saturated, std::uint32_t limit) {
-        fingerprint_set fresh;
+    bool restore(std::span<const std::uint32_t> members, bool saturated, std::uint32_t limit) {
+        basic_fingerprint_set fresh(alloc_);
         for (std::uint32_t m : members) {
             const std::uint32_t key = m & key_mask;
             if (key == 0) return false;
@@ -187,7 +216,8 @@ public:
             fresh.set_flags(key, m >> flag_shift);
         }
         fresh.saturated_ = saturated;
-        *this = std::move(fresh);
+        release();
+        take(fresh);
         return true;
     }
 
@@ -224,28 +254,43 @@ private:
     // allocation leaves the set as it was.
     void grow() {
         const std::uint32_t slots = capacity_ == 0 ? first_heap_slots : capacity_ * 2;
-        auto fresh = std::make_unique<std::uint32_t[]>(slots);
-        const std::uint32_t* old = capacity_ == 0 ? inline_.data() : heap_.get();
+        std::uint32_t* fresh = alloc_traits::allocate(alloc_, slots);
+        std::fill_n(fresh, slots, 0u);
+        const std::uint32_t* old = capacity_ == 0 ? inline_.data() : heap_;
         const std::uint32_t old_slots = capacity_ == 0 ? size_ : capacity_;
         for (std::uint32_t i = 0; i < old_slots; ++i)
-            if (old[i] != 0) place(fresh.get(), slots - 1, old[i]);
-        heap_ = std::move(fresh);
+            if (old[i] != 0) place(fresh, slots - 1, old[i]);
+        if (heap_ != nullptr) alloc_traits::deallocate(alloc_, heap_, capacity_);
+        heap_ = fresh;
         capacity_ = slots;
     }
-    void take(fingerprint_set& other) noexcept {
-        heap_ = std::move(other.heap_);
+    // Takes the other set's members; the other is left empty. Callers have
+    // made sure this set's allocator can free the other's array.
+    void take(basic_fingerprint_set& other) noexcept {
+        heap_ = std::exchange(other.heap_, nullptr);
         inline_ = std::exchange(other.inline_, {});
         capacity_ = std::exchange(other.capacity_, 0);
         size_ = std::exchange(other.size_, 0);
         saturated_ = std::exchange(other.saturated_, false);
     }
+    void release() noexcept {
+        if (heap_ != nullptr) alloc_traits::deallocate(alloc_, heap_, capacity_);
+        heap_ = nullptr;
+        inline_ = {};
+        capacity_ = 0;
+        size_ = 0;
+        saturated_ = false;
+    }
 
-    std::unique_ptr<std::uint32_t[]> heap_; // capacity_ slots, a power of two; null while inline
+    [[no_unique_address]] alloc_type alloc_{};
+    std::uint32_t* heap_ = nullptr; // capacity_ slots, a power of two; null while inline
     std::array<std::uint32_t, inline_capacity> inline_{}; // the members, in insertion order, while capacity_ is 0
     std::uint32_t capacity_ = 0;
     std::uint32_t size_ = 0;
     bool saturated_ = false;
 };
+
+using fingerprint_set = basic_fingerprint_set<>;
 
 // Key of per-source state: an address, plus a tag (the scan submethod).
 struct source_key {
