@@ -256,7 +256,7 @@ void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail:
     if (!evict) proxies_.reserve(proxies_.size() + 1);
     std::optional<proxy_event> event;
     if (!in_training) {
-        pending_.reserve(pending_.size() + 1);
+        detail::make_room_for_one(pending_);
         proxy_event& e = event.emplace();
         e.id = next_event_id_;
         e.source = key.address;

@@ -219,8 +219,8 @@ void scan_detector<Record, Clock>::add_target(detail::scan_source& s, const reco
         t.port = v.server_port;
         t.user.assign(user.substr(0, scan_user_cap));
         // Room in both lists first: a failed allocation must not leave them of different lengths.
-        h.evidence.reserve(h.evidence.size() + 1);
-        h.evidence_keys.reserve(h.evidence_keys.size() + 1);
+        detail::make_room_for_one(h.evidence);
+        detail::make_room_for_one(h.evidence_keys);
         h.evidence.push_back(std::move(t));
         h.evidence_keys.push_back(target_key);
     }

@@ -23,6 +23,13 @@ inline constexpr std::size_t max_table_entries = std::size_t{1} << 30;
 // A position hint that names no entry (see flat_table::find).
 inline constexpr std::uint32_t no_position_hint = 0xffffffffu;
 
+// Makes room for one more element, growing geometrically, so that the next
+// push_back cannot throw: callers that must not fail half-way allocate
+// first, then commit.
+template <class T, class A> void make_room_for_one(std::vector<T, A>& v) {
+    if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(4, 2 * v.capacity()));
+}
+
 // Entries live densely in fixed-size chunks, in insertion order; a separate
 // index of 8-byte buckets (linear probing, backward-shift deletion, no
 // tombstones) maps a key's hash to its entry. Why this shape:
