@@ -443,12 +443,16 @@ public:
         // The issue's yardstick: live heap per tracked source address, from
         // the counting allocator. A phone has one scan entry per submethod it
         // uses, so per address is more than stats()'s per entry (also shown).
-        for (const char* impl : {"scan", "proxy", "both"}) {
+        // The target counts both detectors together (issue 25, section 6).
+        for (const char* impl : {"scan", "proxy"}) {
             const double per_source = get(std::string(impl) + "/background", "heap_B_per_src", pass::all);
             if (per_source > 0)
-                std::fprintf(out, "  background %-5s state = %4.0f B per source address (target <= 128 B)  %s\n", impl,
-                             per_source, per_source <= 128 ? "met" : "NOT MET");
+                std::fprintf(out, "  background %-5s state = %4.0f B per source address\n", impl, per_source);
         }
+        const double both_per_source = get("both/background", "heap_B_per_src", pass::all);
+        if (both_per_source > 0)
+            std::fprintf(out, "  background both  state = %4.0f B per source address (target <= 160 B)  %s\n",
+                         both_per_source, both_per_source <= 160 ? "met" : "NOT MET");
         const double scan_entry = get("scan/background", "scan_B_per_entry", pass::all);
         const double proxy_entry = get("proxy/background", "proxy_B_per_entry", pass::all);
         if (scan_entry > 0 && proxy_entry > 0)
