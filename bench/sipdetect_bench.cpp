@@ -78,8 +78,8 @@ const workload& get_workload(workload_id id) {
 // The timed regions use this thread's CPU time: the machine the numbers come
 // from is shared, and descheduled time is not the detectors' cost. Each mark
 // also reads the thread's minor page faults, so that a slow pass shows whether
-// faults were its cost (bench/README.md, "Page faults, huge pages and the two
-// tables": on the VM measured they were not).
+// faults were its cost (bench/README.md, "Current results": on the VM
+// measured they were not).
 struct cpu_mark {
     double seconds = 0;
     std::int64_t minor_faults = 0;
@@ -425,9 +425,9 @@ public:
     const std::vector<std::string>& failures() const noexcept { return failures_; }
 
     // With --benchmark_repetitions=N, a benchmark's first pass gets fresh
-    // memory from the system and the later ones reuse what it freed. On this
-    // VM the two differ by up to a third of a pass (bench/README.md, "Fresh
-    // memory"), so the ratios are given for each.
+    // memory from the system and the later ones reuse what it freed. On the
+    // VMs measured the two differ by up to a third of a pass (bench/README.md,
+    // "Running it"), so the ratios are given for each.
     void print_summary(std::FILE* out) const {
         std::fprintf(out, "\nsummary (same run, records/s from items_per_second):\n");
         const bool repeated =
