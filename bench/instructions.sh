@@ -1,7 +1,7 @@
 #!/bin/bash
 # Instructions per record, counted by callgrind: the same count on every run
 # of one build, whatever else the machine is doing, where timings on a shared
-# machine drift by 10-20 % (bench/README.md "Instructions per record"). It
+# machine drift by 10-20 % (bench/README.md "Running it"). It
 # also counts the conditional branches that callgrind's simple predictor
 # mispredicts ("miss/rec"): a model, not this CPU's predictor, but it ranks
 # the branches that mixed traffic makes unpredictable.

@@ -7,7 +7,7 @@
 // Two last benchmarks measure the first touch of a page, which a detector
 // pays for every page its tables grow into: of memory this process has
 // never held, and of memory it held and gave back. See bench/README.md
-// "Where the time goes now".
+// "Running it" and "Current results".
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

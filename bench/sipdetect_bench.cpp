@@ -78,8 +78,8 @@ const workload& get_workload(workload_id id) {
 // The timed regions use this thread's CPU time: the machine the numbers come
 // from is shared, and descheduled time is not the detectors' cost. Each mark
 // also reads the thread's minor page faults, so that a slow pass shows whether
-// faults were its cost (bench/README.md, "Page faults, huge pages and the two
-// tables": on the VM measured they were not).
+// faults were its cost (bench/README.md, "Current results": on the VM
+// measured they were not).
 struct cpu_mark {
     double seconds = 0;
     std::int64_t minor_faults = 0;
@@ -425,9 +425,9 @@ public:
     const std::vector<std::string>& failures() const noexcept { return failures_; }
 
     // With --benchmark_repetitions=N, a benchmark's first pass gets fresh
-    // memory from the system and the later ones reuse what it freed. On this
-    // VM the two differ by up to a third of a pass (bench/README.md, "Fresh
-    // memory"), so the ratios are given for each.
+    // memory from the system and the later ones reuse what it freed. On the
+    // VMs measured the two differ by up to a third of a pass (bench/README.md,
+    // "Running it"), so the ratios are given for each.
     void print_summary(std::FILE* out) const {
         std::fprintf(out, "\nsummary (same run, records/s from items_per_second):\n");
         const bool repeated =
@@ -443,12 +443,16 @@ public:
         // The issue's yardstick: live heap per tracked source address, from
         // the counting allocator. A phone has one scan entry per submethod it
         // uses, so per address is more than stats()'s per entry (also shown).
-        for (const char* impl : {"scan", "proxy", "both"}) {
+        // The target counts both detectors together (issue 25, section 6).
+        for (const char* impl : {"scan", "proxy"}) {
             const double per_source = get(std::string(impl) + "/background", "heap_B_per_src", pass::all);
             if (per_source > 0)
-                std::fprintf(out, "  background %-5s state = %4.0f B per source address (target <= 128 B)  %s\n", impl,
-                             per_source, per_source <= 128 ? "met" : "NOT MET");
+                std::fprintf(out, "  background %-5s state = %4.0f B per source address\n", impl, per_source);
         }
+        const double both_per_source = get("both/background", "heap_B_per_src", pass::all);
+        if (both_per_source > 0)
+            std::fprintf(out, "  background both  state = %4.0f B per source address (target <= 160 B)  %s\n",
+                         both_per_source, both_per_source <= 160 ? "met" : "NOT MET");
         const double scan_entry = get("scan/background", "scan_B_per_entry", pass::all);
         const double proxy_entry = get("proxy/background", "proxy_B_per_entry", pass::all);
         if (scan_entry > 0 && proxy_entry > 0)

@@ -121,7 +121,7 @@ install_stage() {
 find_package_consumer() {
     cmake_build "$here/find_package" "$scratch/build-find_package" \
         -DCMAKE_PREFIX_PATH="$stage" -DEXPECTED_PREFIX="$stage" -DEXPECTED_VERSION="$version"
-    run_consumer "$(built "$scratch/build-find_package" consumer)"
+    run_consumer "$(built "$scratch/build-find_package" app)"
 }
 
 add_subdirectory_consumer() {
@@ -142,7 +142,7 @@ fetchcontent_consumer() {
     cmake_build "$here/fetchcontent" "$b" \
         -DFETCHCONTENT_SOURCE_DIR_SIPDETECT="$src" -DFETCHCONTENT_FULLY_DISCONNECTED=ON \
         -DEXPECTED_VERSION="$version"
-    run_consumer "$(built "$b" consumer)"
+    run_consumer "$(built "$b" app)"
 }
 
 pkg_config_command_line() {
@@ -225,7 +225,7 @@ relocated() {
     mv "$stage" "$moved"
     cmake_build "$here/find_package" "$scratch/build-relocated" \
         -DCMAKE_PREFIX_PATH="$moved" -DEXPECTED_PREFIX="$moved" -DEXPECTED_VERSION="$version"
-    run_consumer "$(built "$scratch/build-relocated" consumer)"
+    run_consumer "$(built "$scratch/build-relocated" app)"
     local includedir
     includedir=$(PKG_CONFIG_PATH="$moved/share/pkgconfig" pkg-config --variable=includedir sipdetect)
     test -f "$includedir/sipdetect/version.hpp"
