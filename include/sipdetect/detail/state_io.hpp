@@ -92,19 +92,24 @@ struct byte_counter {
 class crc_stream_sink {
 public:
     explicit crc_stream_sink(std::ostream& os) : os_(os) { buffer_.reserve(state_chunk_bytes); }
+    // The buffer never grows past its first allocation.
     void put(const char* p, std::size_t n) {
         crc_ = crc32(std::string_view(p, n), crc_);
-        buffer_.append(p, n);
-        if (buffer_.size() >= state_chunk_bytes) flush();
+        if (buffer_.size() + n > state_chunk_bytes) flush();
+        if (n > state_chunk_bytes) write(p, n);
+        else buffer_.append(p, n);
     }
     std::uint32_t crc() const noexcept { return crc_; }
     void flush() {
-        os_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+        write(buffer_.data(), buffer_.size());
         buffer_.clear();
-        if (!os_) throw state_error("cannot write state: output stream failed");
     }
 
 private:
+    void write(const char* p, std::size_t n) {
+        os_.write(p, static_cast<std::streamsize>(n));
+        if (!os_) throw state_error("cannot write state: output stream failed");
+    }
     std::ostream& os_;
     std::string buffer_;
     std::uint32_t crc_ = 0;
