@@ -1,11 +1,12 @@
-// Peak memory of saving a large state (bench/README.md "Saving state").
-// Feeds N sources, one request each, into a scan detector, then saves its
-// state to PATH if one is given. Run it under `/usr/bin/time -v` with and
-// without PATH: the difference of the two maximum resident set sizes is
-// what the save itself takes.
+// Peak memory of saving and loading a large state (bench/README.md "Saving
+// state"). Feeds N sources, one request each, into a scan detector, then
+// saves its state to PATH if one is given; or loads PATH. Run it under
+// `/usr/bin/time -v`: the maximum resident set size of a save or a load,
+// less that of feeding only, is what the save or load itself takes.
 //
 //   sipdetect_state_save_memory 1000000            # feed only
 //   sipdetect_state_save_memory 1000000 /tmp/s.st  # feed, then save
+//   sipdetect_state_save_memory load /tmp/s.st     # load
 #include <sipdetect/sipdetect.hpp>
 #include <sipdetect/state_file.hpp>
 
@@ -31,8 +32,16 @@ struct flow {
 
 int main(int argc, char** argv) {
     if (argc < 2 || argc > 3) {
-        std::fprintf(stderr, "usage: %s SOURCES [STATE_PATH]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s SOURCES [STATE_PATH] | %s load STATE_PATH\n", argv[0], argv[0]);
         return 2;
+    }
+    if (argc == 3 && std::string(argv[1]) == "load") {
+        sipdetect::scan_config config;
+        config.max_tracked = std::size_t{1} << 30;
+        sipdetect::scan_detector<flow> scans(config);
+        sipdetect::load_state_file(argv[2], scans);
+        std::printf("%llu sources loaded\n", static_cast<unsigned long long>(scans.stats().tracked));
+        return 0;
     }
     const auto sources = static_cast<std::uint32_t>(std::strtoul(argv[1], nullptr, 10));
     sipdetect::scan_config config;
