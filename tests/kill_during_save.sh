@@ -23,7 +23,7 @@ old_seen=0
 new_seen=0
 for i in $(seq 1 60); do
     cp "$dir/old.state" "$dir/s.state"
-    rm -f "$dir/s.state.tmp"
+    rm -f "$dir"/s.state.tmp.*
     # Moments from 10 % to 130 % of a run, denser past 70 %.
     if [ "$i" -le 20 ]; then pct=$((10 + i * 3)); else pct=$((70 + (i - 20) * 3 / 2)); fi
     delay=$(awk -v ns="$run_ns" -v p="$pct" 'BEGIN { printf "%.4f", ns * p / 100 / 1e9 }')

@@ -239,12 +239,14 @@ TEST_CASE("fmt: configs print every parameter and hide a custom hash seed") {
     s.max_user_agents = 4;
     s.ignore_relayed = false;
     s.max_success_share = 0.5;
-    s.hash_seed = scan_config{}.hash_seed;
+    s.max_lateness = std::chrono::minutes(30);
+    s.max_clock_skew = std::chrono::hours(2);
+    s.hash_seed = std::nullopt;
     CHECK(fmt::format("{}", s) ==
           "scan_config register_scan=true options_scan=false invite_scan=true threshold=20 "
           "destination_filter=10.0.0.0/8,2001:db8::/32 event_idle_timeout=3600s update_interval=1.5s "
           "source_idle_timeout=0.00025s max_tracked=1000000 max_distinct=256 evidence_targets=20 max_user_agents=4 "
-          "ignore_relayed=false max_success_share=0.5 hash_seed=default");
+          "ignore_relayed=false max_success_share=0.5 max_lateness=1800s max_clock_skew=7200s hash_seed=random");
     s.hash_seed = 0x0123456789abcdefu;
     const std::string secret = fmt::format("{}", s);
     CHECK(secret.find("hash_seed=custom") != std::string::npos);
@@ -265,12 +267,15 @@ TEST_CASE("fmt: configs print every parameter and hide a custom hash seed") {
     p.uri_samples = 8;
     p.peer_samples = 8;
     p.max_user_agents = 4;
-    p.hash_seed = proxy_config{}.hash_seed;
+    p.max_lateness = std::chrono::seconds(90);
+    p.max_clock_skew = record_duration::zero();
+    p.hash_seed = std::nullopt;
     CHECK(fmt::format("{}", p) ==
           "proxy_config min_uris=10 closed_season=604800s time_to_death=43200s filter=- filter_mode=exclude_devices "
           "min_success_share=0.2 answer_grace=32s candidate_idle_timeout=-2.5s max_candidates=1000000 "
-          "max_proxies=100000 uri_samples=8 peer_samples=8 max_user_agents=4 hash_seed=default");
-    p.hash_seed ^= 1;
+          "max_proxies=100000 uri_samples=8 peer_samples=8 max_user_agents=4 max_lateness=90s max_clock_skew=0s "
+          "hash_seed=random");
+    p.hash_seed = 1;
     CHECK(fmt::format("{}", p).ends_with(" hash_seed=custom"));
     p.closed_season = record_duration::max();
     p.time_to_death = record_duration::min();

@@ -1,5 +1,6 @@
 // Persistent state of both detectors: round trips, continuity, corruption.
 #include "catch.hpp"
+#include "counting_allocator.hpp"
 #include "state_frame.hpp"
 #include "test_support.hpp"
 
@@ -7,8 +8,11 @@
 #include <sipdetect/scan_detector.hpp>
 #include <sipdetect/state_file.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
+#include <streambuf>
+#include <thread>
 #include <unistd.h>
 
 using namespace sipdetect;
@@ -218,15 +222,49 @@ TEST_CASE("foreign version, wrong detector, trailing bytes and bad magic have cl
         return std::string("accepted");
     };
     CHECK(error_of(p, scan_image) == "state was saved by a scan_detector, not a proxy_detector");
-    std::string v3 = scan_image;
-    v3[8] = 3;
-    CHECK(error_of(s, v3) == "unsupported state format version 3 (this build reads 2)");
+    for (const char version : {'\1', '\4'}) {
+        std::string other = scan_image;
+        other[8] = version;
+        CHECK(error_of(s, other) == "unsupported state format version " + std::to_string(int(version)) +
+                                        " (this build reads 2 to 3)");
+    }
     CHECK(error_of(s, "GARBAGE!" + scan_image.substr(8)) == "not a sipdetect state file (bad magic)");
-    CHECK(error_of(s, scan_image + "x") == "state has trailing bytes after the checksum");
     CHECK(error_of(s, "") == "state truncated: 0 of 20 header bytes");
+    CHECK(error_of(s, scan_image.substr(0, scan_image.size() - 2)) == "state truncated: the checksum is missing");
     std::string lying = scan_image;
     lying[12 + 5] = 0x7f; // payload length far beyond the file
     CHECK(error_of(s, lying).find("payload length") != std::string::npos);
+    std::string long_frame = scan_image;
+    long_frame[12 + 4] = 0x01; // 4 GiB: within the limit, beyond the file
+    CHECK(error_of(s, long_frame).find("state truncated: payload declares") == 0);
+    std::string flipped = scan_image;
+    flipped[30] = static_cast<char>(flipped[30] ^ 0x40); // inside the configuration
+    CHECK(error_of(s, flipped) == "state checksum mismatch: the file is corrupt");
+    // A detector reads its own frame and stops; what follows is the caller's.
+    CHECK(error_of(s, scan_image + "x") == "accepted");
+}
+
+TEST_CASE("saves compose: detectors saved one after the other into a stream load back in turn") {
+    scan s(scan_cfg());
+    proxy p(proxy_cfg());
+    for (const msg& r : story()) {
+        s.feed(r);
+        p.feed(r);
+    }
+    std::stringstream both;
+    s.save(both);
+    p.save(both);
+    s.save(both);
+    scan s2(scan_cfg());
+    proxy p2(proxy_cfg());
+    scan s3(scan_cfg());
+    CHECK_NOTHROW(s2.load(both));
+    CHECK_NOTHROW(p2.load(both));
+    CHECK_NOTHROW(s3.load(both));
+    CHECK(both.peek() == std::char_traits<char>::eof());
+    CHECK(image_of(s2) == image_of(s));
+    CHECK(image_of(p2) == image_of(p));
+    CHECK(image_of(s3) == image_of(s));
 }
 
 namespace {
@@ -388,6 +426,16 @@ TEST_CASE("configuration is not taken from the file: differences are reported, t
     CHECK_THROWS_AS(load_image(v, image), state_error);
 }
 
+namespace {
+// Temporary files of saves left in `dir`.
+std::size_t leftover_temporaries(const std::filesystem::path& dir) {
+    std::size_t n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+        n += entry.path().filename().string().find(".tmp.") != std::string::npos ? 1u : 0u;
+    return n;
+}
+} // namespace
+
 TEST_CASE("atomic state files: the previous state survives a failed or interrupted save") {
     const auto dir = std::filesystem::temp_directory_path() / ("sipdetect-state-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
@@ -400,19 +448,27 @@ TEST_CASE("atomic state files: the previous state survives a failed or interrupt
     save_state_file(path, s);
     const std::string first = image_of(s);
     CHECK(std::filesystem::file_size(path) == first.size());
-    CHECK_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+    CHECK(leftover_temporaries(dir) == 0);
 
     // A crash mid-save leaves a partial temporary file; the state file is intact.
-    { std::ofstream(path.string() + ".tmp") << "partial"; }
+    { std::ofstream(path.string() + ".tmp.1.0123456789abcdef") << "partial"; }
     scan t(scan_cfg());
     CHECK(load_state_file(path, t));
     CHECK(image_of(t) == first);
+    std::filesystem::remove(path.string() + ".tmp.1.0123456789abcdef");
 
-    // A save that cannot complete leaves the old file in place.
+    // A save that cannot complete (the target is a directory) leaves it in
+    // place and no temporary file behind.
     const auto blocked = dir / "blocked.state";
-    std::filesystem::create_directories(blocked.string() + ".tmp"); // the temp path is a directory
-    save_state_file(dir / "other.state", s);
+    std::filesystem::create_directories(blocked / "inside");
     CHECK_THROWS_AS(save_state_file(blocked, s), state_error);
+    CHECK(std::filesystem::is_directory(blocked / "inside"));
+    CHECK(leftover_temporaries(dir) == 0);
+
+    // A file holds exactly its state: a byte after it is refused.
+    { std::ofstream(dir / "long.state", std::ios::binary) << first << 'x'; }
+    CHECK_THROWS_WITH(load_state_file(dir / "long.state", t),
+                      (dir / "long.state").string() + ": state has trailing bytes after the checksum");
 
     // A corrupt file names itself in the error.
     { std::ofstream(dir / "bad.state") << "not a state"; }
@@ -433,6 +489,9 @@ TEST_CASE("atomic state files: the previous state survives a failed or interrupt
         std::ifstream in(dir / "both.state", std::ios::binary);
         bundle.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
+    CHECK(bundle.substr(0, 12) == std::string("SIPDBNDL\x01\x00\x02\x00", 12));
+    CHECK(bundle.substr(12, 8) == le64_bytes(image_of(s).size()));
+    CHECK(bundle.size() == 12 + 8 + image_of(s).size() + 8 + image_of(p).size());
     bundle[bundle.size() - 1] = static_cast<char>(bundle.back() ^ 1); // corrupt the proxy image's checksum
     { std::ofstream(dir / "both.state", std::ios::binary) << bundle; }
     scan s3(scan_cfg());
@@ -473,4 +532,187 @@ TEST_CASE("a saved next event id that could run out is refused") {
         CHECK(load_error_with_event_id(s, 2, scan_counters, refused) == "next event id out of range");
         CHECK(load_error_with_event_id(p, 1, proxy_counters, refused) == "next event id out of range");
     }
+}
+
+TEST_CASE("two savers of one path do not collide: the file is always one whole state") {
+    const auto dir = std::filesystem::temp_directory_path() / ("sipdetect-savers-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto path = dir / "shared.state";
+    const auto records = story();
+    scan early(scan_cfg()), late(scan_cfg());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        if (i < records.size() / 2) early.feed(records[i]);
+        late.feed(records[i]);
+    }
+    const std::string early_image = image_of(early), late_image = image_of(late);
+    REQUIRE(early_image != late_image);
+    auto saver = [&](const scan& d) {
+        for (int i = 0; i < 20; ++i) save_state_file(path, d);
+    };
+    std::thread a(saver, std::cref(early)), b(saver, std::cref(late));
+    a.join();
+    b.join();
+    scan loaded(scan_cfg());
+    REQUIRE(load_state_file(path, loaded));
+    const std::string image = image_of(loaded);
+    CHECK((image == early_image || image == late_image));
+    CHECK(leftover_temporaries(dir) == 0);
+    std::filesystem::remove_all(dir);
+}
+
+namespace {
+// Events of the story fed whole, with a poll every few records.
+all_events events_of_story(const scan_config& sc, const proxy_config& pc) {
+    const auto records = story();
+    scan s(sc);
+    proxy p(pc);
+    all_events out;
+    feed_range(s, p, records, 0, records.size(), out);
+    for (auto& e : s.flush()) out.scans.push_back(std::move(e));
+    for (auto& e : p.flush()) out.proxies.push_back(std::move(e));
+    return out;
+}
+} // namespace
+
+TEST_CASE("hash seed: events do not depend on it; unset, it is random per process and taken from a loaded state") {
+    scan_config sc = scan_cfg();
+    proxy_config pc = proxy_cfg();
+    REQUIRE_FALSE(sc.hash_seed.has_value()); // the default: this process's random seed
+    const all_events by_default = events_of_story(sc, pc);
+    REQUIRE(by_default.scans.size() >= 4);
+    REQUIRE(by_default.proxies.size() == 1);
+    for (const std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{0x5eed5ca9}, ~std::uint64_t{0}}) {
+        INFO("seed " << seed);
+        sc.hash_seed = pc.hash_seed = seed;
+        CHECK(events_of_story(sc, pc) == by_default); // every field of every event
+    }
+
+    scan unset_a(scan_cfg()), unset_b(scan_cfg());
+    CHECK(unset_a.hash_seed() == unset_b.hash_seed()); // one seed per process
+    CHECK(unset_a.hash_seed() == proxy(proxy_cfg()).hash_seed());
+
+    // A restart (another process: another random seed) loads the state saved
+    // before it, adopts its seed, and goes on as if there had been no restart.
+    const auto records = story();
+    const std::size_t cut = records.size() / 2;
+    scan_config seeded = scan_cfg();
+    seeded.hash_seed = unset_a.hash_seed() ^ 0x9e3779b97f4a7c15u; // not this process's
+    proxy_config seeded_proxy = proxy_cfg();
+    seeded_proxy.hash_seed = seeded.hash_seed;
+    all_events whole, restarted;
+    std::string scan_image, proxy_image;
+    {
+        scan s(seeded);
+        proxy p(seeded_proxy);
+        feed_range(s, p, records, 0, cut, restarted);
+        scan_image = image_of(s);
+        proxy_image = image_of(p);
+        feed_range(s, p, records, cut, records.size(), whole);
+        for (auto& e : s.flush()) whole.scans.push_back(std::move(e));
+        for (auto& e : p.flush()) whole.proxies.push_back(std::move(e));
+    }
+    scan s(scan_cfg());
+    proxy p(proxy_cfg());
+    CHECK(load_image(s, scan_image).config_differences.empty()); // the seed is no difference
+    CHECK(load_image(p, proxy_image).config_differences.empty());
+    CHECK(s.hash_seed() == *seeded.hash_seed);
+    CHECK(p.hash_seed() == *seeded.hash_seed);
+    CHECK(image_of(s) == scan_image);
+    all_events after;
+    feed_range(s, p, records, cut, records.size(), after);
+    for (auto& e : s.flush()) after.scans.push_back(std::move(e));
+    for (auto& e : p.flush()) after.proxies.push_back(std::move(e));
+    CHECK(after == whole);
+    REQUIRE_FALSE(whole.scans.empty());
+
+    // An explicitly set seed that differs is refused, also through a file.
+    scan_config other = scan_cfg();
+    other.hash_seed = *seeded.hash_seed + 1;
+    scan refusing(other);
+    CHECK_THROWS_WITH(load_image(refusing, scan_image),
+                      "state was saved with a different hash_seed; its fingerprints cannot be used");
+    CHECK(refusing.hash_seed() == *other.hash_seed);
+}
+
+namespace {
+// What validate() says of a default Config changed by `change`.
+template <class Config, class Change> std::string validate_error(Change change) {
+    Config c;
+    change(c);
+    try {
+        c.validate();
+    } catch (const config_error& e) {
+        return std::string(e.what());
+    }
+    return std::string("accepted");
+}
+} // namespace
+
+TEST_CASE("configuration fields: validate() says exactly what each accepts") {
+    auto scan_error = [](auto change) { return validate_error<scan_config>(change); };
+    auto proxy_error = [](auto change) { return validate_error<proxy_config>(change); };
+    CHECK(scan_error([](scan_config& c) { c.threshold = 0; }) == "scan_config.threshold must be at least 1");
+    CHECK(scan_error([](scan_config& c) { c.update_interval = 0s; }) == "accepted");
+    CHECK(scan_error([](scan_config& c) { c.update_interval = -1us; }) == "scan_config.update_interval must be zero or more");
+    CHECK(scan_error([](scan_config& c) { c.event_idle_timeout = 0s; }) ==
+          "scan_config.event_idle_timeout must be positive (at least 1 microsecond)");
+    CHECK(scan_error([](scan_config& c) { c.event_idle_timeout = 1us; }) == "accepted");
+    CHECK(scan_error([](scan_config& c) { c.max_lateness = -1us; }) == "scan_config.max_lateness must be zero or more");
+    CHECK(scan_error([](scan_config& c) { c.max_tracked = 0; }) == "scan_config.max_tracked must be between 1 and 1073741824");
+    CHECK(scan_error([](scan_config& c) { c.evidence_targets = 1001; }) == "scan_config.evidence_targets must be at most 1000");
+    CHECK(scan_error([](scan_config& c) { c.evidence_targets = 1000; }) == "accepted");
+    CHECK(scan_error([](scan_config& c) { c.max_success_share = std::nan(""); }) ==
+          "scan_config.max_success_share must be between 0 and 1");
+    CHECK(scan_error([](scan_config& c) { c.threshold = 300; }).find("exceeds max_distinct 256") != std::string::npos);
+    CHECK(proxy_error([](proxy_config& c) { c.min_uris = 1; }) == "proxy_config.min_uris must be between 2 and 1048576");
+    CHECK(proxy_error([](proxy_config& c) { c.closed_season = 0s; }) == "accepted");
+    CHECK(proxy_error([](proxy_config& c) { c.time_to_death = 0s; }) ==
+          "proxy_config.time_to_death must be positive (at least 1 microsecond)");
+    CHECK(proxy_error([](proxy_config& c) { c.filter_mode = static_cast<proxy_filter_mode>(2); }) ==
+          "proxy_config.filter_mode must be between 0 and 1");
+    CHECK(proxy_error([](proxy_config& c) { c.max_clock_skew = 0s; }) == "accepted");
+}
+
+namespace {
+// An output stream that only counts what it is given.
+class counting_buffer : public std::streambuf {
+public:
+    std::size_t bytes = 0;
+
+protected:
+    int_type overflow(int_type c) override {
+        ++bytes;
+        return traits_type::not_eof(c);
+    }
+    std::streamsize xsputn(const char*, std::streamsize n) override {
+        bytes += static_cast<std::size_t>(n);
+        return n;
+    }
+};
+} // namespace
+
+TEST_CASE("saving streams: the heap it takes stays far below the size of the state") {
+    if (!counting::active) {
+        WARN("SKIPPED: heap counting is off under AddressSanitizer");
+        return;
+    }
+    scan_config c = scan_cfg();
+    c.max_tracked = 40'000;
+    scan s(c);
+    for (int i = 0; i < 30'000; ++i) { // 30,000 sources, each probing two targets: a heavy part each
+        const std::string client = "10." + std::to_string(i >> 16) + "." + std::to_string((i >> 8) & 255) + "." +
+                                   std::to_string(i & 255);
+        for (int t = 0; t < 2; ++t)
+            s.feed(request(1000 + i * 0.001, client.c_str(), ("192.0.2." + std::to_string(t + 1)).c_str(),
+                           sip_method::options, "100"));
+    }
+    counting_buffer sink;
+    std::ostream out(&sink);
+    const std::size_t before = counting::live_bytes.load();
+    counting::peak_bytes.store(before);
+    s.save(out);
+    const std::size_t peak = counting::peak_bytes.load() - before;
+    INFO("state of " << sink.bytes << " bytes, heap peak during the save " << peak << " bytes");
+    CHECK(sink.bytes > 3'000'000);
+    CHECK(peak < 128 * 1024);
 }

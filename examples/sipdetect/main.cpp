@@ -5,6 +5,7 @@
 
 #include <sipdetect/fmt.hpp>
 #include <sipdetect/sipdetect.hpp>
+#include <sipdetect/state_file.hpp>
 
 #include <fmt/core.h>
 

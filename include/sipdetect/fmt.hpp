@@ -19,8 +19,9 @@
 // a line stays one line and reads the same in any terminal or log viewer.
 // Valid UTF-8 text is kept as is.
 //
-// A config prints as one line of its parameters; a non-default hash_seed is
-// shown as "custom", never its value (it is meant to be secret).
+// A config prints as one line of its parameters; a hash_seed that is set is
+// shown as "custom", never its value (it is meant to be secret), an unset
+// one as "random".
 #pragma once
 
 #include <sipdetect/address.hpp>
@@ -37,6 +38,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 SIPDETECT_NAMESPACE_BEGIN
@@ -169,6 +172,28 @@ constexpr std::string_view fmt_filter_mode_name(proxy_filter_mode m) noexcept {
     case proxy_filter_mode::exclude_internal: return "exclude_internal";
     }
     return "unknown";
+}
+
+template <class OutputIt, class T> OutputIt fmt_write_config_value(OutputIt out, const T& v) {
+    if constexpr (std::is_same_v<T, bool>) return fmt::format_to(out, "{}", fmt_bool(v));
+    else if constexpr (std::is_same_v<T, record_duration>) return fmt_write_duration(out, v);
+    else if constexpr (std::is_same_v<T, prefix_set>) return fmt_write_prefixes(out, v);
+    else if constexpr (std::is_same_v<T, proxy_filter_mode>) return fmt::format_to(out, "{}", fmt_filter_mode_name(v));
+    else return fmt::format_to(out, "{}", v);
+}
+
+// A config's fields from its list, in order, then whether its seed is set
+// (never the seed itself).
+template <class OutputIt, class Config, class... T>
+OutputIt fmt_write_config(OutputIt out, std::string_view title, const Config& c,
+                          const std::tuple<config_field<Config, T>...>& fields) {
+    out = fmt::format_to(out, "{}", title);
+    std::apply(
+        [&](const auto&... f) {
+            ((out = fmt_write_config_value(fmt::format_to(out, " {}=", f.name), c.*(f.member))), ...);
+        },
+        fields);
+    return fmt::format_to(out, " hash_seed={}", c.hash_seed ? "custom" : "random");
 }
 
 // Base of the formatters that take no format spec: "{}" only.
@@ -321,25 +346,7 @@ template <>
 struct fmt::formatter<sipdetect::scan_config> : sipdetect::detail::fmt_empty_spec {
     template <class FormatContext>
     auto format(const sipdetect::scan_config& c, FormatContext& ctx) const -> decltype(ctx.out()) {
-        namespace d = sipdetect::detail;
-        auto out = fmt::format_to(ctx.out(),
-                                  "scan_config register_scan={} options_scan={} invite_scan={} threshold={} "
-                                  "destination_filter=",
-                                  d::fmt_bool(c.register_scan), d::fmt_bool(c.options_scan),
-                                  d::fmt_bool(c.invite_scan), c.threshold);
-        out = d::fmt_write_prefixes(out, c.destination_filter);
-        out = fmt::format_to(out, " event_idle_timeout=");
-        out = d::fmt_write_duration(out, c.event_idle_timeout);
-        out = fmt::format_to(out, " update_interval=");
-        out = d::fmt_write_duration(out, c.update_interval);
-        out = fmt::format_to(out, " source_idle_timeout=");
-        out = d::fmt_write_duration(out, c.source_idle_timeout);
-        return fmt::format_to(out,
-                              " max_tracked={} max_distinct={} evidence_targets={} max_user_agents={} "
-                              "ignore_relayed={} max_success_share={} hash_seed={}",
-                              c.max_tracked, c.max_distinct, c.evidence_targets, c.max_user_agents,
-                              d::fmt_bool(c.ignore_relayed), c.max_success_share,
-                              c.hash_seed == sipdetect::scan_config{}.hash_seed ? "default" : "custom");
+        return sipdetect::detail::fmt_write_config(ctx.out(), "scan_config", c, sipdetect::detail::scan_config_fields);
     }
 };
 
@@ -347,22 +354,6 @@ template <>
 struct fmt::formatter<sipdetect::proxy_config> : sipdetect::detail::fmt_empty_spec {
     template <class FormatContext>
     auto format(const sipdetect::proxy_config& c, FormatContext& ctx) const -> decltype(ctx.out()) {
-        namespace d = sipdetect::detail;
-        auto out = fmt::format_to(ctx.out(), "proxy_config min_uris={} closed_season=", c.min_uris);
-        out = d::fmt_write_duration(out, c.closed_season);
-        out = fmt::format_to(out, " time_to_death=");
-        out = d::fmt_write_duration(out, c.time_to_death);
-        out = fmt::format_to(out, " filter=");
-        out = d::fmt_write_prefixes(out, c.filter);
-        out = fmt::format_to(out, " filter_mode={} min_success_share={} answer_grace=", c.filter_mode,
-                             c.min_success_share);
-        out = d::fmt_write_duration(out, c.answer_grace);
-        out = fmt::format_to(out, " candidate_idle_timeout=");
-        out = d::fmt_write_duration(out, c.candidate_idle_timeout);
-        return fmt::format_to(out,
-                              " max_candidates={} max_proxies={} uri_samples={} peer_samples={} max_user_agents={} "
-                              "hash_seed={}",
-                              c.max_candidates, c.max_proxies, c.uri_samples, c.peer_samples, c.max_user_agents,
-                              c.hash_seed == sipdetect::proxy_config{}.hash_seed ? "default" : "custom");
+        return sipdetect::detail::fmt_write_config(ctx.out(), "proxy_config", c, sipdetect::detail::proxy_config_fields);
     }
 };

@@ -10,13 +10,13 @@
 
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
+#include <sipdetect/detail/detector_common.hpp>
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/detail/hash.hpp>
 #include <sipdetect/detail/inlining.hpp>
 #include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/feed_all.hpp>
 #include <sipdetect/record.hpp>
-#include <sipdetect/scan_detector.hpp>
 #include <sipdetect/version.hpp>
 
 #include <array>
@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,7 +66,8 @@ struct proxy_config {
     // stalled nor ended early by a record's time.
     record_duration max_lateness = std::chrono::hours(1);
     record_duration max_clock_skew = std::chrono::hours(24);
-    std::uint64_t hash_seed = 0x5eedf00du;
+    // As in scan_config: unset, a random seed per process or the loaded state's.
+    std::optional<std::uint64_t> hash_seed;
 
     void validate() const;
     friend bool operator==(const proxy_config&, const proxy_config&) = default;
@@ -193,6 +195,8 @@ public:
     bool is_learned(const ip_address& a) const { return proxies_.find(key_of(a)) != nullptr; }
     // Every learned proxy, in address order.
     std::vector<known_proxy> learned_proxies() const;
+    // The seed in use: the configured one, else the loaded state's or this process's.
+    std::uint64_t hash_seed() const noexcept { return hash_seed_; }
 
     void save(std::ostream& out) const;
     load_report load(std::istream& in);
@@ -241,6 +245,7 @@ private:
     void sweep(record_time now) noexcept;
 
     proxy_config config_;
+    std::uint64_t hash_seed_;
     Clock clock_;
     candidate_table candidates_;
     proxy_table proxies_;

@@ -13,28 +13,39 @@
 
 SIPDETECT_NAMESPACE_BEGIN
 
-inline void proxy_config::validate() const {
-    if (min_uris < 2) throw config_error("proxy min_uris must be at least 2");
-    if (min_uris > (1u << 20)) throw config_error("proxy min_uris above 1048576 is not supported");
-    if (closed_season < record_duration::zero()) throw config_error("closed_season must not be negative");
-    if (time_to_death <= record_duration::zero()) throw config_error("time_to_death must be positive");
-    if (answer_grace < record_duration::zero() || candidate_idle_timeout <= record_duration::zero() ||
-        max_lateness < record_duration::zero() || max_clock_skew < record_duration::zero())
-        throw config_error("proxy timeouts must be positive");
-    if (!(min_success_share >= 0.0 && min_success_share <= 1.0))
-        throw config_error("min_success_share must be within [0, 1]");
-    if (max_candidates < 1 || max_proxies < 1 || max_candidates > detail::max_table_entries ||
-        max_proxies > detail::max_table_entries)
-        throw config_error("max_candidates and max_proxies must be between 1 and " +
-                           std::to_string(detail::max_table_entries));
-    if (uri_samples > 1000 || peer_samples > 1000 || max_user_agents > 100)
-        throw config_error("uri_samples and peer_samples must be at most 1000, max_user_agents at most 100");
-}
+namespace detail {
+
+template <class T> using proxy_field = config_field<proxy_config, T>;
+// Every field of proxy_config but the seed, with what it accepts. Order is the state format.
+inline const auto proxy_config_fields = std::make_tuple(
+    proxy_field<std::uint32_t>{"min_uris", &proxy_config::min_uris, 2, max_distinct_limit},
+    proxy_field<record_duration>{"closed_season", &proxy_config::closed_season, record_duration::zero(), unbounded_duration},
+    proxy_field<record_duration>{"time_to_death", &proxy_config::time_to_death, at_least_1us, unbounded_duration},
+    proxy_field<prefix_set>{"filter", &proxy_config::filter},
+    proxy_field<proxy_filter_mode>{"filter_mode", &proxy_config::filter_mode, proxy_filter_mode::exclude_devices,
+                                   proxy_filter_mode::exclude_internal},
+    proxy_field<double>{"min_success_share", &proxy_config::min_success_share, 0.0, 1.0},
+    proxy_field<record_duration>{"answer_grace", &proxy_config::answer_grace, record_duration::zero(), unbounded_duration},
+    proxy_field<record_duration>{"candidate_idle_timeout", &proxy_config::candidate_idle_timeout, at_least_1us,
+                                 unbounded_duration},
+    proxy_field<std::size_t>{"max_candidates", &proxy_config::max_candidates, 1, max_table_entries},
+    proxy_field<std::size_t>{"max_proxies", &proxy_config::max_proxies, 1, max_table_entries},
+    proxy_field<std::uint32_t>{"uri_samples", &proxy_config::uri_samples, 0, max_evidence_limit},
+    proxy_field<std::uint32_t>{"peer_samples", &proxy_config::peer_samples, 0, max_evidence_limit},
+    proxy_field<std::uint32_t>{"max_user_agents", &proxy_config::max_user_agents, 0, max_user_agents_limit},
+    proxy_field<record_duration>{"max_lateness", &proxy_config::max_lateness, record_duration::zero(), unbounded_duration},
+    proxy_field<record_duration>{"max_clock_skew", &proxy_config::max_clock_skew, record_duration::zero(),
+                                 unbounded_duration});
+
+} // namespace detail
+
+inline void proxy_config::validate() const { detail::check_fields(*this, detail::proxy_config_fields, "proxy_config"); }
 
 template <class Record, detector_clock Clock>
 proxy_detector<Record, Clock>::proxy_detector(proxy_config config, Clock clock)
-    : config_(std::move(config)), clock_(std::move(clock)),
-      candidates_(detail::source_key_hasher{config_.hash_seed}), proxies_(detail::source_key_hasher{config_.hash_seed}) {
+    : config_(std::move(config)), hash_seed_(config_.hash_seed.value_or(detail::process_hash_seed())),
+      clock_(std::move(clock)), candidates_(detail::source_key_hasher{hash_seed_}),
+      proxies_(detail::source_key_hasher{hash_seed_}) {
     config_.validate();
 }
 
@@ -172,7 +183,7 @@ void proxy_detector<Record, Clock>::on_success(const detail::hashed_key& k, std:
 
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const record_view& v) {
-    const std::uint32_t key = detail::fingerprint_set::key_of(detail::hash_bytes(v.from_uri, config_.hash_seed));
+    const std::uint32_t key = detail::fingerprint_set::key_of(detail::hash_bytes(v.from_uri, hash_seed_));
     if (!c.heavy) {
         if (c.uri_key == key) return;
         if (c.uri_key == 0) {
@@ -369,26 +380,6 @@ proxy_stats proxy_detector<Record, Clock>::stats() const {
 
 namespace detail {
 
-template <class T> using proxy_field = config_field<proxy_config, T>;
-// Order is the format.
-inline const auto proxy_config_fields = std::make_tuple(
-    proxy_field<std::uint32_t>{"min_uris", &proxy_config::min_uris},
-    proxy_field<record_duration>{"closed_season", &proxy_config::closed_season},
-    proxy_field<record_duration>{"time_to_death", &proxy_config::time_to_death},
-    proxy_field<prefix_set>{"filter", &proxy_config::filter},
-    proxy_field<proxy_filter_mode>{"filter_mode", &proxy_config::filter_mode},
-    proxy_field<double>{"min_success_share", &proxy_config::min_success_share},
-    proxy_field<record_duration>{"answer_grace", &proxy_config::answer_grace},
-    proxy_field<record_duration>{"candidate_idle_timeout", &proxy_config::candidate_idle_timeout},
-    proxy_field<std::size_t>{"max_candidates", &proxy_config::max_candidates},
-    proxy_field<std::size_t>{"max_proxies", &proxy_config::max_proxies},
-    proxy_field<std::uint32_t>{"uri_samples", &proxy_config::uri_samples},
-    proxy_field<std::uint32_t>{"peer_samples", &proxy_config::peer_samples},
-    proxy_field<std::uint32_t>{"max_user_agents", &proxy_config::max_user_agents},
-    proxy_field<record_duration>{"max_lateness", &proxy_config::max_lateness},
-    proxy_field<record_duration>{"max_clock_skew", &proxy_config::max_clock_skew},
-    proxy_field<std::uint64_t>{"hash_seed", &proxy_config::hash_seed});
-
 inline constexpr std::array<std::uint64_t proxy_stats::*, 13> saved_proxy_counters{
     &proxy_stats::records,            &proxy_stats::filtered,           &proxy_stats::malformed_dropped,
     &proxy_stats::late_dropped,       &proxy_stats::future_dropped,
@@ -396,98 +387,83 @@ inline constexpr std::array<std::uint64_t proxy_stats::*, 13> saved_proxy_counte
     &proxy_stats::candidates_evicted, &proxy_stats::candidates_rejected, &proxy_stats::candidates_expired,
     &proxy_stats::proxies_evicted,    &proxy_stats::proxies_expired};
 
-inline void write_strings(state_writer& w, const std::vector<std::string>& v) {
-    w.u64(v.size());
-    for (const auto& s : v) w.bytes(s);
-}
-inline std::vector<std::string> read_strings(state_reader& r, std::uint64_t limit, std::size_t cap, const char* what) {
-    std::vector<std::string> v(static_cast<std::size_t>(r.count(limit, 4, what)));
-    for (auto& s : v) s = r.bytes(cap);
-    return v;
-}
-inline void write_addresses(state_writer& w, const std::vector<ip_address>& v) {
-    w.u64(v.size());
-    for (const auto& a : v) w.address(a);
-}
-inline std::vector<ip_address> read_addresses(state_reader& r, std::uint64_t limit, const char* what) {
-    std::vector<ip_address> v(static_cast<std::size_t>(r.count(limit, 16, what)));
-    for (auto& a : v) a = r.address();
-    return v;
-}
+// Smallest saved sizes, against which counts are checked before anything is read.
+inline constexpr std::size_t min_saved_candidate = 16 + 8 + 8 + 8 + 8 + 4 + 1 + 1 + 1 + 1 + 1;
+inline constexpr std::size_t min_saved_proxy = 16 + 8 + 8 + 8 + 1;
+inline constexpr std::size_t min_saved_proxy_event = 8 + 16 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 8 + 8 + 8 + 1;
 
 } // namespace detail
 
 template <class Record, detector_clock Clock>
 void proxy_detector<Record, Clock>::save(std::ostream& out) const {
-    detail::state_writer w;
-    detail::write_config(w, config_, detail::proxy_config_fields);
-    w.time(first_record_);
-    detail::write_time_gate(w, time_);
-    w.time(last_sweep_);
-    w.boolean(responses_seen_);
-    w.u64(next_event_id_);
-    detail::write_counters(w, detail::saved_proxy_counters, stats_);
-    w.u64(candidates_.bucket_count());
-    w.u64(candidates_.size());
-    candidates_.for_each_indexed([&](std::size_t index, const detail::proxy_candidate& c) {
-        w.u64(index);
-        w.address(c.address);
-        w.time(c.first_seen);
-        w.time(c.last_seen);
-        w.u64(c.requests);
-        w.u64(c.successes);
-        w.u32(c.uri_key);
-        w.boolean(c.crossed);
-        w.boolean(c.judged_scanner_like);
-        w.u8(c.min_via);
-        w.u8(c.max_via);
-        w.boolean(c.heavy != nullptr);
-        if (!c.heavy) return;
-        w.time(c.heavy->crossed_at);
-        detail::write_set(w, c.heavy->uris);
-        detail::write_strings(w, c.heavy->uri_sample);
-        detail::write_addresses(w, c.heavy->peers);
-        detail::write_strings(w, c.heavy->user_agents);
+    detail::write_state(out, detail::state_kind::proxy, [&](auto& w) {
+        detail::write_config(w, config_, hash_seed_, detail::proxy_config_fields);
+        w.time(first_record_);
+        detail::write_time_gate(w, time_);
+        w.time(last_sweep_);
+        w.boolean(responses_seen_);
+        w.u64(next_event_id_);
+        detail::write_counters(w, detail::saved_proxy_counters, stats_);
+        w.u64(candidates_.size());
+        candidates_.for_each([&](const detail::proxy_candidate& c) {
+            w.address(c.address);
+            w.time(c.first_seen);
+            w.time(c.last_seen);
+            w.u64(c.requests);
+            w.u64(c.successes);
+            w.u32(c.uri_key);
+            w.boolean(c.crossed);
+            w.boolean(c.judged_scanner_like);
+            w.u8(c.min_via);
+            w.u8(c.max_via);
+            w.boolean(c.heavy != nullptr);
+            if (!c.heavy) return;
+            w.time(c.heavy->crossed_at);
+            detail::write_set(w, c.heavy->uris);
+            detail::write_strings(w, c.heavy->uri_sample);
+            detail::write_addresses(w, c.heavy->peers);
+            detail::write_strings(w, c.heavy->user_agents);
+        });
+        w.u64(proxies_.size());
+        proxies_.for_each([&](const detail::learned_proxy& p) {
+            w.address(p.address);
+            w.time(p.first_seen);
+            w.time(p.last_seen);
+            w.time(p.learned_at);
+            w.boolean(p.in_training);
+        });
+        w.u64(crossed_.size());
+        for (const auto& key : crossed_) w.address(key.address);
+        w.u64(pending_.size());
+        for (const proxy_event& e : pending_) {
+            w.u64(e.id);
+            w.address(e.source);
+            w.u32(e.uris);
+            detail::write_strings(w, e.uri_sample);
+            w.time(e.first_seen);
+            w.time(e.detected_at);
+            w.time(e.last_seen);
+            detail::write_addresses(w, e.peers);
+            w.u32(e.min_via);
+            w.u32(e.max_via);
+            detail::write_strings(w, e.user_agents);
+            w.u64(e.requests);
+            w.u64(e.successes);
+            w.boolean(e.answers_judged);
+        }
     });
-    w.u64(proxies_.bucket_count());
-    w.u64(proxies_.size());
-    proxies_.for_each_indexed([&](std::size_t index, const detail::learned_proxy& p) {
-        w.u64(index);
-        w.address(p.address);
-        w.time(p.first_seen);
-        w.time(p.last_seen);
-        w.time(p.learned_at);
-        w.boolean(p.in_training);
-    });
-    w.u64(crossed_.size());
-    for (const auto& key : crossed_) w.address(key.address);
-    w.u64(pending_.size());
-    for (const proxy_event& e : pending_) {
-        w.u64(e.id);
-        w.address(e.source);
-        w.u32(e.uris);
-        detail::write_strings(w, e.uri_sample);
-        w.time(e.first_seen);
-        w.time(e.detected_at);
-        w.time(e.last_seen);
-        detail::write_addresses(w, e.peers);
-        w.u32(e.min_via);
-        w.u32(e.max_via);
-        detail::write_strings(w, e.user_agents);
-        w.u64(e.requests);
-        w.u64(e.successes);
-        w.boolean(e.answers_judged);
-    }
-    w.finish(out, detail::state_kind::proxy);
 }
 
+// Reads format versions 3 and 2. Version 2 also saved each table's bucket
+// count and each entry's bucket: they are skipped, as the entries are
+// inserted again in storage order.
 template <class Record, detector_clock Clock>
 load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     detail::state_reader r(in, detail::state_kind::proxy);
-    const proxy_config saved = detail::read_config(r, detail::proxy_config_fields);
-    if (saved.hash_seed != config_.hash_seed)
-        throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
-    load_report report{detail::config_differences(saved, config_, detail::proxy_config_fields)};
+    const bool v2 = r.version() == 2;
+    const auto saved = detail::read_config(r, detail::proxy_config_fields);
+    const std::uint64_t seed = detail::seed_to_adopt(config_.hash_seed, saved.hash_seed);
+    load_report report{detail::config_differences(saved.config, config_, detail::proxy_config_fields)};
 
     const record_time first_record = r.time_or(record_time::max());
     const detail::time_gate time = detail::read_time_gate(r);
@@ -501,18 +477,14 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     proxy_stats stats;
     detail::read_counters(r, detail::saved_proxy_counters, stats);
 
-    candidate_table candidates(detail::source_key_hasher{config_.hash_seed});
-    std::uint64_t buckets = r.u64();
-    if (buckets > detail::max_buckets_for(config_.max_candidates) ||
-        !candidates.restore_buckets(static_cast<std::size_t>(buckets)))
-        r.fail("candidate bucket count " + std::to_string(buckets) + " impossible under max_candidates");
-    const std::uint64_t n_candidates = r.count(config_.max_candidates, 60, "candidate");
+    candidate_table candidates(detail::source_key_hasher{seed});
+    if (v2) (void)r.u64(); // bucket count
+    const std::uint64_t n_candidates =
+        r.count(config_.max_candidates, detail::min_saved_candidate + (v2 ? 8 : 0), "candidate");
     for (std::uint64_t n = 0; n < n_candidates; ++n) {
-        const std::uint64_t index = r.u64();
-        const detail::source_key key{r.address(), 0};
-        detail::proxy_candidate* c =
-            index < buckets ? candidates.place_at(static_cast<std::size_t>(index), key) : nullptr;
-        if (c == nullptr) r.fail("candidate bucket index out of range or taken twice");
+        if (v2) (void)r.u64(); // bucket
+        const auto [c, added] = candidates.try_emplace(detail::source_key{r.address(), 0});
+        if (!added) r.fail("candidate listed twice");
         c->first_seen = r.time_until(newest);
         c->last_seen = r.time_until(newest);
         c->requests = r.u64();
@@ -533,67 +505,68 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         h->crossed_at = r.time(); // the 1970 default until min_uris is reached
         if (c->crossed && h->crossed_at > newest) r.fail("verdict due after the newest record or poll");
         h->uris = detail::read_set(r, config_.min_uris, "URIs");
-        h->uri_sample = detail::read_strings(r, 1000, 256, "URI sample");
-        h->peers = detail::read_addresses(r, 1000, "peer");
-        h->user_agents = detail::read_strings(r, 100, user_agent_cap, "user agent");
+        h->uri_sample = detail::read_strings(r, detail::max_evidence_limit, detail::uri_sample_cap, "URI sample");
+        h->peers = detail::read_addresses(r, detail::max_evidence_limit, "peer");
+        h->user_agents = detail::read_strings(r, detail::max_user_agents_limit, user_agent_cap, "user agent");
         if (h->uri_sample.size() > config_.uri_samples) h->uri_sample.resize(config_.uri_samples);
         if (h->peers.size() > config_.peer_samples) h->peers.resize(config_.peer_samples);
         if (h->user_agents.size() > config_.max_user_agents) h->user_agents.resize(config_.max_user_agents);
         c->heavy = std::move(h);
     }
-    if (!candidates.layout_valid()) r.fail("candidate table layout is inconsistent");
 
-    proxy_table proxies(detail::source_key_hasher{config_.hash_seed});
-    buckets = r.u64();
-    if (buckets > detail::max_buckets_for(config_.max_proxies) || !proxies.restore_buckets(static_cast<std::size_t>(buckets)))
-        r.fail("proxy bucket count " + std::to_string(buckets) + " impossible under max_proxies");
-    const std::uint64_t n_proxies = r.count(config_.max_proxies, 49, "proxy");
+    proxy_table proxies(detail::source_key_hasher{seed});
+    if (v2) (void)r.u64(); // bucket count
+    const std::uint64_t n_proxies = r.count(config_.max_proxies, detail::min_saved_proxy + (v2 ? 8 : 0), "proxy");
     for (std::uint64_t n = 0; n < n_proxies; ++n) {
-        const std::uint64_t index = r.u64();
+        if (v2) (void)r.u64(); // bucket
         const detail::source_key key{r.address(), 0};
-        detail::learned_proxy* p = index < buckets ? proxies.place_at(static_cast<std::size_t>(index), key) : nullptr;
-        if (p == nullptr) r.fail("proxy bucket index out of range or taken twice");
+        const auto [p, added] = proxies.try_emplace(key);
+        if (!added) r.fail("proxy listed twice");
         p->first_seen = r.time_until(newest);
         p->last_seen = r.time_until(newest);
         p->learned_at = r.time_until(newest);
         p->in_training = r.boolean();
         if (candidates.find(key) != nullptr) r.fail("address is both a candidate and a proxy");
     }
-    if (!proxies.layout_valid()) r.fail("proxy table layout is inconsistent");
 
-    std::vector<detail::source_key> crossed(static_cast<std::size_t>(r.count(n_candidates, 16, "pending verdict")));
-    for (auto& key : crossed) {
-        key = detail::source_key{r.address(), 0};
+    std::vector<detail::source_key> crossed;
+    const std::uint64_t n_crossed = r.count(n_candidates, 16, "pending verdict");
+    for (std::uint64_t n = 0; n < n_crossed; ++n) {
+        const detail::source_key key{r.address(), 0};
         const detail::proxy_candidate* c = candidates.find(key);
         if (c == nullptr || !c->crossed) r.fail("pending verdict for an unknown candidate");
+        crossed.push_back(key);
     }
     // Every crossed candidate awaits its verdict exactly once: one left out would never be decided or expire.
     if (detail::any_repeated(crossed)) r.fail("pending verdict listed twice");
     std::size_t crossed_candidates = 0;
     candidates.for_each([&](const detail::proxy_candidate& c) { crossed_candidates += c.crossed ? 1 : 0; });
     if (crossed_candidates != crossed.size()) r.fail("crossed candidates missing from the pending verdicts");
-    std::vector<proxy_event> pending(static_cast<std::size_t>(r.count(1u << 20, 80, "pending event")));
-    for (proxy_event& e : pending) {
+    std::vector<proxy_event> pending;
+    const std::uint64_t n_pending = r.count(detail::max_pending_events, detail::min_saved_proxy_event, "pending event");
+    for (std::uint64_t n = 0; n < n_pending; ++n) {
+        proxy_event& e = pending.emplace_back();
         e.id = r.u64();
         if (e.id == 0 || e.id >= next_event_id) r.fail("event id out of range");
         e.source = r.address();
         e.uris = r.u32();
-        e.uri_sample = detail::read_strings(r, 1000, 256, "URI sample");
+        e.uri_sample = detail::read_strings(r, detail::max_evidence_limit, detail::uri_sample_cap, "URI sample");
         e.first_seen = r.time();
         e.detected_at = r.time();
         e.last_seen = r.time();
-        e.peers = detail::read_addresses(r, 1000, "peer");
+        e.peers = detail::read_addresses(r, detail::max_evidence_limit, "peer");
         e.min_via = r.u32();
         e.max_via = r.u32();
-        e.user_agents = detail::read_strings(r, 100, user_agent_cap, "user agent");
+        e.user_agents = detail::read_strings(r, detail::max_user_agents_limit, user_agent_cap, "user agent");
         e.requests = r.u64();
         e.successes = r.u64();
         e.answers_judged = r.boolean();
     }
-    r.expect_end();
+    r.finish();
 
     next_due_ = record_time::max();
     for (const auto& key : crossed) next_due_ = std::min(next_due_, due_time(candidates.find(key)->heavy->crossed_at));
+    hash_seed_ = seed;
     candidates_ = std::move(candidates);
     proxies_ = std::move(proxies);
     crossed_ = std::move(crossed);

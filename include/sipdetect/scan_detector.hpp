@@ -10,6 +10,7 @@
 
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
+#include <sipdetect/detail/detector_common.hpp>
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/detail/hash.hpp>
 #include <sipdetect/detail/inlining.hpp>
@@ -25,6 +26,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -102,9 +104,11 @@ struct scan_config {
     // max_lateness, or beyond a live clock plus max_clock_skew, are dropped.
     record_duration max_lateness = std::chrono::hours(1);
     record_duration max_clock_skew = std::chrono::hours(24);
-    // Seed of the fingerprint hashes. Fixed by default so replays are
-    // reproducible; set a secret one in deployments.
-    std::uint64_t hash_seed = 0x5eed5ca9u;
+    // Seed of the fingerprint hashes. Unset: a random seed drawn once per
+    // process, or the seed of a state file loaded into the detector. Set one
+    // only to reproduce fingerprints exactly (tests); events do not depend on
+    // it, except which sources are evicted at max_tracked.
+    std::optional<std::uint64_t> hash_seed;
 
     void validate() const;
     friend bool operator==(const scan_config&, const scan_config&) = default;
@@ -122,7 +126,6 @@ struct scan_target {
 };
 
 inline constexpr std::size_t scan_user_cap = 32;
-inline constexpr std::size_t user_agent_cap = 128;
 
 struct scan_event {
     scan_phase phase = scan_phase::start;
@@ -235,6 +238,8 @@ public:
     scan_stats stats() const;
     Clock& clock() noexcept { return clock_; }
     record_time watermark() const noexcept { return time_.watermark; }
+    // The seed in use: the configured one, else the loaded state's or this process's.
+    std::uint64_t hash_seed() const noexcept { return hash_seed_; }
 
     // Persistent state (format in README "State files"). load() leaves the
     // detector untouched and throws state_error on any defect.
@@ -292,6 +297,7 @@ private:
     bool enabled(scan_submethod m) const noexcept { return (enabled_submethods_ >> static_cast<unsigned>(m)) & 1u; }
 
     scan_config config_;
+    std::uint64_t hash_seed_;
     std::uint8_t enabled_submethods_ = 0; // bit per scan_submethod, from the config's switches
     // Each method's table key tag, or no_tag for a method of no switched-on
     // submethod: a lookup, not a switch, because in mixed traffic the method

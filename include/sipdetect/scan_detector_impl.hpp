@@ -6,28 +6,44 @@
 #include <sipdetect/scanner_tools.hpp>
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <istream>
 #include <ostream>
 #include <string>
 
 SIPDETECT_NAMESPACE_BEGIN
 
+namespace detail {
+
+template <class T> using scan_field = config_field<scan_config, T>;
+
+// Every field of scan_config but the seed, with what it accepts. Order is the state format.
+inline const auto scan_config_fields = std::make_tuple(
+    scan_field<bool>{"register_scan", &scan_config::register_scan},
+    scan_field<bool>{"options_scan", &scan_config::options_scan},
+    scan_field<bool>{"invite_scan", &scan_config::invite_scan},
+    scan_field<std::uint32_t>{"threshold", &scan_config::threshold, 1, unbounded_u32},
+    scan_field<prefix_set>{"destination_filter", &scan_config::destination_filter},
+    scan_field<record_duration>{"event_idle_timeout", &scan_config::event_idle_timeout, at_least_1us, unbounded_duration},
+    scan_field<record_duration>{"update_interval", &scan_config::update_interval, record_duration::zero(), unbounded_duration},
+    scan_field<record_duration>{"source_idle_timeout", &scan_config::source_idle_timeout, at_least_1us, unbounded_duration},
+    scan_field<std::size_t>{"max_tracked", &scan_config::max_tracked, 1, max_table_entries},
+    scan_field<std::uint32_t>{"max_distinct", &scan_config::max_distinct, 1, max_distinct_limit},
+    scan_field<std::uint32_t>{"evidence_targets", &scan_config::evidence_targets, 0, max_evidence_limit},
+    scan_field<std::uint32_t>{"max_user_agents", &scan_config::max_user_agents, 0, max_user_agents_limit},
+    scan_field<bool>{"ignore_relayed", &scan_config::ignore_relayed},
+    scan_field<double>{"max_success_share", &scan_config::max_success_share, 0.0, 1.0},
+    scan_field<record_duration>{"max_lateness", &scan_config::max_lateness, record_duration::zero(), unbounded_duration},
+    scan_field<record_duration>{"max_clock_skew", &scan_config::max_clock_skew, record_duration::zero(), unbounded_duration});
+
+} // namespace detail
+
 inline void scan_config::validate() const {
-    if (threshold < 1) throw config_error("scan threshold must be at least 1");
+    detail::check_fields(*this, detail::scan_config_fields, "scan_config");
     if (threshold > max_distinct)
-        throw config_error("scan threshold " + std::to_string(threshold) + " exceeds max_distinct " +
+        throw config_error("scan_config.threshold " + std::to_string(threshold) + " exceeds max_distinct " +
                            std::to_string(max_distinct) + ": counts stop growing before it could be reached");
-    if (max_distinct > (1u << 20)) throw config_error("max_distinct above 1048576 is not supported");
-    if (max_tracked < 1 || max_tracked > detail::max_table_entries)
-        throw config_error("max_tracked must be between 1 and " + std::to_string(detail::max_table_entries));
-    if (evidence_targets > 1000 || max_user_agents > 100)
-        throw config_error("evidence_targets must be at most 1000 and max_user_agents at most 100");
-    if (!(max_success_share >= 0.0 && max_success_share <= 1.0))
-        throw config_error("max_success_share must be within [0, 1]");
-    if (event_idle_timeout <= record_duration::zero() || update_interval < record_duration::zero() ||
-        source_idle_timeout <= record_duration::zero() || max_lateness < record_duration::zero() ||
-        max_clock_skew < record_duration::zero())
-        throw config_error("scan timeouts must be positive");
 }
 
 namespace detail {
@@ -49,8 +65,9 @@ inline bool to_submethod(sip_method m, scan_submethod& out) noexcept {
 
 template <class Record, detector_clock Clock>
 scan_detector<Record, Clock>::scan_detector(scan_config config, Clock clock)
-    : config_(std::move(config)), enabled_submethods_(detail::submethod_mask(config_)), clock_(std::move(clock)),
-      table_(detail::source_key_hasher{config_.hash_seed}) {
+    : config_(std::move(config)), hash_seed_(config_.hash_seed.value_or(detail::process_hash_seed())),
+      enabled_submethods_(detail::submethod_mask(config_)), clock_(std::move(clock)),
+      table_(detail::source_key_hasher{hash_seed_}) {
     config_.validate();
     for (std::size_t i = 0; i < method_tags_.size(); ++i) {
         scan_submethod m;
@@ -180,7 +197,7 @@ void scan_detector<Record, Clock>::on_request(const record_view& v, const detail
     // target's fingerprints would change nothing.
     if (!s->heavy || !s->heavy->targets.saturated()) {
         const std::string_view user = detail::called_user(v);
-        const std::uint64_t seed = config_.hash_seed;
+        const std::uint64_t seed = hash_seed_;
         const std::uint64_t host_hash = detail::hash_address(v.server, seed);
         const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), seed);
         const std::uint64_t target_hash =
@@ -248,7 +265,7 @@ void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
 template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const record_view& v) {
     if (h.tool == 0) {
-        const std::uint64_t from_hash = detail::hash_bytes(v.from_uri, config_.hash_seed);
+        const std::uint64_t from_hash = detail::hash_bytes(v.from_uri, hash_seed_);
         if (from_hash != h.last_from_hash) {
             h.last_from_hash = from_hash;
             const std::string_view from_user = uri_user(v.from_uri);
@@ -257,7 +274,7 @@ void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const 
     }
     if (v.user_agent.empty() || h.user_agents.size() >= config_.max_user_agents) return;
     const std::string_view ua = detail::head(v.user_agent, user_agent_cap);
-    const std::uint64_t ua_hash = detail::hash_bytes(ua, config_.hash_seed);
+    const std::uint64_t ua_hash = detail::hash_bytes(ua, hash_seed_);
     if (ua_hash == h.last_user_agent_hash) return;
     h.last_user_agent_hash = ua_hash;
     if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) != h.user_agents.end()) return;
@@ -271,7 +288,7 @@ void scan_detector<Record, Clock>::on_answer(const record_view& v, const detail:
     detail::scan_source* s = table_.find(k.key, k.hash, k.position_hint);
     if (s == nullptr) return;
     const std::string_view user = detail::called_user(v);
-    const std::uint64_t seed = config_.hash_seed;
+    const std::uint64_t seed = hash_seed_;
     const std::uint64_t host_hash = detail::hash_address(v.server, seed);
     const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), seed);
     const std::uint32_t target_key = detail::fingerprint_set::key_of(
@@ -474,57 +491,6 @@ scan_stats scan_detector<Record, Clock>::stats() const {
 
 namespace detail {
 
-// Members are written sorted: the image is canonical whatever the set's layout.
-inline void write_set(state_writer& w, const fingerprint_set& set) {
-    std::vector<std::uint32_t> members;
-    members.reserve(set.size());
-    set.for_each([&](std::uint32_t key, std::uint32_t flags) { members.push_back(key | flags << fingerprint_set::flag_shift); });
-    std::sort(members.begin(), members.end());
-    w.boolean(set.saturated());
-    w.u64(members.size());
-    for (std::uint32_t m : members) w.u32(m);
-}
-
-inline fingerprint_set read_set(state_reader& r, std::uint32_t limit, const char* what) {
-    const bool saturated = r.boolean();
-    const std::uint64_t n = r.count(limit, 4, what);
-    std::vector<std::uint32_t> members(static_cast<std::size_t>(n));
-    for (auto& m : members) m = r.u32();
-    fingerprint_set set;
-    if (!set.restore(members, saturated, limit)) r.fail(std::string(what) + ": duplicate or empty fingerprint");
-    return set;
-}
-
-template <class T> using scan_field = config_field<scan_config, T>;
-// Order is the format.
-inline const auto scan_config_fields = std::make_tuple(
-    scan_field<bool>{"register_scan", &scan_config::register_scan},
-    scan_field<bool>{"options_scan", &scan_config::options_scan},
-    scan_field<bool>{"invite_scan", &scan_config::invite_scan},
-    scan_field<std::uint32_t>{"threshold", &scan_config::threshold},
-    scan_field<prefix_set>{"destination_filter", &scan_config::destination_filter},
-    scan_field<record_duration>{"event_idle_timeout", &scan_config::event_idle_timeout},
-    scan_field<record_duration>{"update_interval", &scan_config::update_interval},
-    scan_field<record_duration>{"source_idle_timeout", &scan_config::source_idle_timeout},
-    scan_field<std::size_t>{"max_tracked", &scan_config::max_tracked},
-    scan_field<std::uint32_t>{"max_distinct", &scan_config::max_distinct},
-    scan_field<std::uint32_t>{"evidence_targets", &scan_config::evidence_targets},
-    scan_field<std::uint32_t>{"max_user_agents", &scan_config::max_user_agents},
-    scan_field<bool>{"ignore_relayed", &scan_config::ignore_relayed},
-    scan_field<double>{"max_success_share", &scan_config::max_success_share},
-    scan_field<record_duration>{"max_lateness", &scan_config::max_lateness},
-    scan_field<record_duration>{"max_clock_skew", &scan_config::max_clock_skew},
-    scan_field<std::uint64_t>{"hash_seed", &scan_config::hash_seed});
-
-template <class Stats, std::size_t N>
-void write_counters(state_writer& w, const std::array<std::uint64_t Stats::*, N>& fields, const Stats& s) {
-    for (auto f : fields) w.u64(s.*f);
-}
-template <class Stats, std::size_t N>
-void read_counters(state_reader& r, const std::array<std::uint64_t Stats::*, N>& fields, Stats& s) {
-    for (auto f : fields) s.*f = r.u64();
-}
-
 // Cumulative counters that survive a restart; gauges (tracked, memory) are recomputed.
 inline constexpr std::array<std::uint64_t scan_stats::*, 14> saved_scan_counters{
     &scan_stats::records,          &scan_stats::requests,       &scan_stats::responses_matched,
@@ -533,72 +499,93 @@ inline constexpr std::array<std::uint64_t scan_stats::*, 14> saved_scan_counters
     &scan_stats::evicted,          &scan_stats::evicted_with_progress, &scan_stats::rejected,
     &scan_stats::expired,          &scan_stats::events_started, &scan_stats::events_ended};
 
+// Smallest saved sizes, against which counts are checked before anything is read.
+inline constexpr std::size_t min_saved_scan_source = 16 + 1 + 8 + 8 + 8 + 4 + 4 + 4 + 1 + 1;
+inline constexpr std::size_t min_saved_evidence = 4 + 16 + 2 + 4 + 1 + 1 + 2;
+inline constexpr std::size_t saved_source_key = 16 + 1;
+
+// Saved tool names are at most this long; today's are far shorter.
+inline constexpr std::size_t max_tool_name = 64;
+// Format version 2 saved a tool as 1 + its index in scanner_user_agents as
+// it was then; this is that table's tools, frozen.
+inline constexpr std::array<std::string_view, 11> v2_scanner_tools{
+    "sipvicious", "sipvicious", "sipvicious", "sippts", "sipcli", "vaxsip",
+    "sipsak",     "iwar",       "smap",       "sivus",  "sundayddr"};
+
+// A scanner tool's id from its saved name ("" for none).
+inline std::uint8_t scanner_tool_of(state_reader& r, std::string_view name) {
+    if (name.empty()) return 0;
+    for (std::uint8_t id = 1; id <= scanner_user_agents.size(); ++id)
+        if (scanner_tool_name(id) == name) return id;
+    r.fail("unknown scanner tool \"" + std::string(name) + "\"");
+}
+
 } // namespace detail
 
 template <class Record, detector_clock Clock>
 void scan_detector<Record, Clock>::save(std::ostream& out) const {
-    detail::state_writer w;
-    detail::write_config(w, config_, detail::scan_config_fields);
-    detail::write_time_gate(w, time_);
-    w.time(last_sweep_);
-    w.u64(next_event_id_);
-    detail::write_counters(w, detail::saved_scan_counters, stats_);
-    w.u64(table_.bucket_count());
-    w.u64(table_.size());
-    table_.for_each_indexed([&](std::size_t index, const detail::scan_source& s) {
-        w.u64(index);
-        w.address(s.address);
-        w.u8(s.submethod);
-        w.time(s.first_seen);
-        w.time(s.last_seen);
-        w.u64(s.requests);
-        w.u32(s.target_key);
-        w.u32(s.host_key);
-        w.u32(s.user_key);
-        w.u8(s.first_answers);
-        w.boolean(s.heavy != nullptr);
-        if (!s.heavy) return;
-        const detail::scan_heavy& h = *s.heavy;
-        detail::write_set(w, h.targets);
-        detail::write_set(w, h.hosts);
-        detail::write_set(w, h.users);
-        w.u64(h.evidence.size());
-        for (std::size_t k = 0; k < h.evidence.size(); ++k) {
-            const scan_target& t = h.evidence[k];
-            w.u32(h.evidence_keys[k]);
-            w.address(t.host);
-            w.u16(t.port);
-            w.bytes(t.user);
-            w.boolean(t.answered_success);
-            w.boolean(t.answered_failure);
-            w.u16(t.status);
+    detail::write_state(out, detail::state_kind::scan, [&](auto& w) {
+        detail::write_config(w, config_, hash_seed_, detail::scan_config_fields);
+        detail::write_time_gate(w, time_);
+        w.time(last_sweep_);
+        w.u64(next_event_id_);
+        detail::write_counters(w, detail::saved_scan_counters, stats_);
+        w.u64(table_.size());
+        table_.for_each([&](const detail::scan_source& s) {
+            w.address(s.address);
+            w.u8(s.submethod);
+            w.time(s.first_seen);
+            w.time(s.last_seen);
+            w.u64(s.requests);
+            w.u32(s.target_key);
+            w.u32(s.host_key);
+            w.u32(s.user_key);
+            w.u8(s.first_answers);
+            w.boolean(s.heavy != nullptr);
+            if (!s.heavy) return;
+            const detail::scan_heavy& h = *s.heavy;
+            detail::write_set(w, h.targets);
+            detail::write_set(w, h.hosts);
+            detail::write_set(w, h.users);
+            w.u64(h.evidence.size());
+            for (std::size_t k = 0; k < h.evidence.size(); ++k) {
+                const scan_target& t = h.evidence[k];
+                w.u32(h.evidence_keys[k]);
+                w.address(t.host);
+                w.u16(t.port);
+                w.bytes(t.user);
+                w.boolean(t.answered_success);
+                w.boolean(t.answered_failure);
+                w.u16(t.status);
+            }
+            detail::write_strings(w, h.user_agents);
+            w.u32(h.successful_targets);
+            w.u32(h.failed_targets);
+            w.bytes(detail::scanner_tool_name(h.tool));
+            w.boolean(h.active);
+            w.boolean(h.start_pending);
+            w.boolean(h.changed);
+            w.u64(h.event_id);
+            w.time(h.last_emitted);
+        });
+        w.u64(active_.size());
+        for (const detail::source_key& key : active_) {
+            w.address(key.address);
+            w.u8(key.tag);
         }
-        w.u64(h.user_agents.size());
-        for (const std::string& ua : h.user_agents) w.bytes(ua);
-        w.u32(h.successful_targets);
-        w.u32(h.failed_targets);
-        w.u8(h.tool);
-        w.boolean(h.active);
-        w.boolean(h.start_pending);
-        w.boolean(h.changed);
-        w.u64(h.event_id);
-        w.time(h.last_emitted);
     });
-    w.u64(active_.size());
-    for (const detail::source_key& key : active_) {
-        w.address(key.address);
-        w.u8(key.tag);
-    }
-    w.finish(out, detail::state_kind::scan);
 }
 
+// Reads format versions 3 and 2. Version 2 also saved each entry's index
+// bucket (and the bucket count) and the scanner tool as an index: the
+// buckets are skipped, as the entries are inserted again in storage order.
 template <class Record, detector_clock Clock>
 load_report scan_detector<Record, Clock>::load(std::istream& in) {
     detail::state_reader r(in, detail::state_kind::scan);
-    const scan_config saved = detail::read_config(r, detail::scan_config_fields);
-    if (saved.hash_seed != config_.hash_seed)
-        throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
-    load_report report{detail::config_differences(saved, config_, detail::scan_config_fields)};
+    const bool v2 = r.version() == 2;
+    const auto saved = detail::read_config(r, detail::scan_config_fields);
+    const std::uint64_t seed = detail::seed_to_adopt(config_.hash_seed, saved.hash_seed);
+    load_report report{detail::config_differences(saved.config, config_, detail::scan_config_fields)};
 
     const detail::time_gate time = detail::read_time_gate(r);
     const record_time newest = detail::newest_seen(time);
@@ -609,19 +596,18 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     scan_stats stats;
     detail::read_counters(r, detail::saved_scan_counters, stats);
 
-    table_type table(detail::source_key_hasher{config_.hash_seed});
-    const std::uint64_t buckets = r.u64();
-    if (buckets > detail::max_buckets_for(config_.max_tracked) || !table.restore_buckets(static_cast<std::size_t>(buckets)))
-        r.fail("bucket count " + std::to_string(buckets) + " impossible under max_tracked");
-    const std::uint64_t entries = r.count(config_.max_tracked, 60, "tracked source");
+    table_type table(detail::source_key_hasher{seed});
+    if (v2) (void)r.u64(); // bucket count
+    const std::uint64_t entries =
+        r.count(config_.max_tracked, detail::min_saved_scan_source + (v2 ? 8 : 0), "tracked source");
     for (std::uint64_t n = 0; n < entries; ++n) {
-        const std::uint64_t index = r.u64();
+        if (v2) (void)r.u64(); // bucket
         detail::source_key key;
         key.address = r.address();
         key.tag = r.u8();
-        if (key.tag > 2) r.fail("unknown submethod");
-        detail::scan_source* s = index < buckets ? table.place_at(static_cast<std::size_t>(index), key) : nullptr;
-        if (s == nullptr) r.fail("bucket index out of range or taken twice");
+        if (key.tag >= scan_submethod_names.size()) r.fail("unknown submethod");
+        const auto [s, added] = table.try_emplace(key);
+        if (!added) r.fail("tracked source listed twice");
         s->first_seen = r.time_until(newest);
         s->last_seen = r.time_until(newest);
         s->requests = r.u64();
@@ -636,7 +622,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         h->targets = detail::read_set(r, config_.max_distinct, "targets");
         h->hosts = detail::read_set(r, config_.max_distinct, "hosts");
         h->users = detail::read_set(r, config_.max_distinct, "users");
-        const std::uint64_t evidence = r.count(1000, 29, "evidence target");
+        const std::uint64_t evidence = r.count(detail::max_evidence_limit, detail::min_saved_evidence, "evidence target");
         for (std::uint64_t k = 0; k < evidence; ++k) {
             const std::uint32_t target_key = r.u32();
             scan_target t;
@@ -653,17 +639,19 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
                 h->evidence_keys.push_back(target_key);
             }
         }
-        const std::uint64_t agents = r.count(100, 4, "user agent");
-        for (std::uint64_t k = 0; k < agents; ++k) {
-            std::string ua = r.bytes(user_agent_cap);
-            if (h->user_agents.size() < config_.max_user_agents) h->user_agents.push_back(std::move(ua));
-        }
+        h->user_agents = detail::read_strings(r, detail::max_user_agents_limit, user_agent_cap, "user agent");
+        if (h->user_agents.size() > config_.max_user_agents) h->user_agents.resize(config_.max_user_agents);
         h->successful_targets = r.u32();
         h->failed_targets = r.u32();
         if (h->successful_targets > h->targets.size() || h->failed_targets > h->targets.size())
             r.fail("more answered targets than targets");
-        h->tool = r.u8();
-        if (h->tool > detail::scanner_user_agents.size()) r.fail("unknown scanner tool");
+        if (v2) {
+            const std::uint8_t v2_tool = r.u8();
+            if (v2_tool > detail::v2_scanner_tools.size()) r.fail("unknown scanner tool");
+            h->tool = detail::scanner_tool_of(r, v2_tool == 0 ? "" : detail::v2_scanner_tools[v2_tool - 1u]);
+        } else {
+            h->tool = detail::scanner_tool_of(r, r.bytes(detail::max_tool_name));
+        }
         h->active = r.boolean();
         h->start_pending = r.boolean();
         h->changed = r.boolean();
@@ -674,9 +662,8 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         if (!h->active && (h->start_pending || h->changed)) r.fail("inactive scan with pending events");
         s->heavy = std::move(h);
     }
-    if (!table.layout_valid()) r.fail("table layout is inconsistent");
     std::vector<detail::source_key> active;
-    const std::uint64_t active_count = r.count(entries, 17, "active scan");
+    const std::uint64_t active_count = r.count(entries, detail::saved_source_key, "active scan");
     for (std::uint64_t n = 0; n < active_count; ++n) {
         detail::source_key key;
         key.address = r.address();
@@ -691,8 +678,9 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         if (s.heavy && s.heavy->active) ++active_entries;
     });
     if (active_entries != active.size()) r.fail("active entries missing from the active list");
-    r.expect_end();
+    r.finish();
     // Commit: nothing above touched *this.
+    hash_seed_ = seed;
     table_ = std::move(table);
     active_ = std::move(active);
     time_ = time;

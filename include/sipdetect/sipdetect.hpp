@@ -1,4 +1,5 @@
-// sipdetect: everything but the optional fmt support, in one include.
+// sipdetect: everything but the optional fmt support and state files
+// (<sipdetect/fmt.hpp>, <sipdetect/state_file.hpp>), in one include.
 #pragma once
 
 #include <sipdetect/address.hpp>
@@ -10,5 +11,4 @@
 #include <sipdetect/record.hpp>
 #include <sipdetect/scan_detector.hpp>
 #include <sipdetect/sip_parser.hpp>
-#include <sipdetect/state_file.hpp>
 #include <sipdetect/version.hpp>

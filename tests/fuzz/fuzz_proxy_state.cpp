@@ -5,7 +5,7 @@
 namespace {
 
 sipdetect::proxy_config small_proxy_config() {
-    sipdetect::proxy_config c; // same hash_seed as the default: images load into both
+    sipdetect::proxy_config c; // hash_seed unset: an image brings its own
     c.min_uris = 3;
     c.closed_season = std::chrono::minutes(10);
     c.time_to_death = std::chrono::hours(1);

@@ -8,7 +8,7 @@
 namespace {
 
 sipdetect::scan_config small_scan_config() {
-    sipdetect::scan_config c; // same hash_seed as the default: images load into both
+    sipdetect::scan_config c; // hash_seed unset: an image brings its own
     c.threshold = 3;
     c.max_tracked = 64;
     c.max_distinct = 16;

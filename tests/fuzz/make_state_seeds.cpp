@@ -29,8 +29,25 @@ void write(const std::filesystem::path& p, const std::string& bytes) {
     std::printf("%s: %zu bytes\n", p.c_str(), bytes.size());
 }
 
-scan_config small_scan() {
+// The seeds' states carry fixed hash seeds, so that they are the same
+// bytes whenever they are written again.
+inline constexpr std::uint64_t scan_seed = 0x5eed5ca9u;
+inline constexpr std::uint64_t proxy_seed = 0x5eedf00du;
+
+scan_config seeded_scan() {
     scan_config c;
+    c.hash_seed = scan_seed;
+    return c;
+}
+
+proxy_config seeded_proxy() {
+    proxy_config c;
+    c.hash_seed = proxy_seed;
+    return c;
+}
+
+scan_config small_scan() {
+    scan_config c = seeded_scan();
     c.threshold = 3;
     c.max_tracked = 4;
     c.max_distinct = 4;
@@ -41,7 +58,7 @@ scan_config small_scan() {
 }
 
 proxy_config small_proxy() {
-    proxy_config c;
+    proxy_config c = seeded_proxy();
     c.min_uris = 3;
     c.closed_season = std::chrono::seconds(5);
     c.answer_grace = std::chrono::seconds(1);
@@ -90,7 +107,7 @@ int main(int argc, char** argv) {
 
     // Scan detector.
     {
-        scan_detector<message_record> d;
+        scan_detector<message_record> d(seeded_scan());
         write(dir / "scan_state" / "empty-default.state", fuzz::image_of(d));
     }
     {
@@ -104,7 +121,7 @@ int main(int argc, char** argv) {
         write(dir / "scan_state" / "small-after-flush.state", fuzz::image_of(d));
     }
     {
-        scan_config c;
+        scan_config c = seeded_scan();
         c.threshold = 2;
         scan_detector<message_record> d(c);
         feed(d, fuzz::state_story(t0, 0));
@@ -114,8 +131,8 @@ int main(int argc, char** argv) {
     }
     // A bundle of both detectors, as the sipdetect program saves it.
     {
-        scan_detector<message_record> scan;
-        proxy_detector<message_record> proxy;
+        scan_detector<message_record> scan(seeded_scan());
+        proxy_detector<message_record> proxy(seeded_proxy());
         feed(scan, fuzz::state_story(t0, 0));
         feed(proxy, fuzz::state_story(t0, 0));
         const auto path = std::filesystem::temp_directory_path() / "sipdetect-make-state-seeds.bundle";
@@ -128,7 +145,7 @@ int main(int argc, char** argv) {
 
     // Proxy detector.
     {
-        proxy_detector<message_record> d;
+        proxy_detector<message_record> d(seeded_proxy());
         write(dir / "proxy_state" / "empty-default.state", fuzz::image_of(d));
     }
     {
@@ -144,7 +161,7 @@ int main(int argc, char** argv) {
         write(dir / "proxy_state" / "small-after-flush.state", fuzz::image_of(d));
     }
     {
-        proxy_config c;
+        proxy_config c = seeded_proxy();
         c.min_uris = 3;
         c.closed_season = std::chrono::seconds(0);
         proxy_detector<message_record> d(c);

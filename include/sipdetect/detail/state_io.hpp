@@ -1,15 +1,21 @@
 // sipdetect: the binary state format's framing, writer and reader.
 //
-// A state file is, all integers little-endian:
+// A detector's state is, all integers little-endian:
 //   magic "SIPDSTAT" (8 bytes) | format version u16 | detector kind u8 |
 //   reserved u8 (0) | payload length u64 | payload | CRC-32 u32
 // The CRC (ISO-HDLC, as zlib) covers every byte before it. The payload is
 // a sequence of explicitly sized fields written one by one, never a struct
 // image, so the format does not depend on the host's layout or endianness.
+//
+// Saving streams: the payload is serialized twice by one writer template,
+// first into a byte counter (the header needs its length), then into the
+// stream with the CRC computed on the way; no image is held in memory.
+// Loading reads exactly one frame from the stream, in bounded chunks.
 #pragma once
 
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
+#include <sipdetect/detail/detector_common.hpp>
 #include <sipdetect/detail/hash.hpp>
 #include <sipdetect/detail/time_gate.hpp>
 #include <sipdetect/errors.hpp>
@@ -21,6 +27,8 @@
 #include <cstdint>
 #include <cstring>
 #include <istream>
+#include <limits>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -32,25 +40,22 @@ SIPDETECT_NAMESPACE_BEGIN
 namespace detail {
 
 inline constexpr std::array<char, 8> state_magic{'S', 'I', 'P', 'D', 'S', 'T', 'A', 'T'};
-inline constexpr std::uint16_t state_format_version = 2;
+// Version 3 stores logical content only (entries, not hash-table buckets;
+// scanner tools by name). Version 2 files are still read.
+inline constexpr std::uint16_t state_format_version = 3;
+inline constexpr std::uint16_t oldest_state_format_version = 2;
 inline constexpr std::size_t state_header_size = 8 + 2 + 1 + 1 + 8;
 // A state larger than this is refused before it is read: no configuration
 // that fits in memory produces one, and a hostile length must not make us allocate.
 inline constexpr std::uint64_t max_state_payload = std::uint64_t{8} << 30;
+// Streams are written and read in chunks of this many bytes.
+inline constexpr std::size_t state_chunk_bytes = 64 * 1024;
 
 enum class state_kind : std::uint8_t { scan = 1, proxy = 2 };
 
 // A saved next event id is at most this, so that ids never run out and wrap
 // to a repeated one: 2^63 events at a billion a second take 292 years.
 inline constexpr std::uint64_t max_next_event_id = std::uint64_t{1} << 63;
-
-// The most buckets a table capped at `cap` entries can have grown to: a
-// saved bucket count above it is corrupt, and must not make us allocate.
-inline constexpr std::uint64_t max_buckets_for(std::uint64_t cap) noexcept {
-    std::uint64_t b = 16;
-    while (b * 3 < cap * 4 && b < (std::uint64_t{1} << 42)) b *= 2;
-    return b;
-}
 
 inline constexpr std::string_view state_kind_name(std::uint8_t kind) noexcept {
     switch (kind) {
@@ -70,15 +75,51 @@ inline constexpr std::array<std::uint32_t, 256> crc32_table = [] {
     return t;
 }();
 
+// The CRC of `bytes` continued from `crc`, the CRC of the bytes before them.
 inline std::uint32_t crc32(std::string_view bytes, std::uint32_t crc = 0) noexcept {
     crc = ~crc;
     for (char ch : bytes) crc = crc32_table[(crc ^ static_cast<unsigned char>(ch)) & 0xffu] ^ (crc >> 8);
     return ~crc;
 }
 
-class state_writer {
+// Sinks of a state_writer: put(bytes, n).
+struct byte_counter {
+    std::uint64_t bytes = 0;
+    void put(const char*, std::size_t n) noexcept { bytes += n; }
+};
+
+// Buffers bytes into an ostream, with their CRC.
+class crc_stream_sink {
 public:
-    void u8(std::uint8_t v) { out_ += static_cast<char>(v); }
+    explicit crc_stream_sink(std::ostream& os) : os_(os) { buffer_.reserve(state_chunk_bytes); }
+    // The buffer never grows past its first allocation.
+    void put(const char* p, std::size_t n) {
+        crc_ = crc32(std::string_view(p, n), crc_);
+        if (buffer_.size() + n > state_chunk_bytes) flush();
+        if (n > state_chunk_bytes) write(p, n);
+        else buffer_.append(p, n);
+    }
+    std::uint32_t crc() const noexcept { return crc_; }
+    void flush() {
+        write(buffer_.data(), buffer_.size());
+        buffer_.clear();
+    }
+
+private:
+    void write(const char* p, std::size_t n) {
+        os_.write(p, static_cast<std::streamsize>(n));
+        if (!os_) throw state_error("cannot write state: output stream failed");
+    }
+    std::ostream& os_;
+    std::string buffer_;
+    std::uint32_t crc_ = 0;
+};
+
+template <class Sink> class state_writer {
+public:
+    explicit state_writer(Sink& sink) noexcept : sink_(sink) {}
+    void raw(std::string_view s) { sink_.put(s.data(), s.size()); }
+    void u8(std::uint8_t v) { le(v, 1); }
     void boolean(bool v) { u8(v ? 1 : 0); }
     void u16(std::uint16_t v) { le(v, 2); }
     void u32(std::uint32_t v) { le(v, 4); }
@@ -87,42 +128,47 @@ public:
     void f64(double v) { u64(std::bit_cast<std::uint64_t>(v)); }
     void time(record_time t) { i64(micros_of(t)); }
     void duration(record_duration d) { i64(d.count()); }
-    void address(const ip_address& a) { out_.append(reinterpret_cast<const char*>(a.bytes().data()), 16); }
+    void address(const ip_address& a) { sink_.put(reinterpret_cast<const char*>(a.bytes().data()), 16); }
     void bytes(std::string_view s) {
         u32(static_cast<std::uint32_t>(s.size()));
-        out_.append(s);
-    }
-
-    // Frames the payload and writes the whole file image.
-    void finish(std::ostream& os, state_kind kind) const {
-        std::string image;
-        image.reserve(state_header_size + out_.size() + 4);
-        image.append(state_magic.data(), state_magic.size());
-        state_writer header;
-        header.u16(state_format_version);
-        header.u8(static_cast<std::uint8_t>(kind));
-        header.u8(0);
-        header.u64(out_.size());
-        image += header.out_;
-        image += out_;
-        state_writer tail;
-        tail.u32(crc32(image));
-        image += tail.out_;
-        os.write(image.data(), static_cast<std::streamsize>(image.size()));
-        if (!os) throw state_error("cannot write state: output stream failed");
+        raw(s);
     }
 
 private:
     void le(std::uint64_t v, int n) {
-        for (int i = 0; i < n; ++i) out_ += static_cast<char>((v >> (8 * i)) & 0xffu);
+        char b[8];
+        for (int i = 0; i < n; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xffu);
+        sink_.put(b, static_cast<std::size_t>(n));
     }
-    std::string out_;
+    Sink& sink_;
 };
 
+// Writes one frame: `payload(writer)` runs twice, once to count its bytes
+// and once to write them; it must write the same bytes both times.
+template <class Payload> void write_state(std::ostream& os, state_kind kind, Payload&& payload) {
+    byte_counter counter;
+    state_writer<byte_counter> count(counter);
+    payload(count);
+    crc_stream_sink sink(os);
+    state_writer<crc_stream_sink> w(sink);
+    w.raw(std::string_view(state_magic.data(), state_magic.size()));
+    w.u16(state_format_version);
+    w.u8(static_cast<std::uint8_t>(kind));
+    w.u8(0);
+    w.u64(counter.bytes);
+    payload(w);
+    const std::uint32_t crc = sink.crc();
+    w.u32(crc);
+    sink.flush();
+}
+
+// Reads one frame from a stream, a chunk at a time, and stops at its end.
+// Any defect throws state_error; a defect found in the payload is reported
+// as a checksum mismatch or a truncation when the frame has one.
 class state_reader {
 public:
-    // Reads and verifies the frame; throws state_error naming what is wrong.
-    state_reader(std::istream& is, state_kind expected) {
+    // Reads and checks the header; the payload is read as it is asked for.
+    state_reader(std::istream& is, state_kind expected) : is_(is) {
         char head[state_header_size];
         is.read(head, static_cast<std::streamsize>(state_header_size));
         if (is.gcount() != static_cast<std::streamsize>(state_header_size))
@@ -130,43 +176,22 @@ public:
                               std::to_string(state_header_size) + " header bytes");
         if (std::memcmp(head, state_magic.data(), state_magic.size()) != 0)
             throw state_error("not a sipdetect state file (bad magic)");
-        data_.assign(head, state_header_size);
-        end_ = state_header_size;
-        pos_ = 8;
-        const std::uint16_t version = u16();
-        if (version != state_format_version)
-            throw state_error("unsupported state format version " + std::to_string(version) + " (this build reads " +
+        crc_ = crc32(std::string_view(head, state_header_size));
+        version_ = static_cast<std::uint16_t>(le_of(head + 8, 2));
+        if (version_ < oldest_state_format_version || version_ > state_format_version)
+            throw state_error("unsupported state format version " + std::to_string(version_) + " (this build reads " +
+                              std::to_string(oldest_state_format_version) + " to " +
                               std::to_string(state_format_version) + ")");
-        const std::uint8_t kind = u8();
+        const auto kind = static_cast<std::uint8_t>(head[10]);
         if (kind != static_cast<std::uint8_t>(expected))
             throw state_error("state was saved by a " + std::string(state_kind_name(kind)) + ", not a " +
                               std::string(state_kind_name(static_cast<std::uint8_t>(expected))));
-        if (u8() != 0) throw state_error("state header: reserved byte is not zero");
-        const std::uint64_t length = u64();
-        if (length > max_state_payload) throw state_error("state payload length " + std::to_string(length) + " is implausible");
-        // Read in chunks so a lying length cannot make us allocate it up front.
-        std::uint64_t remaining = length + 4;
-        char chunk[65536];
-        while (remaining > 0) {
-            const auto want = static_cast<std::streamsize>(std::min<std::uint64_t>(remaining, sizeof chunk));
-            is.read(chunk, want);
-            const std::streamsize got = is.gcount();
-            data_.append(chunk, static_cast<std::size_t>(got));
-            if (got != want)
-                throw state_error("state truncated: payload declares " + std::to_string(length) + " bytes, " +
-                                  std::to_string(data_.size() - state_header_size) + " present with checksum");
-            remaining -= static_cast<std::uint64_t>(got);
-        }
-        if (is.peek() != std::char_traits<char>::eof()) throw state_error("state has trailing bytes after the checksum");
-        const std::size_t body = data_.size() - 4;
-        end_ = data_.size();
-        pos_ = body;
-        const std::uint32_t stored = u32();
-        if (stored != crc32(std::string_view(data_).substr(0, body)))
-            throw state_error("state checksum mismatch: the file is corrupt");
-        end_ = body;
-        pos_ = state_header_size;
+        if (head[11] != 0) throw state_error("state header: reserved byte is not zero");
+        length_ = le_of(head + 12, 8);
+        if (length_ > max_state_payload) throw state_error("state payload length " + std::to_string(length_) + " is implausible");
     }
+
+    std::uint16_t version() const noexcept { return version_; }
 
     std::uint8_t u8() { return static_cast<std::uint8_t>(le(1)); }
     bool boolean() {
@@ -201,18 +226,16 @@ public:
     }
     record_duration duration() { return record_duration{i64()}; }
     ip_address address() {
-        need(16);
         ip_address::bytes_type b{};
-        std::memcpy(b.data(), data_.data() + pos_, 16);
-        pos_ += 16;
+        take(reinterpret_cast<char*>(b.data()), b.size());
         return ip_address::from_bytes(b);
     }
     std::string bytes(std::size_t max_length) {
         const std::uint32_t n = u32();
         if (n > max_length) fail("string of " + std::to_string(n) + " bytes exceeds its cap of " + std::to_string(max_length));
         need(n);
-        std::string s = data_.substr(pos_, n);
-        pos_ += n;
+        std::string s(n, '\0');
+        take(s.data(), n);
         return s;
     }
     // A count of items that each take at least `min_item_bytes`: refused when
@@ -220,34 +243,83 @@ public:
     std::uint64_t count(std::uint64_t limit, std::size_t min_item_bytes, const char* what) {
         const std::uint64_t n = u64();
         if (n > limit) fail(std::string(what) + " count " + std::to_string(n) + " exceeds the limit " + std::to_string(limit));
-        if (min_item_bytes > 0 && n > (end_ - pos_) / min_item_bytes) fail(std::string(what) + " count exceeds the payload");
+        if (min_item_bytes > 0 && n > (length_ - consumed_) / min_item_bytes) fail(std::string(what) + " count exceeds the payload");
         return n;
     }
-    void expect_end() const {
-        if (pos_ != end_) fail("state has " + std::to_string(end_ - pos_) + " unread payload bytes");
+    // The payload is read to its end and the checksum matches.
+    void finish() {
+        if (consumed_ != length_) fail("state has " + std::to_string(length_ - consumed_) + " unread payload bytes");
+        check_checksum();
     }
-    [[noreturn]] void fail(const std::string& what) const {
-        throw state_error("corrupt state at payload offset " + std::to_string(pos_ - state_header_size) + ": " + what);
+    // Throws what is wrong: the frame's truncation or checksum if it has
+    // one (a flipped bit is reported as such, not by what it broke), else
+    // `what` at the current payload offset.
+    [[noreturn]] void fail(const std::string& what) {
+        const std::uint64_t at = consumed_;
+        for (consumed_ += buffered(); consumed_ < length_; consumed_ += buffered())
+            refill(static_cast<std::size_t>(std::min<std::uint64_t>(length_ - consumed_, state_chunk_bytes)));
+        check_checksum();
+        throw state_error("corrupt state at payload offset " + std::to_string(at) + ": " + what);
     }
 
 private:
-    void need(std::size_t n) const {
-        if (n > end_ - pos_) fail("unexpected end of payload");
-    }
-    std::uint64_t le(int n) {
-        need(static_cast<std::size_t>(n));
+    static std::uint64_t le_of(const char* p, int n) noexcept {
         std::uint64_t v = 0;
-        for (int i = n - 1; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(data_[pos_ + static_cast<std::size_t>(i)]);
-        pos_ += static_cast<std::size_t>(n);
+        for (int i = n - 1; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(p[i]);
         return v;
     }
+    std::size_t buffered() const noexcept { return end_ - begin_; }
+    void need(std::uint64_t n) {
+        if (n > length_ - consumed_) fail("unexpected end of payload");
+    }
+    // Reads the next `want` payload bytes into the empty buffer; throws when the stream ends first.
+    void refill(std::size_t want) {
+        buffer_.resize(want);
+        is_.read(buffer_.data(), static_cast<std::streamsize>(want));
+        const auto got = static_cast<std::size_t>(is_.gcount());
+        crc_ = crc32(std::string_view(buffer_.data(), got), crc_);
+        begin_ = 0;
+        end_ = got;
+        if (got != want)
+            throw state_error("state truncated: payload declares " + std::to_string(length_) + " bytes, " +
+                              std::to_string(consumed_ + got) + " present");
+    }
+    // Copies the next n payload bytes to `out`.
+    void take(char* out, std::size_t n) {
+        need(n);
+        while (n > 0) {
+            if (buffered() == 0)
+                refill(static_cast<std::size_t>(std::min<std::uint64_t>(length_ - consumed_, state_chunk_bytes)));
+            const std::size_t k = std::min(n, buffered());
+            std::memcpy(out, buffer_.data() + begin_, k);
+            begin_ += k;
+            consumed_ += k;
+            out += k;
+            n -= k;
+        }
+    }
+    std::uint64_t le(int n) {
+        char b[8];
+        take(b, static_cast<std::size_t>(n));
+        return le_of(b, n);
+    }
+    void check_checksum() {
+        char stored[4];
+        is_.read(stored, 4);
+        if (is_.gcount() != 4) throw state_error("state truncated: the checksum is missing");
+        if (le_of(stored, 4) != crc_) throw state_error("state checksum mismatch: the file is corrupt");
+    }
 
-    std::string data_;
-    std::size_t pos_ = 0;
-    std::size_t end_ = 0;
+    std::istream& is_;
+    std::uint16_t version_ = 0;
+    std::uint64_t length_ = 0;
+    std::uint64_t consumed_ = 0; // payload bytes handed out
+    std::uint32_t crc_ = 0;      // of every byte read from the stream so far
+    std::string buffer_;         // payload bytes read ahead, [begin_, end_) not yet handed out
+    std::size_t begin_ = 0, end_ = 0;
 };
 
-inline void write_time_gate(state_writer& w, const time_gate& g) {
+template <class W> void write_time_gate(W& w, const time_gate& g) {
     w.time(g.watermark);
     w.time(g.clock_reading);
     w.time(g.last_now);
@@ -275,66 +347,131 @@ inline bool any_repeated(std::vector<source_key> keys) {
     return std::adjacent_find(keys.begin(), keys.end()) != keys.end();
 }
 
-// Configurations are saved field by field from one list per config type
-// (name and member); the same list reads them back and names differences.
-template <class Config, class T> struct config_field {
-    std::string_view name;
-    T Config::*member;
-};
+// ---------------------------------------------------------------------------
+// Configurations, saved field by field from their lists (detector_common.hpp),
+// each integer at a fixed width whatever the host's.
 
-template <class T> void write_value(state_writer& w, const T& v) {
+template <class W, class T> void write_value(W& w, const T& v) {
     if constexpr (std::is_same_v<T, bool>) w.boolean(v);
     else if constexpr (std::is_enum_v<T>) w.u8(static_cast<std::uint8_t>(v));
-    else if constexpr (std::is_integral_v<T> && sizeof(T) == 4) w.u32(v);
-    else if constexpr (std::is_integral_v<T> && sizeof(T) == 8) w.u64(v);
+    else if constexpr (std::is_same_v<T, std::uint32_t>) w.u32(v);
+    else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) w.u64(static_cast<std::uint64_t>(v));
     else if constexpr (std::is_same_v<T, double>) w.f64(v);
     else if constexpr (std::is_same_v<T, record_duration>) w.duration(v);
     else if constexpr (std::is_same_v<T, prefix_set>) w.bytes(v.to_string());
     else static_assert(sizeof(T) == 0, "no state encoding for this configuration field type");
 }
 
-template <class T> void read_value(state_reader& r, T& v, std::string_view name) {
+// Saved prefix lists are at most this long: far beyond any real filter.
+inline constexpr std::size_t max_saved_prefix_text = 1 << 20;
+
+template <class Config, class T> void read_value(state_reader& r, Config& c, const config_field<Config, T>& f) {
+    T& v = c.*(f.member);
     if constexpr (std::is_same_v<T, bool>) v = r.boolean();
     else if constexpr (std::is_enum_v<T>) {
         const std::uint8_t raw = r.u8();
-        if (raw > 1) r.fail("saved " + std::string(name) + " out of range");
+        if (raw < static_cast<std::uint8_t>(f.low) || raw > static_cast<std::uint8_t>(f.high))
+            r.fail("saved " + std::string(f.name) + " out of range");
         v = static_cast<T>(raw);
-    } else if constexpr (std::is_integral_v<T> && sizeof(T) == 4) v = r.u32();
-    else if constexpr (std::is_integral_v<T> && sizeof(T) == 8) v = static_cast<T>(r.u64());
-    else if constexpr (std::is_same_v<T, double>) v = r.f64();
+    } else if constexpr (std::is_same_v<T, std::uint32_t>) v = r.u32();
+    else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
+        const std::uint64_t raw = r.u64();
+        if (raw > std::numeric_limits<T>::max()) r.fail("saved " + std::string(f.name) + " does not fit this host");
+        v = static_cast<T>(raw);
+    } else if constexpr (std::is_same_v<T, double>) v = r.f64();
     else if constexpr (std::is_same_v<T, record_duration>) v = r.duration();
     else if constexpr (std::is_same_v<T, prefix_set>) {
-        const std::string text = r.bytes(1 << 20);
+        const std::string text = r.bytes(max_saved_prefix_text);
         try {
             v = prefix_set::parse(text);
         } catch (const parse_error& e) {
-            r.fail("saved " + std::string(name) + ": " + e.what());
+            r.fail("saved " + std::string(f.name) + ": " + e.what());
         }
     } else static_assert(sizeof(T) == 0, "no state encoding for this configuration field type");
 }
 
-template <class Config, class... T>
-void write_config(state_writer& w, const Config& c, const std::tuple<config_field<Config, T>...>& fields) {
+// The fields, then the seed the detector's fingerprints were made with.
+template <class W, class Config, class... T>
+void write_config(W& w, const Config& c, std::uint64_t seed, const std::tuple<config_field<Config, T>...>& fields) {
     std::apply([&](const auto&... f) { (write_value(w, c.*(f.member)), ...); }, fields);
+    w.u64(seed);
 }
 
+template <class Config> struct saved_config {
+    Config config;
+    std::uint64_t hash_seed = 0;
+};
+
 template <class Config, class... T>
-Config read_config(state_reader& r, const std::tuple<config_field<Config, T>...>& fields) {
-    Config c;
-    std::apply([&](const auto&... f) { (read_value(r, c.*(f.member), f.name), ...); }, fields);
-    return c;
+saved_config<Config> read_config(state_reader& r, const std::tuple<config_field<Config, T>...>& fields) {
+    saved_config<Config> saved;
+    std::apply([&](const auto&... f) { (read_value(r, saved.config, f), ...); }, fields);
+    saved.hash_seed = r.u64();
+    return saved;
 }
 
-// Names of the fields that differ, the hash seed excepted (it is checked on its own).
-template <class Config, class... T>
-std::vector<std::string> config_differences(const Config& saved, const Config& running,
-                                            const std::tuple<config_field<Config, T>...>& fields) {
-    std::vector<std::string> out;
-    auto note = [&](const auto& f) {
-        if (f.name != "hash_seed" && !(saved.*(f.member) == running.*(f.member))) out.emplace_back(f.name);
-    };
-    std::apply([&](const auto&... f) { (note(f), ...); }, fields);
-    return out;
+// The seed a loading detector uses: the file's, unless its configuration
+// set another one.
+inline std::uint64_t seed_to_adopt(const std::optional<std::uint64_t>& configured, std::uint64_t saved) {
+    if (configured && *configured != saved)
+        throw state_error("state was saved with a different hash_seed; its fingerprints cannot be used");
+    return saved;
+}
+
+// ---------------------------------------------------------------------------
+// Parts both detectors save.
+
+// Members are written sorted: the image is canonical whatever the set's layout.
+template <class W> void write_set(W& w, const fingerprint_set& set) {
+    std::vector<std::uint32_t> members;
+    members.reserve(set.size());
+    set.for_each([&](std::uint32_t key, std::uint32_t flags) { members.push_back(key | flags << fingerprint_set::flag_shift); });
+    std::sort(members.begin(), members.end());
+    w.boolean(set.saturated());
+    w.u64(members.size());
+    for (std::uint32_t m : members) w.u32(m);
+}
+
+inline fingerprint_set read_set(state_reader& r, std::uint32_t limit, const char* what) {
+    const bool saturated = r.boolean();
+    const std::uint64_t n = r.count(limit, 4, what);
+    std::vector<std::uint32_t> members(static_cast<std::size_t>(n));
+    for (auto& m : members) m = r.u32();
+    fingerprint_set set;
+    if (!set.restore(members, saturated, limit)) r.fail(std::string(what) + ": duplicate or empty fingerprint");
+    return set;
+}
+
+// Cumulative counters, listed per stats type; gauges are recomputed.
+template <class W, class Stats, std::size_t N>
+void write_counters(W& w, const std::array<std::uint64_t Stats::*, N>& fields, const Stats& s) {
+    for (auto f : fields) w.u64(s.*f);
+}
+template <class Stats, std::size_t N>
+void read_counters(state_reader& r, const std::array<std::uint64_t Stats::*, N>& fields, Stats& s) {
+    for (auto f : fields) s.*f = r.u64();
+}
+
+template <class W> void write_strings(W& w, const std::vector<std::string>& v) {
+    w.u64(v.size());
+    for (const auto& s : v) w.bytes(s);
+}
+// Grown item by item: a count is only as good as the bytes that follow it.
+inline std::vector<std::string> read_strings(state_reader& r, std::uint64_t limit, std::size_t cap, const char* what) {
+    const std::uint64_t n = r.count(limit, 4, what);
+    std::vector<std::string> v;
+    for (std::uint64_t i = 0; i < n; ++i) v.push_back(r.bytes(cap));
+    return v;
+}
+template <class W> void write_addresses(W& w, const std::vector<ip_address>& v) {
+    w.u64(v.size());
+    for (const auto& a : v) w.address(a);
+}
+inline std::vector<ip_address> read_addresses(state_reader& r, std::uint64_t limit, const char* what) {
+    const std::uint64_t n = r.count(limit, 16, what);
+    std::vector<ip_address> v;
+    for (std::uint64_t i = 0; i < n; ++i) v.push_back(r.address());
+    return v;
 }
 
 } // namespace detail
