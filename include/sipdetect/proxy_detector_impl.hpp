@@ -199,7 +199,7 @@ void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const re
     detail::proxy_heavy& h = *c.heavy;
     if (h.uris.insert(key, config_.min_uris) == detail::fingerprint_set::insert_result::added &&
         h.uri_sample.size() < config_.uri_samples)
-        h.uri_sample.emplace_back(detail::head(v.from_uri, 256));
+        h.uri_sample.emplace_back(detail::head(v.from_uri, detail::uri_sample_cap));
     if (h.peers.size() < config_.peer_samples && std::find(h.peers.begin(), h.peers.end(), v.server) == h.peers.end())
         h.peers.push_back(v.server);
     if (!v.user_agent.empty() && h.user_agents.size() < config_.max_user_agents) {

@@ -96,7 +96,6 @@ public:
     std::uint64_t hash_of(const Key& key) const noexcept { return hasher_(key); }
     // The 32 hash bits the index keeps; their low bits pick the home bucket.
     std::uint32_t fragment_of(const Key& key) const noexcept { return fragment_of_hash(hash_of(key)); }
-    std::size_t bucket_count() const noexcept { return index_.size(); }
     std::size_t memory_bytes() const noexcept {
         return index_.capacity() * sizeof(bucket) + chunks_.size() * chunk_entries * sizeof(Entry) +
                chunks_.capacity() * sizeof(chunks_[0]);
@@ -234,42 +233,6 @@ public:
         }
     }
 
-    // Layout-preserving persistence: entries are saved in storage order with
-    // their bucket, so a reloaded table probes, samples, moves and evicts
-    // exactly as before.
-    template <class F> void for_each_indexed(F&& f) const {
-        for (std::size_t p = 0; p < size_; ++p) f(bucket_of(p), at(p));
-    }
-    bool restore_buckets(std::size_t count) {
-        if (count != 0 && (count < 16 || (count & (count - 1)) != 0 || count > max_buckets)) return false;
-        index_.assign(count, bucket{});
-        aim_probes();
-        chunks_.clear();
-        size_ = 0;
-        return true;
-    }
-    // Appends an entry for `key` at bucket `index`; nullptr if the bucket is
-    // out of range or taken, or the table is full.
-    Entry* place_at(std::size_t index, const Key& key) {
-        if (index >= index_.size() || index_[index].position != empty || (size_ + 1) * 4 > index_.size() * 3)
-            return nullptr;
-        Entry& e = append();
-        e.set_key(key);
-        index_[index] = bucket{fragment_of(key), static_cast<std::uint32_t>(size_ - 1)};
-        return &e;
-    }
-    // True when every entry is reachable from its home bucket and keys are unique.
-    bool layout_valid() const {
-        if (size_ * 4 > index_.size() * 3 && size_ > 0) return false;
-        for (std::size_t i = 0; i < index_.size(); ++i) {
-            if (index_[i].position == empty) continue;
-            const Key key = at(index_[i].position).key();
-            for (std::size_t j = index_[i].fragment & mask_; j != i; j = (j + 1) & mask_)
-                if (index_[j].position == empty || at(index_[j].position).key() == key) return false;
-        }
-        return true;
-    }
-
 private:
     // fragment: 32 hash bits, of which the low ones pick the home bucket, so
     // the index can be rebuilt and shifted without reading entries.
@@ -306,7 +269,6 @@ private:
     }
     static constexpr std::uint32_t empty = 0xffffffffu;
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
-    static constexpr std::size_t max_buckets = std::size_t{1} << 31;
     // What an empty index probes: one empty bucket, so lookups need no check for emptiness.
     static constexpr bucket no_buckets[1]{};
 
