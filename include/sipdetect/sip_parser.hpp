@@ -74,6 +74,9 @@ enum class sip_field : std::uint32_t {
     method_token = 128,
 };
 constexpr std::uint32_t bit(sip_field f) noexcept { return static_cast<std::uint32_t>(f); }
+// A mask of several fields: sip_field::from | sip_field::to.
+constexpr std::uint32_t operator|(sip_field a, sip_field b) noexcept { return bit(a) | bit(b); }
+constexpr std::uint32_t operator|(std::uint32_t mask, sip_field f) noexcept { return mask | bit(f); }
 
 struct sip_message_info {
     bool is_request = false;
