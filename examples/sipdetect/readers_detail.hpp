@@ -281,25 +281,6 @@ inline std::optional<std::int64_t> parse_iso_time(std::string_view s) noexcept {
     return day_us + seconds * 1'000'000 + micros;
 }
 
-// The bare URI of a From/To value: '"Name" <sip:x@y>;tag=1' -> "sip:x@y",
-// "sip:x@y;tag=1" -> "sip:x@y" (without brackets, ';' starts header parameters).
-inline std::string_view bare_uri(std::string_view v) noexcept {
-    v = trim(v);
-    std::size_t i = 0;
-    if (!v.empty() && v.front() == '"') { // quoted display name, with \" escapes
-        i = 1;
-        while (i < v.size() && v[i] != '"') i += v[i] == '\\' ? std::size_t{2} : std::size_t{1};
-        i = i < v.size() ? i + 1 : v.size();
-    }
-    const std::size_t lt = v.find('<', i);
-    if (lt != std::string_view::npos) {
-        const std::size_t gt = v.find('>', lt + 1);
-        return trim(v.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1));
-    }
-    if (i > 0) return trim(v.substr(i)); // a display name without <...>: malformed, keep the rest
-    return trim(v.substr(0, v.find(';')));
-}
-
 // Number of Via values in ipfixprobe's SIP_VIA: occurrences of "SIP/2.0/" (any case).
 // ipfixprobe's SIP message types (SIP_MSG_TYPE, IPFIX element 8057/100):
 // 1 INVITE, 2 ACK, 3 CANCEL, 4 BYE, 5 REGISTER, 6 OPTIONS, 7 PUBLISH,

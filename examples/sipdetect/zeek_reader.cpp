@@ -9,6 +9,7 @@
 #include "readers_detail.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sipdetect/sip_parser.hpp>
 
 #include <array>
 #include <deque>
@@ -100,8 +101,8 @@ protected:
             r.sent_by = sipdetect::sender::source;
             r.method = column_method;
             r.request_uri = t.uri;
-            r.from_uri.assign(detail::bare_uri(t.request_from));
-            r.to_uri.assign(detail::bare_uri(t.request_to));
+            r.from_uri.assign(sipdetect::party_uri(t.request_from));
+            r.to_uri.assign(sipdetect::party_uri(t.request_to));
             r.user_agent = t.user_agent;
             r.via_count = t.request_vias;
             ++counters_.sip_messages;
@@ -113,8 +114,8 @@ protected:
             r.status = *t.status;
             r.method = t.seq ? sipdetect::cseq_method(detail::trim(*t.seq)) : sipdetect::sip_method::unknown;
             if (r.method == sipdetect::sip_method::unknown) r.method = column_method;
-            r.from_uri.assign(detail::bare_uri(t.response_from ? *t.response_from : t.request_from));
-            r.to_uri.assign(detail::bare_uri(t.response_to ? *t.response_to : t.request_to));
+            r.from_uri.assign(sipdetect::party_uri(t.response_from ? *t.response_from : t.request_from));
+            r.to_uri.assign(sipdetect::party_uri(t.response_to ? *t.response_to : t.request_to));
             r.via_count = t.response_vias;
             ++counters_.sip_messages;
             pending_.push_back(std::move(r));
