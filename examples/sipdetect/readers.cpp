@@ -123,7 +123,7 @@ input_format detect_format(const std::filesystem::path& path) {
     }
     // An IPFIX message header: version 10, then a length that covers at least the header.
     if (head.size() >= 16 && head[0] == '\0' && head[1] == '\x0a' &&
-        (static_cast<unsigned char>(head[2]) << 8 | static_cast<unsigned char>(head[3])) >= 16)
+        detail::be16(reinterpret_cast<const std::uint8_t*>(head.data()) + 2) >= 16)
         return input_format::ipfix;
     if (head.find('\0') != std::string::npos) return input_format::unknown; // binary, not text
 

@@ -4,6 +4,7 @@
 
 #include "readers.hpp"
 
+#include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
 
 #include <array>
@@ -50,20 +51,32 @@ enum class link_layer {
 void decode_frame(link_layer link, std::span<const std::uint8_t> frame, sipdetect::record_time time,
                   reader_counters& counters, std::deque<input_record>& out);
 
+// Unsigned integers stored most significant byte first (network order: IP,
+// IPFIX) or least significant first (NetMon); the span forms read IPFIX's
+// reduced-size encodings of 1 to 8 bytes.
+constexpr std::uint64_t read_be(std::span<const std::uint8_t> b) noexcept {
+    std::uint64_t v = 0;
+    for (const std::uint8_t byte : b) v = v << 8 | byte;
+    return v;
+}
+constexpr std::uint64_t read_le(std::span<const std::uint8_t> b) noexcept {
+    std::uint64_t v = 0;
+    for (auto byte = b.rbegin(); byte != b.rend(); ++byte) v = v << 8 | *byte;
+    return v;
+}
+constexpr std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(read_be({p, 2})); }
+constexpr std::uint32_t be32(const std::uint8_t* p) noexcept { return static_cast<std::uint32_t>(read_be({p, 4})); }
+constexpr std::uint16_t le16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(read_le({p, 2})); }
+constexpr std::uint32_t le32(const std::uint8_t* p) noexcept { return static_cast<std::uint32_t>(read_le({p, 4})); }
+constexpr std::uint64_t le64(const std::uint8_t* p) noexcept { return read_le({p, 8}); }
+
+// The library's: white space trimmed, and a quoted, printable excerpt of
+// untrusted text for error messages.
+using sipdetect::detail::quoted_excerpt;
+using sipdetect::detail::trim;
+
 [[noreturn]] inline void fail(const std::filesystem::path& file, std::string where, std::string what) {
     throw input_exception(input_error{file.string(), std::move(where), std::move(what)});
-}
-
-// A quoted, printable excerpt of untrusted text for error messages.
-inline std::string excerpt(std::string_view s, std::size_t limit = 40) {
-    std::string out = "\"";
-    for (char c : s.substr(0, limit)) {
-        const auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u >= 0x7f) ? '?' : c;
-    }
-    if (s.size() > limit) out += "...";
-    out += '"';
-    return out;
 }
 
 struct file_closer {
@@ -169,14 +182,6 @@ inline std::optional<tail_line> read_last_line(const std::filesystem::path& path
     std::string text = buf.substr(begin, end - begin);
     if (!text.empty() && text.back() == '\r') text.pop_back();
     return tail_line{std::move(text), start + begin};
-}
-
-inline std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
 }
 
 template <class T>

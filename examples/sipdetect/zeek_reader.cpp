@@ -60,17 +60,17 @@ protected:
 
     std::uint16_t parse_status(std::string_view text) const {
         const auto v = detail::parse_uint<unsigned>(text);
-        if (!v || *v < 100 || *v > 699) fail_here("bad status_code " + detail::excerpt(text));
+        if (!v || *v < 100 || *v > 699) fail_here("bad status_code " + detail::quoted_excerpt(text));
         return static_cast<std::uint16_t>(*v);
     }
     std::uint16_t port(std::string_view text, const char* name) const {
         const auto v = detail::parse_uint<unsigned>(text);
-        if (!v || *v > 65535) fail_here(std::string("bad ") + name + " " + detail::excerpt(text));
+        if (!v || *v > 65535) fail_here(std::string("bad ") + name + " " + detail::quoted_excerpt(text));
         return static_cast<std::uint16_t>(*v);
     }
     sipdetect::ip_address address(std::string_view text, const char* name) const {
         const auto a = sipdetect::ip_address::try_parse(detail::trim(text));
-        if (!a) fail_here(std::string("bad ") + name + " " + detail::excerpt(text));
+        if (!a) fail_here(std::string("bad ") + name + " " + detail::quoted_excerpt(text));
         return *a;
     }
     void set_time(zeek_transaction& t, std::optional<std::int64_t> micros) {
@@ -217,7 +217,8 @@ private:
             if (set_separator_.empty()) fail_here("empty #set_separator"); // would split forever
         } else if (key == "#empty_field") empty_ = zeek_unescape(value);
         else if (key == "#unset_field") unset_ = zeek_unescape(value);
-        else if (key == "#path" && value != "sip") fail_here("not a Zeek sip.log (#path " + detail::excerpt(value) + ")");
+        else if (key == "#path" && value != "sip")
+            fail_here("not a Zeek sip.log (#path " + detail::quoted_excerpt(value) + ")");
         else if (key == "#fields") {
             field_count_ = fields_.size() - 1;
             index_.fill(npos);
