@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace sipdetect_cli {
 
@@ -194,7 +195,7 @@ void time_ordered_stream::refill(file_buffer& f) {
         }
         const std::uint32_t slot = f.free.back();
         input_record& r = f.slots[slot];
-        r = input_record{}; // a reader need not set every field
+        clear_keeping_capacity(r); // a reader need not set every field
         if (!f.reader->next(r)) {
             f.ended = true;
             break;
@@ -241,7 +242,9 @@ bool time_ordered_stream::next(input_record& out) {
     if (later_in_time(last_time_, last_was_response_, k.time, k.is_response)) ++out_of_order_;
     last_time_ = k.time;
     last_was_response_ = k.is_response;
-    out = std::move(f.slots[k.slot]);
+    // A swap, not a move: the slot keeps the strings of `out`, so that a
+    // caller reusing `out` and the slot reuse their capacity.
+    std::swap(out, f.slots[k.slot]);
     f.free.push_back(k.slot);
     fill(file);
     return true;
