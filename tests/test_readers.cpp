@@ -957,6 +957,11 @@ TEST_CASE("readers: the time-ordered stream is a stable sort of its files by tim
     CHECK(narrow.out_of_order == 1);
     // Two are enough for a record one place late.
     CHECK(read_stream({a}, 2).out_of_order == 0);
+    // Every record passed on after a later one counts, also one that follows another such record.
+    const auto c = dir.write("c.pcap", pcap_at("c", {{5, false}, {1, false}, {2, false}, {6, false}}));
+    const streamed late_pair = read_stream({c}, 1);
+    CHECK(call_ids_of(late_pair.records) == std::vector<std::string>{"c-0", "c-1", "c-2", "c-3"});
+    CHECK(late_pair.out_of_order == 2);
 
     // About a million records buffered at most, whatever the number of files, but 1,024 each at least.
     CHECK(time_ordered_stream::window_for(1) == 65536);

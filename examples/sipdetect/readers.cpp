@@ -239,9 +239,12 @@ bool time_ordered_stream::next(input_record& out) {
     std::pop_heap(f.heap.begin(), f.heap.end(), goes_after);
     const slot_key k = f.heap.back();
     f.heap.pop_back();
-    if (later_in_time(last_time_, last_was_response_, k.time, k.is_response)) ++out_of_order_;
-    last_time_ = k.time;
-    last_was_response_ = k.is_response;
+    if (later_in_time(newest_time_, newest_was_response_, k.time, k.is_response)) {
+        ++out_of_order_; // after a later record, whichever records came between
+    } else {
+        newest_time_ = k.time;
+        newest_was_response_ = k.is_response;
+    }
     // A swap, not a move: the slot keeps the strings of `out`, so that a
     // caller reusing `out` and the slot reuse their capacity.
     std::swap(out, f.slots[k.slot]);
