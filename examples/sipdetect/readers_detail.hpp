@@ -30,6 +30,19 @@ namespace sipdetect_cli::detail {
 // A UniRec template line: "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,..." (readers.cpp).
 bool is_unirec_template(std::string_view line) noexcept;
 
+// Unsigned integers in network (big-endian) and little-endian byte order.
+constexpr std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+constexpr std::uint32_t be32(const std::uint8_t* p) noexcept {
+    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | std::uint32_t{p[3]};
+}
+constexpr std::uint16_t le16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] | p[1] << 8); }
+constexpr std::uint32_t le32(const std::uint8_t* p) noexcept {
+    return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
+}
+constexpr std::uint64_t le64(const std::uint8_t* p) noexcept {
+    return std::uint64_t{le32(p)} | std::uint64_t{le32(p + 4)} << 32;
+}
+
 // Link layers of captured frames that decode_frame understands.
 enum class link_layer {
     ethernet,   // Ethernet II with 802.1Q/802.1ad/QinQ tags and PPPoE sessions
@@ -51,24 +64,13 @@ enum class link_layer {
 void decode_frame(link_layer link, std::span<const std::uint8_t> frame, sipdetect::record_time time,
                   reader_counters& counters, std::deque<input_record>& out);
 
-// Unsigned integers stored most significant byte first (network order: IP,
-// IPFIX) or least significant first (NetMon); the span forms read IPFIX's
-// reduced-size encodings of 1 to 8 bytes.
+// An unsigned integer of 1 to 8 bytes in network (big-endian) byte order, as
+// IPFIX's reduced-size encodings store them.
 constexpr std::uint64_t read_be(std::span<const std::uint8_t> b) noexcept {
     std::uint64_t v = 0;
     for (const std::uint8_t byte : b) v = v << 8 | byte;
     return v;
 }
-constexpr std::uint64_t read_le(std::span<const std::uint8_t> b) noexcept {
-    std::uint64_t v = 0;
-    for (auto byte = b.rbegin(); byte != b.rend(); ++byte) v = v << 8 | *byte;
-    return v;
-}
-constexpr std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(read_be({p, 2})); }
-constexpr std::uint32_t be32(const std::uint8_t* p) noexcept { return static_cast<std::uint32_t>(read_be({p, 4})); }
-constexpr std::uint16_t le16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(read_le({p, 2})); }
-constexpr std::uint32_t le32(const std::uint8_t* p) noexcept { return static_cast<std::uint32_t>(read_le({p, 4})); }
-constexpr std::uint64_t le64(const std::uint8_t* p) noexcept { return read_le({p, 8}); }
 
 // The library's: white space trimmed, and a quoted, printable excerpt of
 // untrusted text for error messages.
