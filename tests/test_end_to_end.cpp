@@ -139,7 +139,7 @@ std::pair<int, std::string> usage(const std::string& args) { return run_program(
 
 } // namespace
 
-TEST_CASE("--stats prints every drop and refusal of both detectors") {
+TEST_CASE("the --stats output names every drop and refusal of both detectors") {
     scratch_file log("capped.log");
     write_zeek_log(log.path(), capped_run);
     const std::string err = cli_stderr("--stats " + capped_options + log.arg());
