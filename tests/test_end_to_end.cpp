@@ -6,6 +6,9 @@
 #include "ipfix_writer.hpp"
 #include "sipdetect/readers.hpp"
 
+#include <sipdetect/detail/flat_table.hpp>
+#include <sipdetect/scan_detector.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -14,6 +17,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,7 +88,150 @@ std::set<std::string> keys_of(const std::map<std::string, nlohmann::json>& m) {
     return out;
 }
 
+// A scratch file of this process, removed when the object goes.
+class scratch_file {
+public:
+    explicit scratch_file(const std::string& name)
+        : path_(std::filesystem::temp_directory_path() / ("sipdetect_e2e_" + std::to_string(::getpid()) + "_" + name)) {}
+    ~scratch_file() {
+        std::error_code ec;
+        std::filesystem::remove(path_, ec);
+    }
+    scratch_file(const scratch_file&) = delete;
+    scratch_file& operator=(const scratch_file&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::string arg() const { return quoted(path_.string()); }
+
+private:
+    std::filesystem::path path_;
+};
+
+// One Zeek sip.log (TSV) request line: seconds, source, destination, method and From user.
+struct zeek_request {
+    std::string ts, from_host, to_host, method, from_user;
+};
+
+void write_zeek_log(const std::filesystem::path& path, const std::vector<zeek_request>& requests) {
+    std::ofstream out(path);
+    out << "#separator \\x09\n#path\tsip\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tmethod\turi\t"
+           "request_from\trequest_to\n";
+    for (const zeek_request& r : requests)
+        out << r.ts << '\t' << r.from_host << "\t5060\t" << r.to_host << "\t5060\t" << r.method << "\tsip:100@"
+            << r.to_host << "\tsip:" << r.from_user << "@example.com\tsip:100@" << r.to_host << '\n';
+}
+
+// One detector at a cap of one source: C is evicted by A, A scans (3 hosts,
+// an active scan from the poll after its third request) and crosses the
+// proxy minimum of 2 From URIs, so B, arriving while A is active and awaiting
+// its verdict, is refused by both detectors; FOO is no method.
+const std::vector<zeek_request> capped_run{
+    {"1700000999.0", "10.0.0.3", "10.0.1.1", "OPTIONS", "c"},
+    {"1700001000.0", "10.0.0.1", "10.0.1.1", "OPTIONS", "a1"},
+    {"1700001000.1", "10.0.0.1", "10.0.1.2", "OPTIONS", "a2"},
+    {"1700001001.0", "10.0.0.1", "10.0.1.3", "OPTIONS", "a1"},
+    {"1700001001.5", "10.0.0.2", "10.0.1.1", "OPTIONS", "b"},
+    {"1700001001.6", "10.0.0.1", "10.0.1.4", "FOO", "a1"},
+};
+const std::string capped_options = "--max-tracked 1 --threshold 2 --proxy-min-uris 2 --closed-season 0 ";
+
+// Usage errors: the exit status and what the program says.
+std::pair<int, std::string> usage(const std::string& args) { return run_program(args, "2>&1 >/dev/null"); }
+
 } // namespace
+
+TEST_CASE("the --stats output names every drop and refusal of both detectors") {
+    scratch_file log("capped.log");
+    write_zeek_log(log.path(), capped_run);
+    const std::string err = cli_stderr("--stats " + capped_options + log.arg());
+    INFO(err);
+    CHECK(err.find("input: 6 records, 0 packets, 6 SIP messages, 0 not SIP, 0 malformed, 0 ICMP skipped, "
+                   "0 records or lines without a SIP message\n") != std::string::npos);
+    CHECK(err.find("input skipped: 0 frames not IP, 0 IP fragments, 0 other transports, 0 truncated packets, "
+                   "0 empty payloads; 0 SIP fields cut, 0 bad timestamps read as the epoch\n") != std::string::npos);
+    // B's refused request counts toward nothing; the flush at the end ends A's scan and forgets the sources.
+    CHECK(err.find("sipscan: 6 records, 4 requests counted, 0 responses matched, 0 relayed ignored, 0 filtered; "
+                   "dropped: 0 malformed, 0 late, 0 future; sources: 0 tracked, 1 evicted (0 with progress), "
+                   "1 rejected, 0 expired; 1 scans started, 1 ended; ") != std::string::npos);
+    CHECK(err.find("sipproxy: 6 records, 0 filtered; dropped: 1 malformed, 0 late, 0 future; candidates: ") !=
+          std::string::npos);
+    CHECK(err.find(" now, 1 evicted, 1 rejected, 0 expired; proxies: ") != std::string::npos);
+    CHECK(err.find("out of time order") == std::string::npos);
+    CHECK(err.find("were dropped") == std::string::npos);
+}
+
+TEST_CASE("records older than a saved state's newest minus max_lateness are dropped, counted and announced") {
+    scratch_file log("capped.log"), old_log("two-hours-earlier.log"), state("state");
+    write_zeek_log(log.path(), capped_run);
+    write_zeek_log(old_log.path(), {{"1699993801.0", "10.0.0.5", "10.0.1.1", "OPTIONS", "d"},
+                                    {"1699993801.5", "10.0.0.5", "10.0.1.2", "OPTIONS", "d"},
+                                    {"1699993802.0", "10.0.0.5", "10.0.1.3", "OPTIONS", "d"}});
+    const std::string with_state = capped_options + "--state " + state.arg() + " ";
+    CHECK(cli_stderr(with_state + log.arg()).find("were dropped") == std::string::npos);
+    const std::string notice = "sipdetect: records older than the newest record time minus 1 h (max_lateness) were "
+                               "dropped, not analysed: 3 by sipscan, 3 by sipproxy\n";
+    CHECK(cli_stderr(with_state + old_log.arg()) == notice);
+    // The counters saved in the state add up across runs; the notice speaks of this run.
+    const std::string again = cli_stderr("--stats " + with_state + old_log.arg());
+    INFO(again);
+    CHECK(again.find(notice) != std::string::npos);
+    CHECK(again.find("sipscan: 12 records, ") != std::string::npos);
+    CHECK(again.find("; dropped: 0 malformed, 6 late, 0 future; sources: ") != std::string::npos);
+    CHECK(again.find("sipproxy: 12 records, 0 filtered; dropped: 1 malformed, 6 late, 0 future; ") !=
+          std::string::npos);
+}
+
+TEST_CASE("records beyond the reorder window are analysed where they come, or dropped when too late, and said so") {
+    // Requests 10 ms apart, then two that belong far back: one two hours
+    // before the first (late for the detectors), one a second after it.
+    const std::size_t window = sipdetect_cli::time_ordered_stream::window_for(1);
+    std::vector<zeek_request> requests;
+    for (std::size_t i = 0; i < window + 5000; ++i)
+        requests.push_back({std::to_string(1700000000 + i / 100) + "." + std::to_string(i % 100 + 100).substr(1),
+                            "10.0.0.9", "10.0.1.1", "OPTIONS", "e"});
+    requests.push_back({"1699992800.0", "10.0.0.9", "10.0.1.1", "OPTIONS", "e"});
+    requests.push_back({"1700000001.0", "10.0.0.9", "10.0.1.1", "OPTIONS", "e"});
+    scratch_file log("disordered.log");
+    write_zeek_log(log.path(), requests);
+    const std::string err = cli_stderr("--stats " + log.arg());
+    INFO(err);
+    CHECK(err.find("sipdetect: 2 records came more than " + std::to_string(window) +
+                   " records (the reorder window) out of time order in their file: they were analysed where they "
+                   "came, after later records; records less out of order were put in time order first\n") !=
+          std::string::npos);
+    CHECK(err.find("sipdetect: records older than the newest record time minus 1 h (max_lateness) were dropped, not "
+                   "analysed: 1 by sipscan, 1 by sipproxy\n") != std::string::npos);
+    CHECK(err.find("sipscan: " + std::to_string(window + 5002) + " records, ") != std::string::npos);
+    CHECK(err.find("; dropped: 0 malformed, 1 late, 0 future; sources: ") != std::string::npos);
+}
+
+TEST_CASE("option limits are the library's, and a raised max_distinct is announced") {
+    scratch_file log("capped.log");
+    write_zeek_log(log.path(), capped_run);
+    const std::uint32_t max_distinct = sipdetect::scan_config{}.max_distinct;
+    const std::string above = std::to_string(max_distinct + 1);
+    CHECK(cli_stderr("--threshold " + above + " " + log.arg()) ==
+          "sipdetect: --threshold " + above + " is above max_distinct " + std::to_string(max_distinct) +
+              ", where the distinct targets of a source stop being counted: max_distinct raised to " + above +
+              " (more memory per scanning source)\n");
+    CHECK(cli_stderr("--threshold " + std::to_string(max_distinct) + " " + log.arg()).empty());
+    // The last --threshold decides.
+    CHECK(cli_stderr("--threshold " + above + " --threshold 5 " + log.arg()).empty());
+
+    const std::string most = std::to_string(sipdetect::detail::max_table_entries);
+    CHECK(usage("--max-tracked " + most + " " + log.arg()).first == 0);
+    CHECK(usage("--max-tracked " + std::to_string(sipdetect::detail::max_table_entries + 1) + " " + log.arg()) ==
+          std::pair<int, std::string>{2, "sipdetect: --max-tracked: max_tracked must be between 1 and " + most +
+                                             "\nTry 'sipdetect --help'.\n"});
+    const auto [status, text] = usage("--threshold 2000000 " + log.arg());
+    CHECK(status == 2);
+    CHECK(text.find("sipdetect: --threshold 2000000 (which raises max_distinct to it): max_distinct above") == 0);
+    CHECK(usage("--proxy-min-uris 1 " + log.arg()) ==
+          std::pair<int, std::string>{2, "sipdetect: --proxy-min-uris: proxy min_uris must be at least 2\n"
+                                         "Try 'sipdetect --help'.\n"});
+    CHECK(usage("--time-to-death 0 " + log.arg()).first == 2);
+    CHECK(usage("--threshold -1 " + log.arg()).second.find("--threshold expects a whole number, not \"-1\"") !=
+          std::string::npos);
+}
 
 TEST_CASE("SIP-212: horizontal REGISTER and INVITE scans, and not a proxy") {
     SIPDETECT_REQUIRE_SHARED_FILE(file, "initconf-sip-attacks/SIP-212.32.250.134.pcap");

@@ -7,6 +7,7 @@
 #include "sipdetect/readers.hpp"
 
 #include <sipdetect/record.hpp>
+#include <sipdetect/sip_parser.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -956,6 +957,11 @@ TEST_CASE("readers: the time-ordered stream is a stable sort of its files by tim
     CHECK(narrow.out_of_order == 1);
     // Two are enough for a record one place late.
     CHECK(read_stream({a}, 2).out_of_order == 0);
+    // Every record passed on after a later one counts, also one that follows another such record.
+    const auto c = dir.write("c.pcap", pcap_at("c", {{5, false}, {1, false}, {2, false}, {6, false}}));
+    const streamed late_pair = read_stream({c}, 1);
+    CHECK(call_ids_of(late_pair.records) == std::vector<std::string>{"c-0", "c-1", "c-2", "c-3"});
+    CHECK(late_pair.out_of_order == 2);
 
     // About a million records buffered at most, whatever the number of files, but 1,024 each at least.
     CHECK(time_ordered_stream::window_for(1) == 65536);
@@ -1465,6 +1471,65 @@ TEST_CASE("readers: Zeek JSON lines and the same log as TSV give the same record
     CHECK(key_of(merged[1]) == key_of(from_tsv[3]));
     CHECK(key_of(merged[2]) == key_of(from_json[4])); // the response after both requests
     CHECK(key_of(merged[3]) == key_of(from_tsv[4]));
+}
+
+namespace {
+// A JSON string literal of `s` (quotes and backslashes escaped; the values below hold no control bytes).
+std::string json_string(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+} // namespace
+
+TEST_CASE("readers: one From/To header value gives one identity from a capture and from Zeek") {
+    struct sample {
+        std::string value, uri;
+    };
+    const std::vector<sample> samples{
+        {"\"Bob\" <sip:bob@example.com>;tag=1", "sip:bob@example.com"},
+        {"\"a<b>, c\" <sip:quoted-lt@example.com>", "sip:quoted-lt@example.com"}, // '<' and ',' inside quotes
+        {"\"say \\\"hi\\\" <x>\" <sip:escaped@example.com>;tag=2", "sip:escaped@example.com"},
+        {"<sip:p@example.com;transport=udp>;tag=3;x=y", "sip:p@example.com;transport=udp"}, // URI vs header params
+        {"Bob Smith <sip:unquoted@example.com>", "sip:unquoted@example.com"},
+        {"sip:bare@example.com;tag=4", "sip:bare@example.com"},
+        {"  sip:spaced@example.com  ", "sip:spaced@example.com"},
+        {"\"Bob\" <sip:bob@example.com", "sip:bob@example.com"}, // cut before the '>'
+        {"Bob <sip:cut@exam", "sip:cut@exam"},
+        {"\"unclosed <sip:a@example.com>", ""},
+        {"\"name\" sip:a@example.com", ""}, // a quoted display name needs <...>
+    };
+    temp_dir dir;
+    pcap_file capture(1);
+    std::string zeek;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        const std::string& v = samples[i].value;
+        const auto sec = static_cast<std::uint32_t>(1700000000 + i);
+        capture.add(ether(0x0800, ipv4(17, client4, server4,
+                                       udp(5060, 5060,
+                                           "OPTIONS sip:100@192.0.2.2 SIP/2.0\r\nFrom: " + v + "\r\nTo: " + v +
+                                               "\r\nCall-ID: c" + std::to_string(i) + "\r\nCSeq: 1 OPTIONS\r\n\r\n"))),
+                    sec);
+        zeek += "{\"ts\":" + std::to_string(sec) +
+                ",\"id.orig_h\":\"192.0.2.1\",\"id.orig_p\":5060,\"id.resp_h\":\"192.0.2.2\",\"id.resp_p\":5060,"
+                "\"method\":\"OPTIONS\",\"uri\":\"sip:100@192.0.2.2\",\"request_from\":" +
+                json_string(v) + ",\"request_to\":" + json_string(v) + "}\n";
+    }
+    const auto from_capture = read_all(dir.write("parties.pcap", capture.bytes()));
+    const auto from_zeek = read_all(dir.write("parties.json", zeek));
+    REQUIRE(from_capture.size() == samples.size());
+    REQUIRE(from_zeek.size() == samples.size());
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+        INFO(samples[i].value);
+        CHECK(sipdetect::party_uri(samples[i].value) == samples[i].uri);
+        CHECK(from_capture[i].from_uri == samples[i].uri);
+        CHECK(from_capture[i].to_uri == samples[i].uri);
+        CHECK(from_zeek[i].from_uri == samples[i].uri);
+        CHECK(from_zeek[i].to_uri == samples[i].uri);
+    }
 }
 
 // ===========================================================================

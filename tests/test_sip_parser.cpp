@@ -509,6 +509,11 @@ TEST_CASE("sip parser: From/To URIs are bare", "[sip_parser]") {
         {"<sip:a@b?Subject=x>", "sip:a@b?Subject=x"},
         // seen in Suricata's sip_compact_form.pcap: a display name with literal backslash-quotes
         {"\\\"arik\\\" <sip:816666@voip.brurjula.net>;tag=6433ef9", "sip:816666@voip.brurjula.net"},
+        // cut before the '>': the URI runs to white space or the end of the value
+        {"<sip:no-closing@x", "sip:no-closing@x"},
+        {"Name <sip:cut", "sip:cut"},
+        {"\"Bob\" <sip:bob@example.com", "sip:bob@example.com"},
+        {"\"Bob\" < sip:bob@example.com ;x", "sip:bob@example.com"},
     };
     for (const auto& s : samples) {
         INFO(s.value);
@@ -521,8 +526,8 @@ TEST_CASE("sip parser: From/To URIs are bare", "[sip_parser]") {
 }
 
 TEST_CASE("sip parser: unreadable From/To leave the field empty but the message ok", "[sip_parser]") {
-    for (const auto* value : {"", "   ", "\"unterminated <sip:a@b>", "\"name\" sip:a@b", "<sip:no-closing@x",
-                              "Name <sip:cut", "\"name\""}) {
+    for (const auto* value : {"", "   ", "\"unterminated <sip:a@b>", "\"name\" sip:a@b", "\"name\"",
+                              "\"name\" <", "\"esc\\\\"}) {
         INFO(value);
         const auto r = parse(crlf("INVITE sip:x SIP/2.0\nFrom: "s + value + "\nTo: " + value + "\n\n"));
         REQUIRE(r.status == sip_parse_status::ok);

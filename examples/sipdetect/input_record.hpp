@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace sipdetect_cli {
 
@@ -27,6 +28,23 @@ struct input_record {
     std::string request_uri, from_uri, to_uri, user_agent, call_id;
     unsigned via_count = 0; // 0 when unknown
 };
+
+// Resets every field to its default but keeps the strings' capacity, so a
+// buffer of records reused for record after record stops allocating once its
+// strings are long enough. A member not named here is reset all the same.
+inline void clear_keeping_capacity(input_record& r) noexcept {
+    input_record fresh;
+    const auto keep = [](std::string& used, std::string& into) noexcept {
+        used.clear();
+        into.swap(used);
+    };
+    keep(r.request_uri, fresh.request_uri);
+    keep(r.from_uri, fresh.from_uri);
+    keep(r.to_uri, fresh.to_uri);
+    keep(r.user_agent, fresh.user_agent);
+    keep(r.call_id, fresh.call_id);
+    r = std::move(fresh);
+}
 
 // The library's default record_traits read these member names directly.
 static_assert(sipdetect::flow_record<input_record>, "input_record must satisfy sipdetect::flow_record");

@@ -106,12 +106,6 @@ struct ipfix_template {
     std::optional<role> time_field;    // the field the record time comes from
 };
 
-std::uint64_t read_be(std::span<const std::uint8_t> b) noexcept {
-    std::uint64_t v = 0;
-    for (std::uint8_t byte : b) v = v << 8 | byte;
-    return v;
-}
-
 std::string element_name(std::uint32_t pen, std::uint16_t id) {
     return pen == iana ? "element " + std::to_string(id) : "element " + std::to_string(pen) + "/" + std::to_string(id);
 }
@@ -168,14 +162,14 @@ private:
         if (std::ferror(file_.get())) fail_here(std::string("read error: ") + std::strerror(errno));
         if (got < header.size())
             fail_here("truncated message header (" + std::to_string(got) + " of 16 bytes)");
-        const auto version = static_cast<std::uint16_t>(read_be(std::span(header).first(2)));
-        const auto length = static_cast<std::size_t>(read_be(std::span(header).subspan(2, 2)));
+        const std::uint16_t version = detail::be16(header.data());
+        const std::size_t length = detail::be16(header.data() + 2);
         if (version != ipfix_version)
             fail_here("version " + std::to_string(version) + ", expected 10 (IPFIX)" +
                       (version == 9 ? "; NetFlow v9 is not read" : ""));
         if (length < message_header_size)
             fail_here("message length " + std::to_string(length) + " is shorter than its header");
-        domain_ = static_cast<std::uint32_t>(read_be(std::span(header).subspan(12, 4)));
+        domain_ = detail::be32(header.data() + 12);
         message_.resize(length);
         std::copy(header.begin(), header.end(), message_.begin());
         const std::size_t body = length - message_header_size;
@@ -196,8 +190,8 @@ private:
         if (message_.size() - pos_ < 4)
             fail_here(set_place() + ": " + std::to_string(message_.size() - pos_) +
                       " bytes left, too few for a set header");
-        const auto id = static_cast<std::uint16_t>(read_be(bytes(pos_, 2)));
-        const auto length = static_cast<std::size_t>(read_be(bytes(pos_ + 2, 2)));
+        const auto id = static_cast<std::uint16_t>(detail::read_be(bytes(pos_, 2)));
+        const auto length = static_cast<std::size_t>(detail::read_be(bytes(pos_ + 2, 2)));
         if (length < 4 || length > message_.size() - pos_)
             fail_here(set_place() + ": set length " + std::to_string(length) + " does not fit the message (" +
                       std::to_string(message_.size() - pos_) + " bytes left)");
@@ -227,7 +221,7 @@ private:
     }
     std::uint64_t take(std::size_t n, const char* what) {
         if (set_end_ - pos_ < n) fail_here(set_place() + ": " + what + " runs past the end of the set");
-        const std::uint64_t v = read_be(bytes(pos_, n));
+        const std::uint64_t v = detail::read_be(bytes(pos_, n));
         pos_ += n;
         return v;
     }
@@ -360,7 +354,7 @@ private:
             pos_ += length;
         }
         if (!t.sip) return false;
-        const auto value = [&](role x) { return read_be(values[static_cast<std::size_t>(x)]); };
+        const auto value = [&](role x) { return detail::read_be(values[static_cast<std::size_t>(x)]); };
         const auto has = [&](role x) { return present[static_cast<std::size_t>(x)]; };
         const auto text = [&](role x) {
             const auto v = values[static_cast<std::size_t>(x)];

@@ -112,17 +112,17 @@ private:
     std::optional<T> number(column c) const {
         if (index_[c] == npos) return std::nullopt;
         const auto v = detail::parse_uint<T>(fields_[index_[c]]);
-        if (!v) fail_here("bad " + std::string(names[c]) + " " + detail::excerpt(fields_[index_[c]]));
+        if (!v) fail_here("bad " + std::string(names[c]) + " " + detail::quoted_excerpt(fields_[index_[c]]));
         return v;
     }
     sipdetect::ip_address address(column c) const {
         const auto a = sipdetect::ip_address::try_parse(detail::trim(field(c)));
-        if (!a) fail_here("bad " + std::string(names[c]) + " " + detail::excerpt(field(c)));
+        if (!a) fail_here("bad " + std::string(names[c]) + " " + detail::quoted_excerpt(field(c)));
         return *a;
     }
     std::uint16_t port(column c) const {
         const auto v = number<unsigned>(c);
-        if (v && *v > 65535) fail_here("bad " + std::string(names[c]) + " " + detail::excerpt(field(c)));
+        if (v && *v > 65535) fail_here("bad " + std::string(names[c]) + " " + detail::quoted_excerpt(field(c)));
         return static_cast<std::uint16_t>(v.value_or(0));
     }
 
@@ -142,7 +142,8 @@ private:
         r = input_record{};
         const auto t = detail::parse_iso_time(field(time_column_));
         const auto t2 = t ? t : detail::parse_epoch_seconds(field(time_column_));
-        if (!t2) fail_here("bad " + std::string(names[time_column_]) + " " + detail::excerpt(field(time_column_)));
+        if (!t2)
+            fail_here("bad " + std::string(names[time_column_]) + " " + detail::quoted_excerpt(field(time_column_)));
         r.time = sipdetect::record_time_from_micros(*t2);
         r.src = address(src_ip);
         r.dst = address(dst_ip);
@@ -154,7 +155,7 @@ private:
         if (detail::ipfixprobe_is_response(type)) {
             const unsigned status = detail::ipfixprobe_status(type, number<unsigned>(status_code).value_or(0));
             if (status == 0)
-                fail_here("response without a valid SIP_STATUS_CODE " + detail::excerpt(field(status_code)));
+                fail_here("response without a valid SIP_STATUS_CODE " + detail::quoted_excerpt(field(status_code)));
             r.status = static_cast<std::uint16_t>(status);
             r.method = sipdetect::cseq_method(detail::trim(field(cseq)));
         } else {

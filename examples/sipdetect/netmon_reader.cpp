@@ -64,14 +64,6 @@ constexpr std::uint64_t record_header_size = 16;
 constexpr std::uint32_t max_captured_length = 256 * 1024; // Wireshark's limit for ordinary packets
 constexpr std::size_t table_chunk = 4096;                 // frame table entries read at a time
 
-constexpr std::uint16_t le16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] | p[1] << 8); }
-constexpr std::uint32_t le32(const std::uint8_t* p) noexcept {
-    return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
-}
-constexpr std::uint64_t le64(const std::uint8_t* p) noexcept {
-    return std::uint64_t{le32(p)} | std::uint64_t{le32(p + 4)} << 32;
-}
-
 // A NetMon network type of the file header or a 2.0 frame.
 std::optional<detail::link_layer> netmon_link(std::uint16_t type) noexcept {
     switch (type) {
@@ -121,6 +113,7 @@ std::optional<detail::link_layer> frame_link(std::uint16_t type) noexcept {
 
 // A SYSTEMTIME read as UTC, in microseconds since the epoch; nullopt when it is not a valid date and time.
 std::optional<std::int64_t> systemtime_micros(const std::uint8_t* p) noexcept {
+    using detail::le16;
     const unsigned year = le16(p), month = le16(p + 2), day = le16(p + 6), hour = le16(p + 8), minute = le16(p + 10),
                    second = le16(p + 12), millis = le16(p + 14);
     const std::chrono::year_month_day ymd{std::chrono::year{static_cast<int>(year)}, std::chrono::month{month},
@@ -155,7 +148,7 @@ public:
         if (major != 2)
             detail::fail(path, "", "unsupported Network Monitor file version " + std::to_string(major) + "." +
                                        std::to_string(version_minor_) + " (2.x expected)");
-        const std::uint16_t network = le16(h.data() + 6);
+        const std::uint16_t network = detail::le16(h.data() + 6);
         const auto link = netmon_link(network);
         if (!link)
             detail::fail(path, "", "unsupported network (MAC) type " + std::to_string(network) + " (" +
@@ -164,8 +157,8 @@ public:
         start_ = systemtime_micros(h.data() + 8);
         trailer_size_ = version_minor_ == 0 ? 0 : version_minor_ == 1 ? 2 : version_minor_ == 2 ? 6 : 15;
 
-        table_offset_ = le32(h.data() + 24);
-        table_length_ = le32(h.data() + 28);
+        table_offset_ = detail::le32(h.data() + 24);
+        table_length_ = detail::le32(h.data() + 28);
         if (table_length_ % 4 != 0)
             detail::fail(path, "", "frame table length " + std::to_string(table_length_) + " is not a multiple of 4");
         if (table_length_ != 0 && table_offset_ < file_header_size)
@@ -217,7 +210,7 @@ private:
             if (!read_at(table_offset_ + index * 4, raw.data(), raw.size()))
                 frame_error(frame, "read error in the frame table");
             table_.resize(n);
-            for (std::size_t i = 0; i < n; ++i) table_[i] = le32(raw.data() + i * 4);
+            for (std::size_t i = 0; i < n; ++i) table_[i] = detail::le32(raw.data() + i * 4);
         }
         return table_[static_cast<std::size_t>(index - table_first_)];
     }
@@ -230,7 +223,7 @@ private:
                                    std::to_string(file_size_) + ")");
         std::array<std::uint8_t, record_header_size> h{};
         if (!read_at(offset, h.data(), h.size())) frame_error(frame, "read error in the frame record header");
-        const std::uint32_t captured = le32(h.data() + 12);
+        const std::uint32_t captured = detail::le32(h.data() + 12);
         if (captured > max_captured_length)
             frame_error(frame, "captured length " + std::to_string(captured) + " beyond the limit of " +
                                    std::to_string(max_captured_length) + " bytes");
@@ -257,7 +250,7 @@ private:
         std::optional<std::int64_t> micros;
         if (start_) {
             // Microsoft documents an unsigned count, yet files hold frames before the start: read it as signed.
-            const auto delta = static_cast<std::int64_t>(le64(h.data()));
+            const auto delta = static_cast<std::int64_t>(detail::le64(h.data()));
             // A start is within years 1601-30827 (|start| < 2.7e17 us), so the sum cannot overflow and stays
             // within the pcap reader's range of +-9e18 us; a larger offset is a bad timestamp.
             constexpr std::int64_t limit = 8'000'000'000'000'000'000; // about 250,000 years
@@ -265,10 +258,10 @@ private:
         }
         if (trailer_size_ != 0) {
             const std::uint8_t* trailer = data_.data() + captured;
-            link = frame_link(le16(trailer));
+            link = frame_link(detail::le16(trailer));
             if (trailer_size_ >= 15) { // a FILETIME: 100 ns units since 1601-01-01 UTC
                 constexpr std::int64_t filetime_epoch_micros = 11'644'473'600'000'000;
-                micros = static_cast<std::int64_t>(le64(trailer + 6) / 10) - filetime_epoch_micros;
+                micros = static_cast<std::int64_t>(detail::le64(trailer + 6) / 10) - filetime_epoch_micros;
             }
         }
         if (!link) {

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 namespace sipdetect_cli {
 
@@ -123,7 +124,7 @@ input_format detect_format(const std::filesystem::path& path) {
     }
     // An IPFIX message header: version 10, then a length that covers at least the header.
     if (head.size() >= 16 && head[0] == '\0' && head[1] == '\x0a' &&
-        (static_cast<unsigned char>(head[2]) << 8 | static_cast<unsigned char>(head[3])) >= 16)
+        detail::be16(reinterpret_cast<const std::uint8_t*>(head.data()) + 2) >= 16)
         return input_format::ipfix;
     if (head.find('\0') != std::string::npos) return input_format::unknown; // binary, not text
 
@@ -194,7 +195,7 @@ void time_ordered_stream::refill(file_buffer& f) {
         }
         const std::uint32_t slot = f.free.back();
         input_record& r = f.slots[slot];
-        r = input_record{}; // a reader need not set every field
+        clear_keeping_capacity(r); // a reader need not set every field
         if (!f.reader->next(r)) {
             f.ended = true;
             break;
@@ -238,10 +239,15 @@ bool time_ordered_stream::next(input_record& out) {
     std::pop_heap(f.heap.begin(), f.heap.end(), goes_after);
     const slot_key k = f.heap.back();
     f.heap.pop_back();
-    if (later_in_time(last_time_, last_was_response_, k.time, k.is_response)) ++out_of_order_;
-    last_time_ = k.time;
-    last_was_response_ = k.is_response;
-    out = std::move(f.slots[k.slot]);
+    if (later_in_time(newest_time_, newest_was_response_, k.time, k.is_response)) {
+        ++out_of_order_; // after a later record, whichever records came between
+    } else {
+        newest_time_ = k.time;
+        newest_was_response_ = k.is_response;
+    }
+    // A swap, not a move: the slot keeps the strings of `out`, so that a
+    // caller reusing `out` and the slot reuse their capacity.
+    std::swap(out, f.slots[k.slot]);
     f.free.push_back(k.slot);
     fill(file);
     return true;

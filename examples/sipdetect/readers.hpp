@@ -142,8 +142,8 @@ std::unique_ptr<record_reader> open_netmon_reader(const std::filesystem::path& p
 // a stable sort of all the files' records, in the order the files are
 // given, by time and then request before response, as long as no record
 // comes more than `window` records after one it precedes in time. Such a
-// record is passed on as it comes and counted in out_of_order(); the
-// detectors then treat it as late. Memory: `window` records per file,
+// record is passed on as it comes, after a later one, and counted in
+// out_of_order(); the detectors then treat it as late. Memory: `window` records per file,
 // whatever the files' sizes; every file stays open while the stream lasts.
 class time_ordered_stream {
 public:
@@ -202,9 +202,9 @@ private:
     std::vector<file_buffer> files_;
     std::vector<std::uint32_t> by_head_; // files with buffered records, the earliest head at the front
     std::size_t window_;
-    // The last record passed on; nothing goes before a request at min().
-    sipdetect::record_time last_time_ = sipdetect::record_time::min();
-    bool last_was_response_ = false;
+    // The latest record passed on so far; nothing goes before a request at min().
+    sipdetect::record_time newest_time_ = sipdetect::record_time::min();
+    bool newest_was_response_ = false;
     std::uint64_t out_of_order_ = 0;
     std::optional<std::string> failure_;
 };

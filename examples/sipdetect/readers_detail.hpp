@@ -4,6 +4,7 @@
 
 #include "readers.hpp"
 
+#include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
 
 #include <array>
@@ -29,6 +30,19 @@ namespace sipdetect_cli::detail {
 // A UniRec template line: "ipaddr DST_IP,ipaddr SRC_IP,uint16 DST_PORT,..." (readers.cpp).
 bool is_unirec_template(std::string_view line) noexcept;
 
+// Unsigned integers in network (big-endian) and little-endian byte order.
+constexpr std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+constexpr std::uint32_t be32(const std::uint8_t* p) noexcept {
+    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | std::uint32_t{p[3]};
+}
+constexpr std::uint16_t le16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] | p[1] << 8); }
+constexpr std::uint32_t le32(const std::uint8_t* p) noexcept {
+    return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
+}
+constexpr std::uint64_t le64(const std::uint8_t* p) noexcept {
+    return std::uint64_t{le32(p)} | std::uint64_t{le32(p + 4)} << 32;
+}
+
 // Link layers of captured frames that decode_frame understands.
 enum class link_layer {
     ethernet,   // Ethernet II with 802.1Q/802.1ad/QinQ tags and PPPoE sessions
@@ -50,20 +64,21 @@ enum class link_layer {
 void decode_frame(link_layer link, std::span<const std::uint8_t> frame, sipdetect::record_time time,
                   reader_counters& counters, std::deque<input_record>& out);
 
-[[noreturn]] inline void fail(const std::filesystem::path& file, std::string where, std::string what) {
-    throw input_exception(input_error{file.string(), std::move(where), std::move(what)});
+// An unsigned integer of 1 to 8 bytes in network (big-endian) byte order, as
+// IPFIX's reduced-size encodings store them.
+constexpr std::uint64_t read_be(std::span<const std::uint8_t> b) noexcept {
+    std::uint64_t v = 0;
+    for (const std::uint8_t byte : b) v = v << 8 | byte;
+    return v;
 }
 
-// A quoted, printable excerpt of untrusted text for error messages.
-inline std::string excerpt(std::string_view s, std::size_t limit = 40) {
-    std::string out = "\"";
-    for (char c : s.substr(0, limit)) {
-        const auto u = static_cast<unsigned char>(c);
-        out += (u < 0x20 || u >= 0x7f) ? '?' : c;
-    }
-    if (s.size() > limit) out += "...";
-    out += '"';
-    return out;
+// The library's: white space trimmed, and a quoted, printable excerpt of
+// untrusted text for error messages.
+using sipdetect::detail::quoted_excerpt;
+using sipdetect::detail::trim;
+
+[[noreturn]] inline void fail(const std::filesystem::path& file, std::string where, std::string what) {
+    throw input_exception(input_error{file.string(), std::move(where), std::move(what)});
 }
 
 struct file_closer {
@@ -171,14 +186,6 @@ inline std::optional<tail_line> read_last_line(const std::filesystem::path& path
     return tail_line{std::move(text), start + begin};
 }
 
-inline std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-        s.remove_suffix(1);
-    return s;
-}
-
 template <class T>
 std::optional<T> parse_uint(std::string_view s) noexcept {
     s = trim(s);
@@ -279,25 +286,6 @@ inline std::optional<std::int64_t> parse_iso_time(std::string_view s) noexcept {
                             .count();
     const std::int64_t seconds = std::int64_t{*h} * 3600 + std::int64_t{*mi} * 60 + *se - offset_minutes * 60;
     return day_us + seconds * 1'000'000 + micros;
-}
-
-// The bare URI of a From/To value: '"Name" <sip:x@y>;tag=1' -> "sip:x@y",
-// "sip:x@y;tag=1" -> "sip:x@y" (without brackets, ';' starts header parameters).
-inline std::string_view bare_uri(std::string_view v) noexcept {
-    v = trim(v);
-    std::size_t i = 0;
-    if (!v.empty() && v.front() == '"') { // quoted display name, with \" escapes
-        i = 1;
-        while (i < v.size() && v[i] != '"') i += v[i] == '\\' ? std::size_t{2} : std::size_t{1};
-        i = i < v.size() ? i + 1 : v.size();
-    }
-    const std::size_t lt = v.find('<', i);
-    if (lt != std::string_view::npos) {
-        const std::size_t gt = v.find('>', lt + 1);
-        return trim(v.substr(lt + 1, gt == std::string_view::npos ? std::string_view::npos : gt - lt - 1));
-    }
-    if (i > 0) return trim(v.substr(i)); // a display name without <...>: malformed, keep the rest
-    return trim(v.substr(0, v.find(';')));
 }
 
 // Number of Via values in ipfixprobe's SIP_VIA: occurrences of "SIP/2.0/" (any case).

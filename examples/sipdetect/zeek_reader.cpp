@@ -9,6 +9,7 @@
 #include "readers_detail.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sipdetect/sip_parser.hpp>
 
 #include <array>
 #include <deque>
@@ -59,17 +60,17 @@ protected:
 
     std::uint16_t parse_status(std::string_view text) const {
         const auto v = detail::parse_uint<unsigned>(text);
-        if (!v || *v < 100 || *v > 699) fail_here("bad status_code " + detail::excerpt(text));
+        if (!v || *v < 100 || *v > 699) fail_here("bad status_code " + detail::quoted_excerpt(text));
         return static_cast<std::uint16_t>(*v);
     }
     std::uint16_t port(std::string_view text, const char* name) const {
         const auto v = detail::parse_uint<unsigned>(text);
-        if (!v || *v > 65535) fail_here(std::string("bad ") + name + " " + detail::excerpt(text));
+        if (!v || *v > 65535) fail_here(std::string("bad ") + name + " " + detail::quoted_excerpt(text));
         return static_cast<std::uint16_t>(*v);
     }
     sipdetect::ip_address address(std::string_view text, const char* name) const {
         const auto a = sipdetect::ip_address::try_parse(detail::trim(text));
-        if (!a) fail_here(std::string("bad ") + name + " " + detail::excerpt(text));
+        if (!a) fail_here(std::string("bad ") + name + " " + detail::quoted_excerpt(text));
         return *a;
     }
     void set_time(zeek_transaction& t, std::optional<std::int64_t> micros) {
@@ -100,8 +101,8 @@ protected:
             r.sent_by = sipdetect::sender::source;
             r.method = column_method;
             r.request_uri = t.uri;
-            r.from_uri.assign(detail::bare_uri(t.request_from));
-            r.to_uri.assign(detail::bare_uri(t.request_to));
+            r.from_uri.assign(sipdetect::party_uri(t.request_from));
+            r.to_uri.assign(sipdetect::party_uri(t.request_to));
             r.user_agent = t.user_agent;
             r.via_count = t.request_vias;
             ++counters_.sip_messages;
@@ -113,8 +114,8 @@ protected:
             r.status = *t.status;
             r.method = t.seq ? sipdetect::cseq_method(detail::trim(*t.seq)) : sipdetect::sip_method::unknown;
             if (r.method == sipdetect::sip_method::unknown) r.method = column_method;
-            r.from_uri.assign(detail::bare_uri(t.response_from ? *t.response_from : t.request_from));
-            r.to_uri.assign(detail::bare_uri(t.response_to ? *t.response_to : t.request_to));
+            r.from_uri.assign(sipdetect::party_uri(t.response_from ? *t.response_from : t.request_from));
+            r.to_uri.assign(sipdetect::party_uri(t.response_to ? *t.response_to : t.request_to));
             r.via_count = t.response_vias;
             ++counters_.sip_messages;
             pending_.push_back(std::move(r));
@@ -216,7 +217,8 @@ private:
             if (set_separator_.empty()) fail_here("empty #set_separator"); // would split forever
         } else if (key == "#empty_field") empty_ = zeek_unescape(value);
         else if (key == "#unset_field") unset_ = zeek_unescape(value);
-        else if (key == "#path" && value != "sip") fail_here("not a Zeek sip.log (#path " + detail::excerpt(value) + ")");
+        else if (key == "#path" && value != "sip")
+            fail_here("not a Zeek sip.log (#path " + detail::quoted_excerpt(value) + ")");
         else if (key == "#fields") {
             field_count_ = fields_.size() - 1;
             index_.fill(npos);

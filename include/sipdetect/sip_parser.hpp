@@ -148,8 +148,21 @@ constexpr std::string_view trim_lws(std::string_view s) noexcept {
     return s.substr(b, e - b);
 }
 
-// The bare URI of a From/To value (name-addr or addr-spec); empty if unreadable.
+} // namespace detail::sip_parse
+
+// The bare URI of a From/To (or Contact-like) header value: the display
+// name, the <> and the header parameters (;tag=...) stripped. The one
+// extractor of party identity: the capture path (parse_sip_message) and
+// readers of text logs (Zeek's request_from) both use it, so one header
+// value gives one identity whatever the input.
+//   "\"Bob\" <sip:bob@example.com>;tag=1"  -> "sip:bob@example.com"
+//   "sip:bob@example.com;tag=1"            -> "sip:bob@example.com"
+//   "\"Bob\" <sip:bob@example.com"         -> "sip:bob@example.com" (no '>': the
+//                                             URI runs to white space or the end)
+// Empty when no URI can be read: nothing but white space, an unclosed quoted
+// display name, or a quoted display name not followed by '<'.
 constexpr std::string_view party_uri(std::string_view v) noexcept {
+    using detail::sip_parse::is_lws;
     const std::size_t n = v.size();
     std::size_t i = 0;
     while (i < n && is_lws(v[i])) ++i;
@@ -183,15 +196,23 @@ constexpr std::string_view party_uri(std::string_view v) noexcept {
     }
     if (name_addr) {
         const std::size_t start = i + 1; // after '<'
-        const std::size_t gt = v.find('>', start);
-        if (gt == std::string_view::npos) return {}; // cut: a partial URI would be a false identity
-        return trim_lws(v.substr(start, gt - start));
+        if (const std::size_t gt = v.find('>', start); gt != std::string_view::npos)
+            return detail::sip_parse::trim_lws(v.substr(start, gt - start));
+        // Cut before its '>' (a snapped datagram, a sloppy sender): a URI
+        // holds no white space, so it runs to the first white space or the end.
+        std::size_t b = start;
+        while (b < n && is_lws(v[b])) ++b;
+        std::size_t e = b;
+        while (e < n && !is_lws(v[e])) ++e;
+        return v.substr(b, e - b);
     }
     // addr-spec: parameters after it are header parameters (;tag=...)
     std::size_t e = i;
     while (e < n && v[e] != ';' && !is_lws(v[e])) ++e;
     return v.substr(i, e - i);
 }
+
+namespace detail::sip_parse {
 
 // Calls f(element) for every non-empty element of a comma-separated header
 // value; commas inside quoted strings or [...] do not split. Returns the count.
