@@ -341,6 +341,9 @@ int main(int argc, char** argv) {
             fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
                        totals.ipfix_messages, totals.ipfix_templates, totals.sets_without_template,
                        totals.reserved_sets);
+        if (totals.unsupported_link_packets > 0)
+            fmt::print(stderr, "pcapng: {} packets skipped: their interface's link type is not decoded\n",
+                       totals.unsupported_link_packets);
     }
     if (opt.learned_proxies)
         for (const sipdetect::known_proxy& p : proxies.learned_proxies())
