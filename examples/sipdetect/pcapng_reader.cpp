@@ -350,9 +350,10 @@ private:
     std::uint64_t u64(const std::uint8_t* p) const noexcept { return little_endian_ ? detail::le64(p) : detail::be64(p); }
 
     static std::string hex(std::uint32_t v) {
-        std::array<char, 8> text{};
-        const auto end = std::to_chars(text.data(), text.data() + text.size(), v, 16).ptr;
-        return std::string(text.data(), end);
+        std::array<char, 8> digits{};
+        const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), v, 16).ptr;
+        const auto n = static_cast<std::size_t>(end - digits.data());
+        return std::string(digits.size() - n, '0') + std::string(digits.data(), n);
     }
 
     [[noreturn]] void fail_here(const std::string& what) const {
