@@ -1337,6 +1337,38 @@ TEST_CASE("readers: mergecap of pcaps of every link type: every packet decoded w
     CHECK(per_input["v6"] == 1);
 }
 
+TEST_CASE("readers: mergecap of real captures of different link types reads as the captures do alone") {
+    SIPDETECT_REQUIRE_MERGECAP();
+    SIPDETECT_REQUIRE_SHARED_FILE(null_tcp, "suricata-verify/sip-body-large.pcap");         // BSD null
+    SIPDETECT_REQUIRE_SHARED_FILE(raw4, "zeek/sip-long-request-response-paths.pcap");      // LINKTYPE_IPV4
+    SIPDETECT_REQUIRE_SHARED_FILE(ethernet_ng, "ndpi/sip_hello.pcapng");                  // Ethernet, pcapng
+    SIPDETECT_REQUIRE_SHARED_FILE(scan, "ipfixprobe/sip.pcap");                           // Ethernet
+    const std::filesystem::path demo = std::filesystem::path(SIPDETECT_SOURCE_DIR) / "examples/data/demo.pcap";
+    temp_dir dir;
+    const std::vector<std::filesystem::path> inputs{demo, null_tcp, raw4, ethernet_ng, scan};
+    std::multiset<full_key> separately;
+    reader_counters alone_total;
+    for (const auto& p : inputs) {
+        reader_counters c;
+        for (const auto& r : read_all(p, &c)) separately.insert(key_of(r));
+        alone_total += c;
+    }
+    const auto merged = dir.write("real.pcapng", "");
+    mergecap(merged, inputs);
+    reader_counters c;
+    const auto records = read_all(merged, &c);
+    CHECK(records.size() == separately.size());
+    CHECK(keys_of(records) == separately);
+    CHECK(c.packets == alone_total.packets);
+    CHECK(c.sip_messages == alone_total.sip_messages);
+    CHECK(c.not_sip == alone_total.not_sip);
+    CHECK(c.icmp_skipped == alone_total.icmp_skipped);
+    CHECK(c.truncated_packets == alone_total.truncated_packets);
+    CHECK(c.unsupported_link_packets == 0);
+    // Both records of the raw IPv4 capture are there: the OPTIONS with 10 Via headers and its 200.
+    CHECK(std::count_if(records.begin(), records.end(), [](const input_record& r) { return r.via_count == 10; }) == 2);
+}
+
 // ===========================================================================
 // Several files as one stream in record time
 
