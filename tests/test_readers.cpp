@@ -333,6 +333,12 @@ std::string sll2(unsigned type, const std::string& payload) {
     s += std::string(8, '\x02');
     return s + payload;
 }
+// A BSD loopback frame: the address family in either byte order (DLT_NULL: the host's, DLT_LOOP: network).
+std::string null_frame(std::uint32_t af, bool little, const std::string& payload) {
+    std::string s;
+    little ? put32le(s, af) : put32be(s, af);
+    return s + payload;
+}
 
 const std::string client4 = v4(192, 0, 2, 1);
 const std::string server4 = v4(192, 0, 2, 2);
@@ -771,11 +777,6 @@ TEST_CASE("readers: pcap link types (Ethernet VLAN/QinQ/PPPoE, SLL, SLL2, raw IP
     put16be(pppoe, 0x0021);
     pppoe += ip4;
 
-    auto null_frame = [](std::uint32_t af, bool little, const std::string& payload) {
-        std::string s;
-        little ? put32le(s, af) : put32be(s, af);
-        return s + payload;
-    };
 
     struct variant {
         const char* name;
@@ -1022,8 +1023,6 @@ std::int64_t micros_at(std::int64_t seconds, std::int64_t micros) { return secon
 
 TEST_CASE("readers: pcapng: each interface's link type and time resolution, sections in both byte orders") {
     temp_dir dir;
-    std::string null_header;
-    put32le(null_header, 2); // AF_INET in a little-endian host's order
     pcapng_file ng;
     ng.interface(1)                                                            // 0: Ethernet, microseconds
         .interface(101, ng.tsresol(9))                                         // 1: raw IP, nanoseconds
@@ -1037,8 +1036,8 @@ TEST_CASE("readers: pcapng: each interface's link type and time resolution, sect
         .packet(1, 1700000001'123456789, ipv4_options_packet("raw"))
         .packet(2, (std::uint64_t{1700000002} << 20) | (std::uint64_t{1} << 19), sll2(0x0800, ipv4_options_packet("sll2")))
         .packet(3, 0, std::string(40, '\0'))
-        .packet(4, std::uint64_t{3} << 59, null_header + ipv4_options_packet("null"))
-        .packet(4, (std::uint64_t{1} << 60) - 1, null_header + ipv4_options_packet("null-max"))
+        .packet(4, std::uint64_t{3} << 59, null_frame(2, true, ipv4_options_packet("null")))
+        .packet(4, (std::uint64_t{1} << 60) - 1, null_frame(2, true, ipv4_options_packet("null-max")))
         .obsolete_packet(0, 1700000003'000001, ether(0x0800, ipv4_options_packet("pb")))
         .simple_packet(ether(0x0800, ipv4_options_packet("spb")), static_cast<std::uint32_t>(ether(0x0800, ipv4_options_packet("spb")).size()));
     // A big-endian section: its interface 0 counts milliseconds and captures 34 bytes of a simple packet.
@@ -1269,11 +1268,6 @@ TEST_CASE("readers: mergecap of pcaps of every link type: every packet decoded w
     SIPDETECT_REQUIRE_MERGECAP();
     temp_dir dir;
     const std::string ip6 = ipv6(17, v6("2001:db8::1"), v6("2001:db8::2"), udp(5060, 5062, sip_options("v6")));
-    auto null_frame = [](std::uint32_t af, bool little, const std::string& payload) {
-        std::string s;
-        little ? put32le(s, af) : put32be(s, af);
-        return s + payload;
-    };
     struct input {
         const char* name;
         std::uint32_t linktype;
@@ -1285,8 +1279,8 @@ TEST_CASE("readers: mergecap of pcaps of every link type: every packet decoded w
         {"raw", 101, [](const std::string& ip) { return ip; }},
         {"sll", 113, [](const std::string& ip) { return sll(0x0800, ip); }},
         {"sll2", 276, [](const std::string& ip) { return sll2(0x0800, ip); }},
-        {"null", 0, [&](const std::string& ip) { return null_frame(2, true, ip); }},
-        {"loop", 108, [&](const std::string& ip) { return null_frame(2, false, ip); }},
+        {"null", 0, [](const std::string& ip) { return null_frame(2, true, ip); }},
+        {"loop", 108, [](const std::string& ip) { return null_frame(2, false, ip); }},
         {"ipv4", 228, [](const std::string& ip) { return ip; }},
     };
     std::vector<std::filesystem::path> files;

@@ -194,13 +194,14 @@ private:
                       std::to_string(length));
     }
 
-    // Reads the rest of a block of `length` bytes whose 8-byte header is read; returns its body.
-    bytes read_body(std::uint32_t length, std::uint32_t minimum) {
+    // Reads the rest of a block of `length` bytes whose first `read` bytes are read; returns the rest
+    // without the trailing length.
+    bytes read_body(std::uint32_t length, std::uint32_t minimum, std::uint32_t read = 8) {
         check_length(length, minimum);
         if (length > max_block_length)
             fail_here("block length " + std::to_string(length) + " beyond the limit of " +
                       std::to_string(max_block_length) + " bytes");
-        body_.resize(length - 8);
+        body_.resize(length - read);
         read_exact(body_.data(), body_.size());
         check_trailer(length, u32(body_.data() + body_.size() - 4));
         return bytes(body_).first(body_.size() - 4);
@@ -230,15 +231,8 @@ private:
         else
             fail_here("byte-order magic 0x" + hex(detail::be32(magic.data())) +
                       " is not 0x1a2b3c4d in either byte order");
-        const std::uint32_t length = u32(head.data() + 4);
-        check_length(length, 28);
-        if (length > max_block_length)
-            fail_here("block length " + std::to_string(length) + " beyond the limit of " +
-                      std::to_string(max_block_length) + " bytes");
-        body_.resize(length - 12);
-        read_exact(body_.data(), body_.size());
-        check_trailer(length, u32(body_.data() + body_.size() - 4));
-        const std::uint16_t major = u16(body_.data()), minor = u16(body_.data() + 2);
+        const bytes body = read_body(u32(head.data() + 4), 28, 12);
+        const std::uint16_t major = u16(body.data()), minor = u16(body.data() + 2);
         if (major != 1)
             fail_here("unsupported pcapng version " + std::to_string(major) + "." + std::to_string(minor) +
                       " (1.x expected)");
