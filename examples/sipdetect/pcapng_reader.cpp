@@ -25,8 +25,8 @@
 //   Packet Block (obsolete), type 2: the same with a u16 interface and a u16
 //     drop count.
 //   Simple Packet Block, type 3: u32 original length, the data. It belongs to
-//     interface 0 and has no timestamp: its packet takes the time of the
-//     packet before it (the epoch when there is none).
+//     interface 0 and has no timestamp: its packet takes the time of the last
+//     timestamped packet decoded before it (the epoch when there is none).
 //   Every other block (name resolution, interface statistics, decryption
 //     secrets, journal entries, custom blocks, ...) is skipped by its length.
 //
@@ -113,7 +113,6 @@ struct resolution {
 };
 
 struct interface_info {
-    std::uint16_t linktype = 0;
     std::optional<detail::link_layer> link; // nullopt: not decoded
     std::uint32_t snap_length = 0;          // 0: no limit
     resolution unit;
@@ -243,8 +242,7 @@ private:
         block_name_ = "interface description block";
         const bytes body = read_body(length, 20);
         interface_info i;
-        i.linktype = u16(body.data());
-        i.link = detail::link_layer_of_linktype(i.linktype);
+        i.link = detail::link_layer_of_linktype(u16(body.data()));
         i.snap_length = u32(body.data() + 4);
         bytes options = body.subspan(8);
         while (options.size() >= 4) {
@@ -291,11 +289,7 @@ private:
         if (captured > body.size() - 20)
             fail_here("captured length " + std::to_string(captured) + " runs past its block (" +
                       std::to_string(body.size() - 20) + " bytes of data)");
-        const interface_info& i = interface_of(interface);
-        const auto time = time_of(timestamp, i);
-        if (!time) ++counters_.bad_timestamps;
-        last_time_ = time.value_or(sipdetect::record_time{});
-        packet(i, body.subspan(20, captured));
+        packet(interface_of(interface), body.subspan(20, captured), timestamp);
     }
 
     void read_simple_packet(std::uint32_t length) {
@@ -305,7 +299,7 @@ private:
         const interface_info& i = interface_of(0);
         std::uint64_t captured = std::min<std::uint64_t>(u32(body.data()), body.size() - 4);
         if (i.snap_length != 0) captured = std::min<std::uint64_t>(captured, i.snap_length);
-        packet(i, body.subspan(4, static_cast<std::size_t>(captured)));
+        packet(i, body.subspan(4, static_cast<std::size_t>(captured)), std::nullopt);
     }
 
     const interface_info& interface_of(std::uint32_t interface) {
@@ -316,11 +310,17 @@ private:
         return interfaces_[interface];
     }
 
-    void packet(const interface_info& i, bytes frame) {
+    // A packet of interface `i`; without a timestamp it takes the time of the last one decoded.
+    void packet(const interface_info& i, bytes frame, std::optional<std::uint64_t> timestamp) {
         ++counters_.packets;
         if (!i.link) {
             ++counters_.unsupported_link_packets;
             return;
+        }
+        if (timestamp) {
+            const auto time = time_of(*timestamp, i);
+            if (!time) ++counters_.bad_timestamps;
+            last_time_ = time.value_or(sipdetect::record_time{});
         }
         decode(*i.link, frame, last_time_);
     }
@@ -365,7 +365,7 @@ private:
     bool little_endian_ = true;     // the current section's byte order
     std::vector<interface_info> interfaces_; // the current section's, by id
     std::vector<std::uint8_t> body_;         // the block being read
-    sipdetect::record_time last_time_{};     // of the last packet with a timestamp
+    sipdetect::record_time last_time_{};     // of the last timestamped packet decoded
 };
 
 } // namespace
