@@ -1191,6 +1191,17 @@ TEST_CASE("readers: hostile pcapng files give an input_error naming the block's 
         CHECK(records.size() == (good_start ? 1u : 0u));
     }
 
+    // The interfaces of a section are bounded: 65,536 read, the next one refused.
+    pcapng_file many;
+    for (int i = 0; i < 65536; ++i) many.interface(1);
+    many.packet(65535, 1700000000'250000, frame);
+    const std::size_t one_too_many = many.bytes().size();
+    many.interface(101);
+    const auto [many_records, many_error] = read_until_error(dir.write("many.pcapng", many.bytes()));
+    CHECK(many_records.size() == 1);
+    CHECK(contains(many_error, "interface description block at offset " + std::to_string(one_too_many) + ": "));
+    CHECK(contains(many_error, "more than 65536 interfaces in one section"));
+
     // A failed reader stays failed.
     auto reader = open_reader(dir.write("stays.pcapng", cases.front().bytes));
     input_record r;

@@ -39,9 +39,9 @@
 // a block that is read (skipped blocks are never held in memory); a trailing
 // length that differs from the leading one; an option that runs past its
 // block; a captured length beyond its block; a packet of an interface the
-// section has not described; an if_tsresol finer than a 64-bit timestamp can
-// count (10^-19 or 2^-63 seconds): each is an input_error naming the block's
-// offset. A timestamp beyond about year 287,000 is read as the epoch and
+// section has not described; more than max_interfaces interfaces in a
+// section; an if_tsresol finer than a 64-bit timestamp can count (10^-19 or
+// 2^-63 seconds): each is an input_error naming the block's offset. A timestamp beyond about year 287,000 is read as the epoch and
 // counted in bad_timestamps, as in the pcap reader.
 #include "readers.hpp"
 
@@ -75,6 +75,10 @@ constexpr std::uint32_t byte_order_magic = 0x1A2B3C4D;
 // Blocks that are read into memory are at most this long: a packet of
 // Wireshark's largest snap length (256 KiB) leaves ample room for options.
 constexpr std::uint32_t max_block_length = 16u << 20;
+
+// Interfaces one section may describe, so that memory does not grow with the file: far more than
+// dumpcap captures on or mergecap joins.
+constexpr std::size_t max_interfaces = 65536;
 
 constexpr std::uint16_t option_end = 0;
 constexpr std::uint16_t option_if_tsresol = 9;
@@ -241,6 +245,8 @@ private:
     void read_interface(std::uint32_t length) {
         block_name_ = "interface description block";
         const bytes body = read_body(length, 20);
+        if (interfaces_.size() == max_interfaces)
+            fail_here("more than " + std::to_string(max_interfaces) + " interfaces in one section");
         interface_info i;
         i.link = detail::link_layer_of_linktype(u16(body.data()));
         i.snap_length = u32(body.data() + 4);
