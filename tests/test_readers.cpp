@@ -1177,6 +1177,10 @@ TEST_CASE("readers: hostile pcapng files give an input_error naming the block's 
         {"a section of version 2", after_good([](pcapng_file& f) { f.section(false, 2); }), at_next,
          "unsupported pcapng version 2.0"},
         {"a section header cut short", good.bytes().substr(0, 6), "offset 0: ", "truncated section header block"},
+        {"a section header cut before its byte-order magic", good.bytes().substr(0, 8), "offset 0: ",
+         "truncated section header block: the file ends before its byte-order magic"},
+        {"a later section header cut before its byte-order magic", good.bytes() + good.bytes().substr(0, 9), at_next,
+         "truncated section header block: the file ends before its byte-order magic"},
     };
     for (const auto& h : cases) {
         INFO(h.name);

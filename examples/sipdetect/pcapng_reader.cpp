@@ -226,6 +226,8 @@ private:
     void read_section_header(const std::array<std::uint8_t, 8>& head) {
         block_name_ = "section header block";
         std::array<std::uint8_t, 4> magic{};
+        if (file_size_ < offset_ + magic.size())
+            fail_here("truncated section header block: the file ends before its byte-order magic");
         read_exact(magic.data(), magic.size());
         if (detail::le32(magic.data()) == byte_order_magic)
             little_endian_ = true;
