@@ -1024,22 +1024,24 @@ std::int64_t micros_at(std::int64_t seconds, std::int64_t micros) { return secon
 TEST_CASE("readers: pcapng: each interface's link type and time resolution, sections in both byte orders") {
     temp_dir dir;
     pcapng_file ng;
-    ng.interface(1)                                                            // 0: Ethernet, microseconds
-        .interface(101, ng.tsresol(9))                                         // 1: raw IP, nanoseconds
-        .interface(276, ng.tsresol(0x80 | 20) + ng.tsoffset(100))              // 2: SLL2, 2^-20 s, 100 s later
-        .interface(105)                                                        // 3: 802.11, not decoded
-        .interface(0, ng.tsresol(0x80 | 60) + ng.tsoffset(1700000000))         // 4: BSD null, 2^-60 s
+    ng.interface(1)                                                    // 0: Ethernet, microseconds
+        .interface(101, ng.tsresol(9))                                 // 1: raw IP, nanoseconds
+        .interface(276, ng.tsresol(0x80 | 20) + ng.tsoffset(100))      // 2: SLL2, 2^-20 s, 100 s later
+        .interface(105)                                                // 3: 802.11, not decoded
+        .interface(0, ng.tsresol(0x80 | 60) + ng.tsoffset(1700000000)) // 4: BSD null, 2^-60 s
         .packet(0, 1700000000'250000, ether(0x0800, ipv4_options_packet("eth"), {0x8100}))
-        .block(4, std::string(12, '\0'))      // name resolution: skipped
-        .block(5, std::string(16, '\x01'))    // interface statistics: skipped
-        .block(0x00000BADu, "custom block")   // custom: skipped
+        .block(4, std::string(12, '\0'))    // name resolution: skipped
+        .block(5, std::string(16, '\x01'))  // interface statistics: skipped
+        .block(0x00000BADu, "custom block") // custom: skipped
         .packet(1, 1700000001'123456789, ipv4_options_packet("raw"))
-        .packet(2, (std::uint64_t{1700000002} << 20) | (std::uint64_t{1} << 19), sll2(0x0800, ipv4_options_packet("sll2")))
+        .packet(2, (std::uint64_t{1700000002} << 20) | (std::uint64_t{1} << 19),
+                sll2(0x0800, ipv4_options_packet("sll2")))
         .packet(3, 0, std::string(40, '\0'))
         .packet(4, std::uint64_t{3} << 59, null_frame(2, true, ipv4_options_packet("null")))
         .packet(4, (std::uint64_t{1} << 60) - 1, null_frame(2, true, ipv4_options_packet("null-max")))
         .obsolete_packet(0, 1700000003'000001, ether(0x0800, ipv4_options_packet("pb")))
-        .simple_packet(ether(0x0800, ipv4_options_packet("spb")), static_cast<std::uint32_t>(ether(0x0800, ipv4_options_packet("spb")).size()));
+        .simple_packet(ether(0x0800, ipv4_options_packet("spb")),
+                       static_cast<std::uint32_t>(ether(0x0800, ipv4_options_packet("spb")).size()));
     // A big-endian section: its interface 0 counts milliseconds and captures 34 bytes of a simple packet.
     const std::string cut = ether(0x0800, ipv4_options_packet("spb-cut"));
     ng.section(true)
@@ -1082,11 +1084,11 @@ TEST_CASE("readers: pcapng timestamps: offsets before the epoch, out of range, t
     temp_dir dir;
     const std::string frame = ipv4_options_packet("t");
     pcapng_file ng;
-    ng.interface(101, ng.tsoffset(-10))                                     // 0: 9.75 s before the epoch
+    ng.interface(101, ng.tsoffset(-10))                                        // 0: 9.75 s before the epoch
         .interface(101, ng.tsoffset(std::numeric_limits<std::int64_t>::min())) // 1: an absurd offset
-        .interface(101, ng.tsresol(0))                                      // 2: whole seconds
-        .interface(101, ng.tsresol(19))                                     // 3: 10^-19 s, the finest decimal
-        .interface(101, ng.tsresol(0x80 | 63))                              // 4: 2^-63 s, the finest binary
+        .interface(101, ng.tsresol(0))                                         // 2: whole seconds
+        .interface(101, ng.tsresol(19))                                        // 3: 10^-19 s, the finest decimal
+        .interface(101, ng.tsresol(0x80 | 63))                                 // 4: 2^-63 s, the finest binary
         .interface(101, ng.tsoffset(std::numeric_limits<std::int64_t>::max()))
         .packet(0, 250000, frame)
         .packet(1, 1700000000'000000, frame)
@@ -1129,18 +1131,23 @@ TEST_CASE("readers: hostile pcapng files give an input_error naming the block's 
         return f.bytes();
     };
     std::vector<hostile> cases{
-        {"length not a multiple of 4", after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(22, 'x'), 34, 34); }),
-         at_next, "block length 34 is not a multiple of 4"},
-        {"length below the block type's minimum", after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(12, '\0'), 24, 24); }),
+        {"length not a multiple of 4",
+         after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(22, 'x'), 34, 34); }), at_next,
+         "block length 34 is not a multiple of 4"},
+        {"length below the block type's minimum",
+         after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(12, '\0'), 24, 24); }),
          "packet 2, enhanced packet block at " + at_next, "block length 24 is below the 32 bytes"},
         {"length below any block's", after_good([](pcapng_file& f) { f.block_with_lengths(4, "", 8, 8); }), at_next,
          "block length 8 is below the 12 bytes"},
-        {"length past the end of the file", after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(40, '\0'), 0x7ffffffc, 0x7ffffffc); }),
+        {"length past the end of the file",
+         after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(40, '\0'), 0x7ffffffc, 0x7ffffffc); }),
          at_next, "runs past the end of the file (52 bytes left)"},
-        {"a skipped block past the end of the file", after_good([](pcapng_file& f) { f.block_with_lengths(0xBAD, "", 0xfffffffc, 0xfffffffc); }),
-         at_next, "runs past the end of the file"},
-        {"trailing length mismatch", after_good([](pcapng_file& f) { f.block_with_lengths(4, std::string(8, '\0'), 20, 24); }),
-         at_next, "trailing block length 24 differs from the leading 20"},
+        {"a skipped block past the end of the file",
+         after_good([](pcapng_file& f) { f.block_with_lengths(0xBAD, "", 0xfffffffc, 0xfffffffc); }), at_next,
+         "runs past the end of the file"},
+        {"trailing length mismatch",
+         after_good([](pcapng_file& f) { f.block_with_lengths(4, std::string(8, '\0'), 20, 24); }), at_next,
+         "trailing block length 24 differs from the leading 20"},
         {"a packet of an interface not described", after_good([](pcapng_file& f) { f.packet(3, 0, "x"); }),
          "packet 2, enhanced packet block at " + at_next, "interface 3 is not described: the section has 1 interface"},
         {"a simple packet without an interface", pcapng_file().simple_packet(frame, 64).bytes(),
@@ -1169,16 +1176,18 @@ TEST_CASE("readers: hostile pcapng files give an input_error naming the block's 
              f.interface(1, opt + "name");
          }),
          at_next, "option 2 of 200 bytes runs past its block"},
-        {"cut inside a block", good.bytes().substr(0, good.bytes().size() - 10), "offset 48: ", "runs past the end of the file"},
+        {"cut inside a block", good.bytes().substr(0, good.bytes().size() - 10),
+         "offset 48: ", "runs past the end of the file"},
         {"cut inside a block header", good.bytes() + std::string("\x06\0\0\0\x40", 5), at_next,
          "truncated block header (5 of 8 bytes)"},
-        {"a section header with a bad byte-order magic", after_good([](pcapng_file& f) { f.block(0x0A0D0D0Au, "\x01\x02\x03\x04" + std::string(12, '\0')); }),
+        {"a section header with a bad byte-order magic",
+         after_good([](pcapng_file& f) { f.block(0x0A0D0D0Au, "\x01\x02\x03\x04" + std::string(12, '\0')); }),
          "section header block at " + at_next, "byte-order magic 0x01020304 is not 0x1a2b3c4d"},
         {"a section of version 2", after_good([](pcapng_file& f) { f.section(false, 2); }), at_next,
          "unsupported pcapng version 2.0"},
         {"a section header cut short", good.bytes().substr(0, 6), "offset 0: ", "truncated section header block"},
-        {"a section header cut before its byte-order magic", good.bytes().substr(0, 8), "offset 0: ",
-         "truncated section header block: the file ends before its byte-order magic"},
+        {"a section header cut before its byte-order magic", good.bytes().substr(0, 8),
+         "offset 0: ", "truncated section header block: the file ends before its byte-order magic"},
         {"a later section header cut before its byte-order magic", good.bytes() + good.bytes().substr(0, 9), at_next,
          "truncated section header block: the file ends before its byte-order magic"},
     };
@@ -1217,7 +1226,9 @@ TEST_CASE("readers: hostile pcapng files give an input_error naming the block's 
 TEST_CASE("readers: mutated multi-interface pcapng files never crash") {
     temp_dir dir;
     pcapng_file ng;
-    ng.interface(1).interface(101, ng.tsresol(9)).interface(113, ng.tsresol(0x80 | 40) + ng.tsoffset(-5), 64)
+    ng.interface(1)
+        .interface(101, ng.tsresol(9))
+        .interface(113, ng.tsresol(0x80 | 40) + ng.tsoffset(-5), 64)
         .packet(0, 1, ether(0x0800, ipv4_options_packet("a")))
         .packet(1, 2, ipv4(6, client4, server4, tcp(5060, 5062, sip_options() + sip_200())))
         .packet(2, 3, sll(0x86dd, ipv6(17, v6("2001:db8::1"), v6("2001:db8::2"), udp(5060, 5062, sip_200()))))
@@ -1231,7 +1242,8 @@ TEST_CASE("readers: mutated multi-interface pcapng files never crash") {
     for (int round = 0; round < 600; ++round) {
         std::string m = base;
         const int flips = 1 + static_cast<int>(rng() % 6);
-        for (int k = 0; k < flips; ++k) m[4 + rng() % (m.size() - 4)] = static_cast<char>(rng() & 0xff); // keep the SHB type
+        for (int k = 0; k < flips; ++k)
+            m[4 + rng() % (m.size() - 4)] = static_cast<char>(rng() & 0xff); // keep the SHB type
         if (round % 4 == 0) m.resize(4 + rng() % (m.size() - 4));
         const auto p = dir.write("fuzz.pcapng", m);
         try {
@@ -1255,11 +1267,11 @@ namespace {
 bool have_wireshark_tools() {
     return std::system("command -v mergecap >/dev/null 2>&1 && command -v editcap >/dev/null 2>&1") == 0;
 }
-#define SIPDETECT_REQUIRE_MERGECAP()                                                                       \
-    if (!have_wireshark_tools()) {                                                                         \
-        if (in_ci()) FAIL("mergecap/editcap missing in CI: cmake/install-debian-deps.sh installs them");   \
-        WARN("SKIPPED: mergecap/editcap not found (Debian package wireshark-common)");                     \
-        return;                                                                                            \
+#define SIPDETECT_REQUIRE_MERGECAP()                                                                                   \
+    if (!have_wireshark_tools()) {                                                                                     \
+        if (in_ci()) FAIL("mergecap/editcap missing in CI: cmake/install-debian-deps.sh installs them");               \
+        WARN("SKIPPED: mergecap/editcap not found (Debian package wireshark-common)");                                 \
+        return;                                                                                                        \
     }
 void mergecap(const std::filesystem::path& out, const std::vector<std::filesystem::path>& inputs) {
     std::string command = "mergecap -F pcapng -w '" + out.string() + "'";
@@ -1290,7 +1302,10 @@ TEST_CASE("readers: mergecap of pcaps of every link type: every packet decoded w
     };
     const std::vector<input> inputs{
         {"ethernet-vlan", 1, [](const std::string& ip) { return ether(0x0800, ip, {0x8100}); }},
-        {"ethernet-qinq", 1, [](const std::string& ip) { return ether(0x0800, ip, {0x88a8, 0x8100}); }},
+        {"ethernet-qinq", 1,
+         [](const std::string& ip) {
+             return ether(0x0800, ip, {0x88a8, 0x8100});
+         }},
         {"raw", 101, [](const std::string& ip) { return ip; }},
         {"sll", 113, [](const std::string& ip) { return sll(0x0800, ip); }},
         {"sll2", 276, [](const std::string& ip) { return sll2(0x0800, ip); }},
@@ -1321,7 +1336,8 @@ TEST_CASE("readers: mergecap of pcaps of every link type: every packet decoded w
     separately.insert(key_of(read_all(files.back()).at(0)));
     ++packets;
     // 802.11 frames: libpcap's reader refuses the pcap; in the pcapng they are counted and skipped.
-    files.push_back(dir.write("wifi.pcap", pcap_file(105).add(std::string(40, '\0')).add(std::string(30, '\0')).bytes()));
+    files.push_back(
+        dir.write("wifi.pcap", pcap_file(105).add(std::string(40, '\0')).add(std::string(30, '\0')).bytes()));
     packets += 2;
 
     const auto merged = dir.write("merged.pcapng", ""); // mergecap writes it
@@ -1348,10 +1364,10 @@ TEST_CASE("readers: mergecap of pcaps of every link type: every packet decoded w
 
 TEST_CASE("readers: mergecap of real captures of different link types reads as the captures do alone") {
     SIPDETECT_REQUIRE_MERGECAP();
-    SIPDETECT_REQUIRE_SHARED_FILE(null_tcp, "suricata-verify/sip-body-large.pcap");         // BSD null
-    SIPDETECT_REQUIRE_SHARED_FILE(raw4, "zeek/sip-long-request-response-paths.pcap");      // LINKTYPE_IPV4
-    SIPDETECT_REQUIRE_SHARED_FILE(ethernet_ng, "ndpi/sip_hello.pcapng");                  // Ethernet, pcapng
-    SIPDETECT_REQUIRE_SHARED_FILE(scan, "ipfixprobe/sip.pcap");                           // Ethernet
+    SIPDETECT_REQUIRE_SHARED_FILE(null_tcp, "suricata-verify/sip-body-large.pcap");   // BSD null
+    SIPDETECT_REQUIRE_SHARED_FILE(raw4, "zeek/sip-long-request-response-paths.pcap"); // LINKTYPE_IPV4
+    SIPDETECT_REQUIRE_SHARED_FILE(ethernet_ng, "ndpi/sip_hello.pcapng");              // Ethernet, pcapng
+    SIPDETECT_REQUIRE_SHARED_FILE(scan, "ipfixprobe/sip.pcap");                       // Ethernet
     const std::filesystem::path demo = std::filesystem::path(SIPDETECT_SOURCE_DIR) / "examples/data/demo.pcap";
     temp_dir dir;
     const std::vector<std::filesystem::path> inputs{demo, null_tcp, raw4, ethernet_ng, scan};

@@ -3,8 +3,9 @@
 // (detail::decode_frame), and the table of LINKTYPE_ values.
 //
 // Link types: Ethernet (802.1Q/802.1ad/QinQ VLAN tags, PPPoE session), Linux
-// cooked SLL and SLL2, raw IP (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6) and BSD
-// loopback (DLT_NULL, DLT_LOOP). IPv4 with options, IPv6 with extension
+// cooked SLL and SLL2, raw IP (DLT_RAW, LINKTYPE_RAW and the 12 and 14 of
+// older files, LINKTYPE_IPV4, LINKTYPE_IPV6) and BSD loopback (DLT_NULL,
+// DLT_LOOP). IPv4 with options, IPv6 with extension
 // headers; non-first fragments are skipped (no reassembly). UDP datagrams
 // carry one SIP message; TCP segments are parsed as one or more whole SIP
 // messages (no stream reassembly). ICMP/ICMPv6 is never SIP traffic, even
@@ -79,7 +80,8 @@ private:
         }
         ++counters_.packets;
         const std::int64_t frac = static_cast<std::int64_t>(header->ts.tv_usec);
-        const auto time = detail::capture_time(static_cast<std::int64_t>(header->ts.tv_sec), nano_ ? frac / 1000 : frac);
+        const auto time =
+            detail::capture_time(static_cast<std::int64_t>(header->ts.tv_sec), nano_ ? frac / 1000 : frac);
         if (!time) ++counters_.bad_timestamps;
         decode(link_, bytes(data, header->caplen), time.value_or(sipdetect::record_time{}));
         return true;

@@ -41,8 +41,9 @@
 // block; a captured length beyond its block; a packet of an interface the
 // section has not described; more than max_interfaces interfaces in a
 // section; an if_tsresol finer than a 64-bit timestamp can count (10^-19 or
-// 2^-63 seconds): each is an input_error naming the block's offset. A timestamp beyond about year 287,000 is read as the epoch and
-// counted in bad_timestamps, as in the pcap reader.
+// 2^-63 seconds): each is an input_error naming the block and its offset. A
+// time beyond about year 287,000 (timestamp and if_tsoffset together) is
+// read as the epoch and counted in bad_timestamps, as in the pcap reader.
 #include "readers.hpp"
 
 #include "readers_detail.hpp"
@@ -167,7 +168,8 @@ private:
         block_name_ = "block";
         packet_number_ = 0;
         const std::size_t got = std::fread(head.data(), 1, head.size(), file_.get());
-        if (got < head.size() && std::ferror(file_.get())) fail_here(std::string("read error: ") + std::strerror(errno));
+        if (got < head.size() && std::ferror(file_.get()))
+            fail_here(std::string("read error: ") + std::strerror(errno));
         offset_ += got;
         return got;
     }
@@ -347,9 +349,15 @@ private:
 
     // --- helpers --------------------------------------------------------------
 
-    std::uint16_t u16(const std::uint8_t* p) const noexcept { return little_endian_ ? detail::le16(p) : detail::be16(p); }
-    std::uint32_t u32(const std::uint8_t* p) const noexcept { return little_endian_ ? detail::le32(p) : detail::be32(p); }
-    std::uint64_t u64(const std::uint8_t* p) const noexcept { return little_endian_ ? detail::le64(p) : detail::be64(p); }
+    std::uint16_t u16(const std::uint8_t* p) const noexcept {
+        return little_endian_ ? detail::le16(p) : detail::be16(p);
+    }
+    std::uint32_t u32(const std::uint8_t* p) const noexcept {
+        return little_endian_ ? detail::le32(p) : detail::be32(p);
+    }
+    std::uint64_t u64(const std::uint8_t* p) const noexcept {
+        return little_endian_ ? detail::le64(p) : detail::be64(p);
+    }
 
     static std::string hex(std::uint32_t v) {
         std::array<char, 8> digits{};
@@ -369,8 +377,8 @@ private:
     std::uint64_t offset_ = 0;       // of the next byte read
     std::uint64_t block_offset_ = 0; // of the block being read
     std::string block_name_ = "block";
-    std::uint64_t packet_number_ = 0; // of the packet block being read, from 1; 0 for other blocks
-    bool little_endian_ = true;     // the current section's byte order
+    std::uint64_t packet_number_ = 0;        // of the packet block being read, from 1; 0 for other blocks
+    bool little_endian_ = true;              // the current section's byte order
     std::vector<interface_info> interfaces_; // the current section's, by id
     std::vector<std::uint8_t> body_;         // the block being read
     sipdetect::record_time last_time_{};     // of the last timestamped packet decoded

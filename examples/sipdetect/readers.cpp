@@ -1,7 +1,7 @@
 // sipdetect command-line program: format detection, the reader factory and
 // the time-ordered multi-file read. The readers themselves are in
-// pcap_reader.cpp, pcapng_reader.cpp, netmon_reader.cpp, zeek_reader.cpp, ipfixprobe_reader.cpp
-// and ipfix_reader.cpp.
+// pcap_reader.cpp, pcapng_reader.cpp, netmon_reader.cpp, zeek_reader.cpp,
+// ipfixprobe_reader.cpp and ipfix_reader.cpp.
 #include "readers.hpp"
 
 #include "readers_detail.hpp"

@@ -9,8 +9,8 @@
 //   const auto& c = reader->counters();
 //
 // Formats: pcap (through libpcap), pcapng (read directly, each packet with
-// the link type and time resolution of its own interface), Microsoft Network Monitor 2.x
-// captures (read directly; libpcap cannot), Zeek sip.log as TSV or JSON
+// the link type and time resolution of its own interface), Microsoft Network
+// Monitor 2.x captures (read directly; libpcap cannot), Zeek sip.log as TSV or JSON
 // lines, ipfixprobe's UniRec text output (CSV with the template as its
 // last line), and IPFIX files holding ipfixprobe's SIP records. When a file turns out to be truncated or corrupt, the records
 // already returned stay valid and the next call to next() throws.
