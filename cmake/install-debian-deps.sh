@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake g++ clang llvm libclang-rt-14-dev pkg-config python3
     catch2 libfmt-dev libbenchmark-dev libpcap-dev nlohmann-json3-dev
+    wireshark-common # mergecap and editcap: the tests write multi-interface pcapng files with them
 )
 
 missing=()

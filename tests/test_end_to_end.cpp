@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -344,6 +345,45 @@ TEST_CASE("ipfixprobe session: the capture and its CSV give the same events, at 
             CHECK(keys_of(fa) == std::set<std::string>{"sipscan 147.32.77.113 invite"});
         }
     }
+}
+
+TEST_CASE("ipfixprobe session: its Ethernet and raw IP halves and 802.11 frames in one pcapng give its events") {
+    SIPDETECT_REQUIRE_SHARED_FILE(pcap, "ipfixprobe/sip.pcap");
+    if (std::system("command -v mergecap >/dev/null 2>&1 && command -v editcap >/dev/null 2>&1") != 0) {
+        if (in_ci()) FAIL("mergecap/editcap missing in CI: cmake/install-debian-deps.sh installs them");
+        WARN("SKIPPED: mergecap/editcap not found (Debian package wireshark-common)");
+        return;
+    }
+    const auto dir = std::filesystem::temp_directory_path() / ("sipdetect_e2e_pcapng_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const auto ethernet = dir / "ethernet.pcap", raw = dir / "raw.pcap", wifi = dir / "wifi.pcap",
+               merged = dir / "merged.pcapng";
+    {
+        // Two 802.11 frames (LINKTYPE 105), which the program does not decode.
+        std::string bytes("\xd4\xc3\xb2\xa1\x02\x00\x04\x00\0\0\0\0\0\0\0\0\xff\xff\0\0\x69\0\0\0", 24);
+        for (int i = 0; i < 2; ++i) bytes += std::string("\x00\x10\x5e\x5a\0\0\0\0\x1e\0\0\0\x1e\0\0\0", 16) + std::string(30, '\0');
+        std::ofstream(wifi, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    // Packets 1-29 stay Ethernet, 30-50 lose their Ethernet header and become raw IP.
+    const std::string command = "editcap -r " + quoted(pcap.string()) + " " + quoted(ethernet.string()) +
+                                " 1-29 && editcap -T rawip -C 14 -r " + quoted(pcap.string()) + " " +
+                                quoted(raw.string()) + " 30-50 && mergecap -w " + quoted(merged.string()) + " " +
+                                quoted(ethernet.string()) + " " + quoted(raw.string()) + " " + quoted(wifi.string());
+    INFO(command);
+    REQUIRE(std::system(command.c_str()) == 0);
+    for (const char* threshold : {"4", "5"}) {
+        INFO("threshold " << threshold);
+        const auto whole = run_on(pcap, std::string("--threshold ") + threshold);
+        const auto mixed = run_on(merged, std::string("--threshold ") + threshold);
+        CHECK(mixed.exit_code == 0);
+        REQUIRE_FALSE(whole.events.empty());
+        CHECK(mixed.events == whole.events); // every field of every event, times included
+    }
+    const std::string stats = cli_stderr("--stats " + quoted(merged.string()));
+    CHECK(stats.find("input: 40 records, 52 packets, 40 SIP messages") != std::string::npos);
+    CHECK(stats.find("pcapng: 2 packets skipped: their interface's link type is not decoded\n") != std::string::npos);
+    CHECK(cli_stderr("--stats " + quoted(pcap.string())).find("pcapng:") == std::string::npos);
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("lab sipvicious scan: four scans, the relaying proxy is not the scanner") {

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <cstdint>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -110,6 +112,103 @@ private:
     void put16(unsigned v) { big_endian_ ? put16be(bytes_, v) : put16le(bytes_, v); }
     void put32(std::uint32_t v) { big_endian_ ? put32be(bytes_, v) : put32le(bytes_, v); }
     bool big_endian_;
+    std::string bytes_;
+};
+
+// A pcapng file, block by block, each section in its own byte order.
+class pcapng_file {
+public:
+    explicit pcapng_file(bool big_endian = false) { section(big_endian); }
+
+    // A section header block: a new section, whose interfaces count from 0.
+    pcapng_file& section(bool big_endian, unsigned major = 1) {
+        big_endian_ = big_endian;
+        std::string body;
+        put32(body, 0x1A2B3C4Du);
+        put16(body, major);
+        put16(body, 0);
+        put32(body, 0xffffffffu); // section length: not given
+        put32(body, 0xffffffffu);
+        return block(0x0A0D0D0Au, body);
+    }
+    // An interface description block; `options` from option(), without the end of options.
+    pcapng_file& interface(unsigned linktype, const std::string& options = {}, std::uint32_t snap_length = 0) {
+        std::string body;
+        put16(body, linktype);
+        put16(body, 0);
+        put32(body, snap_length);
+        return block(1, body + options);
+    }
+    std::string option(unsigned code, const std::string& value) const {
+        std::string s;
+        put16(s, code);
+        put16(s, static_cast<unsigned>(value.size()));
+        return s + padded(value);
+    }
+    std::string tsresol(unsigned value) const { return option(9, std::string(1, static_cast<char>(value))); }
+    std::string tsoffset(std::int64_t seconds) const {
+        std::string v;
+        put64(v, static_cast<std::uint64_t>(seconds));
+        return option(14, v);
+    }
+    // An enhanced packet block, with an epb_flags option after the data.
+    pcapng_file& packet(std::uint32_t interface, std::uint64_t timestamp, const std::string& frame) {
+        std::string body;
+        put32(body, interface);
+        put64_halves(body, timestamp);
+        put32(body, static_cast<std::uint32_t>(frame.size()));
+        put32(body, static_cast<std::uint32_t>(frame.size()));
+        std::string flags;
+        put32(flags, 1); // inbound
+        return block(6, body + padded(frame) + option(2, flags));
+    }
+    // The obsolete packet block: a 16-bit interface and a drop count.
+    pcapng_file& obsolete_packet(unsigned interface, std::uint64_t timestamp, const std::string& frame) {
+        std::string body;
+        put16(body, interface);
+        put16(body, 0);
+        put64_halves(body, timestamp);
+        put32(body, static_cast<std::uint32_t>(frame.size()));
+        put32(body, static_cast<std::uint32_t>(frame.size()));
+        return block(2, body + padded(frame));
+    }
+    pcapng_file& simple_packet(const std::string& frame, std::uint32_t original_length) {
+        std::string body;
+        put32(body, original_length);
+        return block(3, body + padded(frame));
+    }
+    // Any block: type, total length (the body padded), body, total length.
+    pcapng_file& block(std::uint32_t type, const std::string& body) {
+        const auto length = static_cast<std::uint32_t>(12 + padded(body).size());
+        return block_with_lengths(type, padded(body), length, length);
+    }
+    pcapng_file& block_with_lengths(std::uint32_t type, const std::string& body, std::uint32_t leading,
+                                    std::uint32_t trailing) {
+        put32(bytes_, type);
+        put32(bytes_, leading);
+        bytes_ += body;
+        put32(bytes_, trailing);
+        return *this;
+    }
+    const std::string& bytes() const { return bytes_; }
+
+private:
+    static std::string padded(std::string s) {
+        s.resize((s.size() + 3) / 4 * 4, '\0');
+        return s;
+    }
+    void put16(std::string& s, unsigned v) const { big_endian_ ? put16be(s, v) : put16le(s, v); }
+    void put32(std::string& s, std::uint32_t v) const { big_endian_ ? put32be(s, v) : put32le(s, v); }
+    void put64(std::string& s, std::uint64_t v) const {
+        const auto high = static_cast<std::uint32_t>(v >> 32), low = static_cast<std::uint32_t>(v & 0xffffffffu);
+        put32(s, big_endian_ ? high : low);
+        put32(s, big_endian_ ? low : high);
+    }
+    void put64_halves(std::string& s, std::uint64_t v) const { // a packet timestamp: the high half first
+        put32(s, static_cast<std::uint32_t>(v >> 32));
+        put32(s, static_cast<std::uint32_t>(v & 0xffffffffu));
+    }
+    bool big_endian_ = false;
     std::string bytes_;
 };
 
@@ -233,6 +332,12 @@ std::string sll2(unsigned type, const std::string& payload) {
     put8(s, 0);         // packet type
     put8(s, 6);         // address length
     s += std::string(8, '\x02');
+    return s + payload;
+}
+// A BSD loopback frame: the address family in either byte order (DLT_NULL: the host's, DLT_LOOP: network).
+std::string null_frame(std::uint32_t af, bool little, const std::string& payload) {
+    std::string s;
+    little ? put32le(s, af) : put32be(s, af);
     return s + payload;
 }
 
@@ -673,11 +778,6 @@ TEST_CASE("readers: pcap link types (Ethernet VLAN/QinQ/PPPoE, SLL, SLL2, raw IP
     put16be(pppoe, 0x0021);
     pppoe += ip4;
 
-    auto null_frame = [](std::uint32_t af, bool little, const std::string& payload) {
-        std::string s;
-        little ? put32le(s, af) : put32be(s, af);
-        return s + payload;
-    };
 
     struct variant {
         const char* name;
@@ -910,6 +1010,389 @@ TEST_CASE("readers: every shared capture reads to its end without error") {
         CHECK(reader->counters().packets > 0);
     }
     CHECK(files >= 20);
+}
+
+// ===========================================================================
+// pcapng: interfaces of different link types and time resolutions
+
+namespace {
+std::string ipv4_options_packet(const std::string& call_id) {
+    return ipv4(17, client4, server4, udp(5060, 5062, sip_options(call_id)));
+}
+std::int64_t micros_at(std::int64_t seconds, std::int64_t micros) { return seconds * 1'000'000 + micros; }
+} // namespace
+
+TEST_CASE("readers: pcapng: each interface's link type and time resolution, sections in both byte orders") {
+    temp_dir dir;
+    pcapng_file ng;
+    ng.interface(1)                                                    // 0: Ethernet, microseconds
+        .interface(101, ng.tsresol(9))                                 // 1: raw IP, nanoseconds
+        .interface(276, ng.tsresol(0x80 | 20) + ng.tsoffset(100))      // 2: SLL2, 2^-20 s, 100 s later
+        .interface(105)                                                // 3: 802.11, not decoded
+        .interface(0, ng.tsresol(0x80 | 60) + ng.tsoffset(1700000000)) // 4: BSD null, 2^-60 s
+        .packet(0, 1700000000'250000, ether(0x0800, ipv4_options_packet("eth"), {0x8100}))
+        .block(4, std::string(12, '\0'))    // name resolution: skipped
+        .block(5, std::string(16, '\x01'))  // interface statistics: skipped
+        .block(0x00000BADu, "custom block") // custom: skipped
+        .packet(1, 1700000001'123456789, ipv4_options_packet("raw"))
+        .packet(2, (std::uint64_t{1700000002} << 20) | (std::uint64_t{1} << 19),
+                sll2(0x0800, ipv4_options_packet("sll2")))
+        .packet(3, 0, std::string(40, '\0'))
+        .packet(4, std::uint64_t{3} << 59, null_frame(2, true, ipv4_options_packet("null")))
+        .packet(4, (std::uint64_t{1} << 60) - 1, null_frame(2, true, ipv4_options_packet("null-max")))
+        .obsolete_packet(0, 1700000003'000001, ether(0x0800, ipv4_options_packet("pb")))
+        .simple_packet(ether(0x0800, ipv4_options_packet("spb")),
+                       static_cast<std::uint32_t>(ether(0x0800, ipv4_options_packet("spb")).size()));
+    // A big-endian section: its interface 0 counts milliseconds and captures 34 bytes of a simple packet.
+    const std::string cut = ether(0x0800, ipv4_options_packet("spb-cut"));
+    ng.section(true)
+        .interface(1, ng.tsresol(3), 34)
+        .packet(0, 1700000005'250, ether(0x0800, ipv4_options_packet("be")))
+        .simple_packet(cut, static_cast<std::uint32_t>(cut.size()));
+    // A third section, little-endian again: interface 0 is now raw IPv4.
+    ng.section(false).interface(228).packet(0, 1700000006'000000, ipv4_options_packet("v4"));
+
+    const auto p = dir.write("mixed.pcapng", ng.bytes());
+    REQUIRE(detect_format(p) == input_format::pcap);
+    reader_counters c;
+    const auto records = read_all(p, &c);
+    const std::vector<std::pair<std::string, std::int64_t>> expected{
+        {"eth", micros_at(1700000000, 250000)},      {"raw", micros_at(1700000001, 123456)},
+        {"sll2", micros_at(1700000102, 500000)},     {"null", micros_at(1700000001, 500000)},
+        {"null-max", micros_at(1700000000, 999999)}, {"pb", micros_at(1700000003, 1)},
+        {"spb", micros_at(1700000003, 1)}, // no timestamp: the time of the packet before it
+        {"be", micros_at(1700000005, 250000)},       {"v4", micros_at(1700000006, 0)},
+    };
+    REQUIRE(records.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        INFO(expected[i].first);
+        CHECK(records[i].call_id == expected[i].first);
+        CHECK(sipdetect::micros_of(records[i].time) == expected[i].second);
+        CHECK(records[i].src == ip_address::parse("192.0.2.1"));
+        CHECK(records[i].dst == ip_address::parse("192.0.2.2"));
+        CHECK(records[i].method == sip_method::options);
+        CHECK(records[i].via_count == 2);
+    }
+    CHECK(c.packets == 11);
+    CHECK(c.sip_messages == 9);
+    CHECK(c.records == 9);
+    CHECK(c.unsupported_link_packets == 1); // the 802.11 packet
+    CHECK(c.truncated_packets == 1);        // the simple packet cut to the snap length of 34 bytes
+    CHECK(c.bad_timestamps == 0);
+}
+
+TEST_CASE("readers: pcapng timestamps: offsets before the epoch, out of range, the finest resolutions") {
+    temp_dir dir;
+    const std::string frame = ipv4_options_packet("t");
+    pcapng_file ng;
+    ng.interface(101, ng.tsoffset(-10))                                        // 0: 9.75 s before the epoch
+        .interface(101, ng.tsoffset(std::numeric_limits<std::int64_t>::min())) // 1: an absurd offset
+        .interface(101, ng.tsresol(0))                                         // 2: whole seconds
+        .interface(101, ng.tsresol(19))                                        // 3: 10^-19 s, the finest decimal
+        .interface(101, ng.tsresol(0x80 | 63))                                 // 4: 2^-63 s, the finest binary
+        .interface(101, ng.tsoffset(std::numeric_limits<std::int64_t>::max()))
+        .packet(0, 250000, frame)
+        .packet(1, 1700000000'000000, frame)
+        .packet(2, 1700000000, frame)
+        .packet(2, ~std::uint64_t{0}, frame) // 2^64 - 1 seconds
+        .packet(3, 15'000000000'000000000u, frame)
+        .packet(4, (std::uint64_t{1} << 63) + (std::uint64_t{1} << 62), frame)
+        .packet(5, 0, frame);
+    reader_counters c;
+    const auto records = read_all(dir.write("times.pcapng", ng.bytes()), &c);
+    REQUIRE(records.size() == 7);
+    CHECK(sipdetect::micros_of(records[0].time) == -9'750'000);
+    CHECK(sipdetect::micros_of(records[1].time) == 0); // out of range: the epoch, counted
+    CHECK(sipdetect::micros_of(records[2].time) == micros_at(1700000000, 0));
+    CHECK(sipdetect::micros_of(records[3].time) == 0);
+    CHECK(sipdetect::micros_of(records[4].time) == micros_at(1, 500000));
+    CHECK(sipdetect::micros_of(records[5].time) == micros_at(1, 500000));
+    CHECK(sipdetect::micros_of(records[6].time) == 0);
+    CHECK(c.bad_timestamps == 3);
+}
+
+TEST_CASE("readers: hostile pcapng files give an input_error naming the block's offset") {
+    temp_dir dir;
+    const std::string frame = ether(0x0800, ipv4_options_packet("ok"));
+    // A good start: section header (28 bytes at 0), interface (20 bytes at 28), one packet at 48.
+    pcapng_file good;
+    good.interface(1).packet(0, 1700000000'250000, frame);
+    const std::size_t next_block = good.bytes().size();
+    const std::string at_next = "offset " + std::to_string(next_block) + ": ";
+
+    struct hostile {
+        const char* name;
+        std::string bytes;
+        std::string where; // the error names this place
+        std::string what;  // and says this
+    };
+    auto after_good = [&](const std::function<void(pcapng_file&)>& add) {
+        pcapng_file f = good;
+        add(f);
+        return f.bytes();
+    };
+    std::vector<hostile> cases{
+        {"length not a multiple of 4",
+         after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(22, 'x'), 34, 34); }), at_next,
+         "block length 34 is not a multiple of 4"},
+        {"length below the block type's minimum",
+         after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(12, '\0'), 24, 24); }),
+         "packet 2, enhanced packet block at " + at_next, "block length 24 is below the 32 bytes"},
+        {"length below any block's", after_good([](pcapng_file& f) { f.block_with_lengths(4, "", 8, 8); }), at_next,
+         "block length 8 is below the 12 bytes"},
+        {"length past the end of the file",
+         after_good([](pcapng_file& f) { f.block_with_lengths(6, std::string(40, '\0'), 0x7ffffffc, 0x7ffffffc); }),
+         at_next, "runs past the end of the file (52 bytes left)"},
+        {"a skipped block past the end of the file",
+         after_good([](pcapng_file& f) { f.block_with_lengths(0xBAD, "", 0xfffffffc, 0xfffffffc); }), at_next,
+         "runs past the end of the file"},
+        {"trailing length mismatch",
+         after_good([](pcapng_file& f) { f.block_with_lengths(4, std::string(8, '\0'), 20, 24); }), at_next,
+         "trailing block length 24 differs from the leading 20"},
+        {"a packet of an interface not described", after_good([](pcapng_file& f) { f.packet(3, 0, "x"); }),
+         "packet 2, enhanced packet block at " + at_next, "interface 3 is not described: the section has 1 interface"},
+        {"a simple packet without an interface", pcapng_file().simple_packet(frame, 64).bytes(),
+         "packet 1, simple packet block at offset 28: ",
+         "interface 0 is not described: the section has 0 interface description blocks"},
+        {"interfaces are per section", after_good([](pcapng_file& f) { f.section(true).packet(0, 0, "x"); }),
+         "offset " + std::to_string(next_block + 28) + ": ", "interface 0 is not described"},
+        {"captured length beyond the block", after_good([](pcapng_file& f) {
+             std::string body;
+             for (std::uint32_t v : {0u, 0u, 0u, 1000u, 1000u}) put32le(body, v);
+             f.block(6, body + std::string(16, '\0'));
+         }),
+         at_next, "captured length 1000 runs past its block (16 bytes of data)"},
+        {"if_tsresol 10^-100", after_good([](pcapng_file& f) { f.interface(1, f.tsresol(100)); }),
+         "interface description block at " + at_next, "interface 1: if_tsresol of 10^-100 s is finer than"},
+        {"if_tsresol 2^-127", after_good([](pcapng_file& f) { f.interface(1, f.tsresol(0xff)); }),
+         "interface description block at " + at_next, "if_tsresol of 2^-127 s is finer than a 64-bit timestamp"},
+        {"if_tsresol of 2 bytes", after_good([](pcapng_file& f) { f.interface(1, f.option(9, "\x06\x06")); }), at_next,
+         "if_tsresol of 2 bytes, expected 1"},
+        {"if_tsoffset of 4 bytes", after_good([](pcapng_file& f) { f.interface(1, f.option(14, "abcd")); }), at_next,
+         "if_tsoffset of 4 bytes, expected 8"},
+        {"an option past its block", after_good([](pcapng_file& f) {
+             std::string opt;
+             put16le(opt, 2);
+             put16le(opt, 200);
+             f.interface(1, opt + "name");
+         }),
+         at_next, "option 2 of 200 bytes runs past its block"},
+        {"cut inside a block", good.bytes().substr(0, good.bytes().size() - 10),
+         "offset 48: ", "runs past the end of the file"},
+        {"cut inside a block header", good.bytes() + std::string("\x06\0\0\0\x40", 5), at_next,
+         "truncated block header (5 of 8 bytes)"},
+        {"a section header with a bad byte-order magic",
+         after_good([](pcapng_file& f) { f.block(0x0A0D0D0Au, "\x01\x02\x03\x04" + std::string(12, '\0')); }),
+         "section header block at " + at_next, "byte-order magic 0x01020304 is not 0x1a2b3c4d"},
+        {"a section of version 2", after_good([](pcapng_file& f) { f.section(false, 2); }), at_next,
+         "unsupported pcapng version 2.0"},
+        {"a section header cut short", good.bytes().substr(0, 6), "offset 0: ", "truncated section header block"},
+        {"a section header cut before its byte-order magic", good.bytes().substr(0, 8),
+         "offset 0: ", "truncated section header block: the file ends before its byte-order magic"},
+        {"a later section header cut before its byte-order magic", good.bytes() + good.bytes().substr(0, 9), at_next,
+         "truncated section header block: the file ends before its byte-order magic"},
+    };
+    for (const auto& h : cases) {
+        INFO(h.name);
+        const auto p = dir.write("hostile.pcapng", h.bytes);
+        auto [records, err] = read_until_error(p);
+        INFO(err);
+        CHECK(contains(err, "hostile.pcapng: "));
+        CHECK(contains(err, h.where));
+        CHECK(contains(err, h.what));
+        // What came before the defect stays.
+        const bool good_start = h.bytes.size() > next_block && h.bytes.compare(0, next_block, good.bytes()) == 0;
+        CHECK(records.size() == (good_start ? 1u : 0u));
+    }
+
+    // The interfaces of a section are bounded: 65,536 read, the next one refused.
+    pcapng_file many;
+    for (int i = 0; i < 65536; ++i) many.interface(1);
+    many.packet(65535, 1700000000'250000, frame);
+    const std::size_t one_too_many = many.bytes().size();
+    many.interface(101);
+    const auto [many_records, many_error] = read_until_error(dir.write("many.pcapng", many.bytes()));
+    CHECK(many_records.size() == 1);
+    CHECK(contains(many_error, "interface description block at offset " + std::to_string(one_too_many) + ": "));
+    CHECK(contains(many_error, "more than 65536 interfaces in one section"));
+
+    // A failed reader stays failed.
+    auto reader = open_reader(dir.write("stays.pcapng", cases.front().bytes));
+    input_record r;
+    CHECK(reader->next(r));
+    CHECK_THROWS_AS(reader->next(r), input_exception);
+    CHECK_THROWS_AS(reader->next(r), input_exception);
+}
+
+TEST_CASE("readers: mutated multi-interface pcapng files never crash") {
+    temp_dir dir;
+    pcapng_file ng;
+    ng.interface(1)
+        .interface(101, ng.tsresol(9))
+        .interface(113, ng.tsresol(0x80 | 40) + ng.tsoffset(-5), 64)
+        .packet(0, 1, ether(0x0800, ipv4_options_packet("a")))
+        .packet(1, 2, ipv4(6, client4, server4, tcp(5060, 5062, sip_options() + sip_200())))
+        .packet(2, 3, sll(0x86dd, ipv6(17, v6("2001:db8::1"), v6("2001:db8::2"), udp(5060, 5062, sip_200()))))
+        .simple_packet(ether(0x0800, ipv4_options_packet("b")), 80)
+        .section(true)
+        .interface(276)
+        .obsolete_packet(0, 4, sll2(0x0800, ipv4_options_packet("c")));
+    const std::string base = ng.bytes();
+    std::mt19937 rng(2025);
+    std::size_t failed = 0, read = 0;
+    for (int round = 0; round < 600; ++round) {
+        std::string m = base;
+        const int flips = 1 + static_cast<int>(rng() % 6);
+        for (int k = 0; k < flips; ++k)
+            m[4 + rng() % (m.size() - 4)] = static_cast<char>(rng() & 0xff); // keep the SHB type
+        if (round % 4 == 0) m.resize(4 + rng() % (m.size() - 4));
+        const auto p = dir.write("fuzz.pcapng", m);
+        try {
+            auto reader = open_reader(p, input_format::pcap);
+            input_record rec;
+            while (reader->next(rec)) CHECK((rec.status == 0 || (rec.status >= 100 && rec.status <= 699)));
+            ++read;
+        } catch (const input_exception& e) {
+            CHECK(contains(e.what(), "fuzz.pcapng"));
+            ++failed;
+        }
+    }
+    CHECK(failed + read == 600);
+    CHECK(failed > 0);
+    CHECK(read > 0);
+}
+
+// mergecap and editcap (Debian's wireshark-common) write the pcapng files
+// that libpcap refuses: one interface description per input file.
+namespace {
+bool have_wireshark_tools() {
+    return std::system("command -v mergecap >/dev/null 2>&1 && command -v editcap >/dev/null 2>&1") == 0;
+}
+#define SIPDETECT_REQUIRE_MERGECAP()                                                                                   \
+    if (!have_wireshark_tools()) {                                                                                     \
+        if (in_ci()) FAIL("mergecap/editcap missing in CI: cmake/install-debian-deps.sh installs them");               \
+        WARN("SKIPPED: mergecap/editcap not found (Debian package wireshark-common)");                                 \
+        return;                                                                                                        \
+    }
+void mergecap(const std::filesystem::path& out, const std::vector<std::filesystem::path>& inputs) {
+    std::string command = "mergecap -F pcapng -w '" + out.string() + "'";
+    for (const auto& p : inputs) command += " '" + p.string() + "'";
+    INFO(command);
+    REQUIRE(std::system((command + " 2>&1").c_str()) == 0);
+}
+std::string file_bytes(const std::filesystem::path& p) {
+    std::string s(static_cast<std::size_t>(std::filesystem::file_size(p)), '\0');
+    std::ifstream(p, std::ios::binary).read(s.data(), static_cast<std::streamsize>(s.size()));
+    return s;
+}
+std::multiset<full_key> keys_of(const std::vector<input_record>& records) {
+    std::multiset<full_key> out;
+    for (const auto& r : records) out.insert(key_of(r));
+    return out;
+}
+} // namespace
+
+TEST_CASE("readers: mergecap of pcaps of every link type: every packet decoded with its interface's type and time") {
+    SIPDETECT_REQUIRE_MERGECAP();
+    temp_dir dir;
+    const std::string ip6 = ipv6(17, v6("2001:db8::1"), v6("2001:db8::2"), udp(5060, 5062, sip_options("v6")));
+    struct input {
+        const char* name;
+        std::uint32_t linktype;
+        std::function<std::string(const std::string&)> frame; // of an IPv4 SIP packet
+    };
+    const std::vector<input> inputs{
+        {"ethernet-vlan", 1, [](const std::string& ip) { return ether(0x0800, ip, {0x8100}); }},
+        {"ethernet-qinq", 1,
+         [](const std::string& ip) {
+             return ether(0x0800, ip, {0x88a8, 0x8100});
+         }},
+        {"raw", 101, [](const std::string& ip) { return ip; }},
+        {"sll", 113, [](const std::string& ip) { return sll(0x0800, ip); }},
+        {"sll2", 276, [](const std::string& ip) { return sll2(0x0800, ip); }},
+        {"null", 0, [](const std::string& ip) { return null_frame(2, true, ip); }},
+        {"loop", 108, [](const std::string& ip) { return null_frame(2, false, ip); }},
+        {"ipv4", 228, [](const std::string& ip) { return ip; }},
+    };
+    std::vector<std::filesystem::path> files;
+    std::multiset<full_key> separately;
+    std::uint64_t packets = 0;
+    for (std::size_t n = 0; n < inputs.size(); ++n) {
+        const auto& in = inputs[n];
+        // Every other file counts nanoseconds: mergecap gives its interface if_tsresol 9.
+        const bool nano = n % 2 == 1;
+        pcap_file f(in.linktype, nano);
+        for (std::uint32_t k = 0; k <= n % 3; ++k) {
+            const std::uint32_t micros = 100000 * k + static_cast<std::uint32_t>(n) * 1000 + 7;
+            f.add(in.frame(ipv4_options_packet(std::string(in.name) + "-" + std::to_string(k))), 1700000000 + k,
+                  nano ? micros * 1000 + 999 : micros);
+            ++packets;
+        }
+        files.push_back(dir.write(std::string(in.name) + ".pcap", f.bytes()));
+        const auto alone = read_all(files.back());
+        REQUIRE(alone.size() == n % 3 + 1);
+        for (const auto& r : alone) separately.insert(key_of(r));
+    }
+    files.push_back(dir.write("ipv6.pcap", pcap_file(229).add(ip6, 1700000001, 5).bytes()));
+    separately.insert(key_of(read_all(files.back()).at(0)));
+    ++packets;
+    // 802.11 frames: libpcap's reader refuses the pcap; in the pcapng they are counted and skipped.
+    files.push_back(
+        dir.write("wifi.pcap", pcap_file(105).add(std::string(40, '\0')).add(std::string(30, '\0')).bytes()));
+    packets += 2;
+
+    const auto merged = dir.write("merged.pcapng", ""); // mergecap writes it
+    mergecap(merged, files);
+    const std::string merged_bytes = file_bytes(merged);
+    REQUIRE(merged_bytes.compare(0, 4, "\x0a\x0d\x0d\x0a") == 0);
+    // The premise: the nanosecond files' interfaces carry if_tsresol 9 (option 9, length 1, value 9).
+    REQUIRE(contains(merged_bytes, std::string("\x09\x00\x01\x00\x09", 5)));
+
+    reader_counters c;
+    const auto records = read_all(merged, &c);
+    CHECK(keys_of(records) == separately); // the same records, times to the microsecond
+    CHECK(records.size() == separately.size());
+    CHECK(c.packets == packets);
+    CHECK(c.sip_messages == separately.size());
+    CHECK(c.unsupported_link_packets == 2);
+    CHECK(c.truncated_packets == 0);
+    CHECK(c.bad_timestamps == 0);
+    std::map<std::string, std::size_t> per_input;
+    for (const auto& r : records) per_input[r.call_id.substr(0, r.call_id.rfind('-'))] += 1;
+    for (std::size_t n = 0; n < inputs.size(); ++n) CHECK(per_input[inputs[n].name] == n % 3 + 1);
+    CHECK(per_input["v6"] == 1);
+}
+
+TEST_CASE("readers: mergecap of real captures of different link types reads as the captures do alone") {
+    SIPDETECT_REQUIRE_MERGECAP();
+    SIPDETECT_REQUIRE_SHARED_FILE(null_tcp, "suricata-verify/sip-body-large.pcap");   // BSD null
+    SIPDETECT_REQUIRE_SHARED_FILE(raw4, "zeek/sip-long-request-response-paths.pcap"); // LINKTYPE_IPV4
+    SIPDETECT_REQUIRE_SHARED_FILE(ethernet_ng, "ndpi/sip_hello.pcapng");              // Ethernet, pcapng
+    SIPDETECT_REQUIRE_SHARED_FILE(scan, "ipfixprobe/sip.pcap");                       // Ethernet
+    const std::filesystem::path demo = std::filesystem::path(SIPDETECT_SOURCE_DIR) / "examples/data/demo.pcap";
+    temp_dir dir;
+    const std::vector<std::filesystem::path> inputs{demo, null_tcp, raw4, ethernet_ng, scan};
+    std::multiset<full_key> separately;
+    reader_counters alone_total;
+    for (const auto& p : inputs) {
+        reader_counters c;
+        for (const auto& r : read_all(p, &c)) separately.insert(key_of(r));
+        alone_total += c;
+    }
+    const auto merged = dir.write("real.pcapng", "");
+    mergecap(merged, inputs);
+    reader_counters c;
+    const auto records = read_all(merged, &c);
+    CHECK(records.size() == separately.size());
+    CHECK(keys_of(records) == separately);
+    CHECK(c.packets == alone_total.packets);
+    CHECK(c.sip_messages == alone_total.sip_messages);
+    CHECK(c.not_sip == alone_total.not_sip);
+    CHECK(c.icmp_skipped == alone_total.icmp_skipped);
+    CHECK(c.truncated_packets == alone_total.truncated_packets);
+    CHECK(c.unsupported_link_packets == 0);
+    // Both records of the raw IPv4 capture are there: the OPTIONS with 10 Via headers and its 200.
+    CHECK(std::count_if(records.begin(), records.end(), [](const input_record& r) { return r.via_count == 10; }) == 2);
 }
 
 // ===========================================================================

@@ -405,6 +405,9 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
     if (in.ipfix_messages > 0)
         fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
                    in.ipfix_messages, in.ipfix_templates, in.sets_without_template, in.reserved_sets);
+    if (in.unsupported_link_packets > 0)
+        fmt::print(stderr, "pcapng: {} packets skipped: their interface's link type is not decoded\n",
+                   in.unsupported_link_packets);
 }
 
 // What happened to records that did not come in time order.

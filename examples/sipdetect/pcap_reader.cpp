@@ -1,9 +1,11 @@
-// sipdetect command-line program: the pcap/pcapng reader (libpcap), and the
-// frame decoder it shares with the NetMon reader (detail::decode_frame).
+// sipdetect command-line program: the classic pcap reader (libpcap), the
+// frame decoder it shares with the pcapng and NetMon readers
+// (detail::decode_frame), and the table of LINKTYPE_ values.
 //
 // Link types: Ethernet (802.1Q/802.1ad/QinQ VLAN tags, PPPoE session), Linux
-// cooked SLL and SLL2, raw IP (DLT_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6) and BSD
-// loopback (DLT_NULL, DLT_LOOP). IPv4 with options, IPv6 with extension
+// cooked SLL and SLL2, raw IP (DLT_RAW, LINKTYPE_RAW and the 12 and 14 of
+// older files, LINKTYPE_IPV4, LINKTYPE_IPV6) and BSD loopback (DLT_NULL,
+// DLT_LOOP). IPv4 with options, IPv6 with extension
 // headers; non-first fragments are skipped (no reassembly). UDP datagrams
 // carry one SIP message; TCP segments are parsed as one or more whole SIP
 // messages (no stream reassembly). ICMP/ICMPv6 is never SIP traffic, even
@@ -16,7 +18,9 @@
 
 #include <pcap/pcap.h>
 
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <optional>
 #include <span>
@@ -26,61 +30,35 @@ namespace sipdetect_cli {
 
 namespace {
 
-#ifdef DLT_IPV4
-constexpr int dlt_ipv4 = DLT_IPV4;
-#else
-constexpr int dlt_ipv4 = 228;
-#endif
-#ifdef DLT_IPV6
-constexpr int dlt_ipv6 = DLT_IPV6;
-#else
-constexpr int dlt_ipv6 = 229;
-#endif
-#ifdef DLT_LINUX_SLL2
-constexpr int dlt_linux_sll2 = DLT_LINUX_SLL2;
-#else
-constexpr int dlt_linux_sll2 = 276;
-#endif
-constexpr int linktype_raw = 101; // LINKTYPE_RAW, in case a libpcap hands it through unmapped
-
 using bytes = std::span<const std::uint8_t>;
+using detail::be16;
+using detail::be32;
+using detail::le32;
 
-constexpr std::uint16_t be16(const std::uint8_t* p) noexcept {
-    return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
-constexpr std::uint32_t be32(const std::uint8_t* p) noexcept {
-    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | std::uint32_t{p[3]};
-}
-constexpr std::uint32_t le32(const std::uint8_t* p) noexcept {
-    return std::uint32_t{p[3]} << 24 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[1]} << 8 | std::uint32_t{p[0]};
-}
-
-// The link layer of a libpcap DLT_ value; nullopt when unsupported.
-std::optional<detail::link_layer> link_layer_of(int dlt) noexcept {
-    if (dlt == DLT_EN10MB) return detail::link_layer::ethernet;
-    if (dlt == DLT_LINUX_SLL) return detail::link_layer::linux_sll;
-    if (dlt == dlt_linux_sll2) return detail::link_layer::linux_sll2;
-    if (dlt == DLT_RAW || dlt == linktype_raw) return detail::link_layer::raw_ip;
-    if (dlt == dlt_ipv4) return detail::link_layer::raw_ipv4;
-    if (dlt == dlt_ipv6) return detail::link_layer::raw_ipv6;
-    if (dlt == DLT_NULL) return detail::link_layer::bsd_null;
+// The link layer of a libpcap DLT_ value; nullopt when unsupported. DLT_RAW
+// and DLT_LOOP differ between systems; the other DLT_ values that are
+// decoded equal their LINKTYPE_.
+std::optional<detail::link_layer> link_layer_of_dlt(int dlt) noexcept {
+    if (dlt == DLT_RAW) return detail::link_layer::raw_ip;
     if (dlt == DLT_LOOP) return detail::link_layer::bsd_loop;
-    return std::nullopt;
+    if (dlt < 0) return std::nullopt;
+    return detail::link_layer_of_linktype(static_cast<std::uint32_t>(dlt));
 }
 
 struct pcap_closer {
     void operator()(pcap_t* p) const noexcept { pcap_close(p); }
 };
 
-class pcap_reader final : public record_reader {
+// Classic pcap files, through libpcap.
+class pcap_reader final : public detail::capture_reader {
 public:
-    explicit pcap_reader(const std::filesystem::path& path) : record_reader(path, input_format::pcap) {
+    explicit pcap_reader(const std::filesystem::path& path) : capture_reader(path, input_format::pcap) {
         char errbuf[PCAP_ERRBUF_SIZE] = {};
         pcap_.reset(pcap_open_offline(path.c_str(), errbuf));
         if (!pcap_) detail::fail(path, "", errbuf[0] != '\0' ? errbuf : "cannot open capture");
         const int linktype = pcap_datalink(pcap_.get());
         nano_ = pcap_get_tstamp_precision(pcap_.get()) == PCAP_TSTAMP_PRECISION_NANO;
-        const auto link = link_layer_of(linktype);
+        const auto link = link_layer_of_dlt(linktype);
         if (!link) {
             const char* name = pcap_datalink_val_to_name(linktype);
             detail::fail(path, "", "unsupported link type " + std::to_string(linktype) +
@@ -89,49 +67,29 @@ public:
         link_ = *link;
     }
 
-    bool next(input_record& out) override {
-        if (error_) throw input_exception(*error_);
-        while (pending_.empty()) {
-            pcap_pkthdr* header = nullptr;
-            const u_char* data = nullptr;
-            const int rc = pcap_next_ex(pcap_.get(), &header, &data);
-            if (rc == 1) {
-                ++counters_.packets;
-                handle_packet(*header, data);
-                continue;
-            }
-            if (rc == PCAP_ERROR_BREAK) return false; // end of file
-            const char* msg = pcap_geterr(pcap_.get());
-            error_ = input_error{path().string(), "packet " + std::to_string(counters_.packets + 1),
-                                 msg && *msg ? msg : "read error"};
-            throw input_exception(*error_);
-        }
-        out = std::move(pending_.front());
-        pending_.pop_front();
-        ++counters_.records;
-        return true;
-    }
-
 private:
-    void handle_packet(const pcap_pkthdr& h, const u_char* data) {
-        const auto sec = static_cast<std::int64_t>(h.ts.tv_sec);
-        std::int64_t frac = static_cast<std::int64_t>(h.ts.tv_usec);
-        if (nano_) frac /= 1000;
-        // A corrupt pcapng can hold a 64-bit timestamp beyond what microseconds represent.
-        constexpr std::int64_t max_seconds = 9'000'000'000'000; // about year 287,000
-        sipdetect::record_time time{};
-        if (sec > max_seconds || sec < -max_seconds)
-            ++counters_.bad_timestamps;
-        else
-            time = sipdetect::record_time_from_micros(sec * 1'000'000 + frac);
-        detail::decode_frame(link_, bytes(data, h.caplen), time, counters_, pending_);
+    bool read_packet() override {
+        pcap_pkthdr* header = nullptr;
+        const u_char* data = nullptr;
+        const int rc = pcap_next_ex(pcap_.get(), &header, &data);
+        if (rc == PCAP_ERROR_BREAK) return false; // end of file
+        if (rc != 1) {
+            const char* msg = pcap_geterr(pcap_.get());
+            detail::fail(path(), "packet " + std::to_string(counters_.packets + 1),
+                         msg && *msg ? msg : "read error");
+        }
+        ++counters_.packets;
+        const std::int64_t frac = static_cast<std::int64_t>(header->ts.tv_usec);
+        const auto time =
+            detail::capture_time(static_cast<std::int64_t>(header->ts.tv_sec), nano_ ? frac / 1000 : frac);
+        if (!time) ++counters_.bad_timestamps;
+        decode(link_, bytes(data, header->caplen), time.value_or(sipdetect::record_time{}));
+        return true;
     }
 
     std::unique_ptr<pcap_t, pcap_closer> pcap_;
     detail::link_layer link_ = detail::link_layer::ethernet;
     bool nano_ = false;
-    std::deque<input_record> pending_;
-    std::optional<input_error> error_;
 };
 
 // Link layer -> IP -> UDP/TCP -> SIP, for one frame.
@@ -359,7 +317,31 @@ void detail::decode_frame(link_layer link, std::span<const std::uint8_t> frame, 
     frame_decoder(link, time, counters, out).frame(frame);
 }
 
+std::optional<detail::link_layer> detail::link_layer_of_linktype(std::uint32_t linktype) noexcept {
+    switch (linktype) {
+    case 0: return link_layer::bsd_null;
+    case 1: return link_layer::ethernet;
+    case 12:
+    case 14:
+    case 101: return link_layer::raw_ip;
+    case 108: return link_layer::bsd_loop;
+    case 113: return link_layer::linux_sll;
+    case 228: return link_layer::raw_ipv4;
+    case 229: return link_layer::raw_ipv6;
+    case 276: return link_layer::linux_sll2;
+    default: return std::nullopt;
+    }
+}
+
 std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& path) {
+    // libpcap reads a pcapng file only when all its interfaces share one link type: pcapng is read here.
+    std::array<std::uint8_t, 4> magic{};
+    {
+        const auto f = detail::open_file(path);
+        if (std::fread(magic.data(), 1, magic.size(), f.get()) == magic.size() &&
+            detail::le32(magic.data()) == detail::pcapng_section_header_type)
+            return open_pcapng_reader(path);
+    }
     return std::make_unique<pcap_reader>(path);
 }
 

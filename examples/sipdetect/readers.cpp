@@ -1,7 +1,7 @@
 // sipdetect command-line program: format detection, the reader factory and
 // the time-ordered multi-file read. The readers themselves are in
-// pcap_reader.cpp, netmon_reader.cpp, zeek_reader.cpp, ipfixprobe_reader.cpp
-// and ipfix_reader.cpp.
+// pcap_reader.cpp, pcapng_reader.cpp, netmon_reader.cpp, zeek_reader.cpp,
+// ipfixprobe_reader.cpp and ipfix_reader.cpp.
 #include "readers.hpp"
 
 #include "readers_detail.hpp"
@@ -93,6 +93,7 @@ reader_counters& reader_counters::operator+=(const reader_counters& o) noexcept 
     truncated_packets += o.truncated_packets;
     empty_payloads += o.empty_payloads;
     truncated_fields += o.truncated_fields;
+    unsupported_link_packets += o.unsupported_link_packets;
     lines += o.lines;
     bad_timestamps += o.bad_timestamps;
     skipped_records += o.skipped_records;

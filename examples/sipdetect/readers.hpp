@@ -8,8 +8,9 @@
 //   while (reader->next(r)) { ... }                   // throws input_exception on a bad file
 //   const auto& c = reader->counters();
 //
-// Formats: pcap and pcapng (through libpcap), Microsoft Network Monitor 2.x
-// captures (read directly; libpcap cannot), Zeek sip.log as TSV or JSON
+// Formats: pcap (through libpcap), pcapng (read directly, each packet with
+// the link type and time resolution of its own interface), Microsoft Network
+// Monitor 2.x captures (read directly; libpcap cannot), Zeek sip.log as TSV or JSON
 // lines, ipfixprobe's UniRec text output (CSV with the template as its
 // last line), and IPFIX files holding ipfixprobe's SIP records. When a file turns out to be truncated or corrupt, the records
 // already returned stay valid and the next call to next() throws.
@@ -79,6 +80,8 @@ struct reader_counters {
     std::uint64_t truncated_packets = 0; // link/IP/UDP/TCP headers cut short or with impossible lengths
     std::uint64_t empty_payloads = 0;    // UDP datagrams or TCP segments without payload
     std::uint64_t truncated_fields = 0;  // sum of the parser's truncated_fields over all messages
+    std::uint64_t unsupported_link_packets = 0; // pcapng: packets of an interface whose link type is not
+                                                // decoded, skipped (a classic pcap of such a type is refused)
 
     // text formats (bad_timestamps also for pcap)
     std::uint64_t lines = 0;           // data lines read (headers and comments excluded)
@@ -129,7 +132,8 @@ std::unique_ptr<record_reader> open_reader(const std::filesystem::path& path,
                                            input_format format = input_format::unknown);
 
 // The individual readers, for callers that know the format.
-std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& path);
+std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& path); // pcap or pcapng
+std::unique_ptr<record_reader> open_pcapng_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_zeek_tsv_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_zeek_json_reader(const std::filesystem::path& path);
 std::unique_ptr<record_reader> open_ipfixprobe_reader(const std::filesystem::path& path);

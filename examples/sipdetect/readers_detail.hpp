@@ -35,6 +35,9 @@ constexpr std::uint16_t be16(const std::uint8_t* p) noexcept { return static_cas
 constexpr std::uint32_t be32(const std::uint8_t* p) noexcept {
     return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | std::uint32_t{p[3]};
 }
+constexpr std::uint64_t be64(const std::uint8_t* p) noexcept {
+    return std::uint64_t{be32(p)} << 32 | std::uint64_t{be32(p + 4)};
+}
 constexpr std::uint16_t le16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] | p[1] << 8); }
 constexpr std::uint32_t le32(const std::uint8_t* p) noexcept {
     return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24;
@@ -72,6 +75,23 @@ constexpr std::uint64_t read_be(std::span<const std::uint8_t> b) noexcept {
     return v;
 }
 
+// The link layer of a LINKTYPE_ value as pcap and pcapng files store it
+// (tcpdump.org's list; 12 and 14 are DLT_RAW on the systems that wrote them
+// into files before LINKTYPE_RAW existed); nullopt when not decoded.
+std::optional<link_layer> link_layer_of_linktype(std::uint32_t linktype) noexcept;
+
+// The block type of a pcapng Section Header Block, which opens every pcapng
+// file: the same in either byte order.
+inline constexpr std::uint32_t pcapng_section_header_type = 0x0A0D0D0A;
+
+// A packet's time from whole seconds and microseconds since the epoch;
+// nullopt beyond about year +-287,000, which only a corrupt capture holds.
+inline constexpr std::int64_t max_capture_seconds = 9'000'000'000'000;
+inline std::optional<sipdetect::record_time> capture_time(std::int64_t seconds, std::int64_t micros) noexcept {
+    if (seconds > max_capture_seconds || seconds < -max_capture_seconds) return std::nullopt;
+    return sipdetect::record_time_from_micros(seconds * 1'000'000 + micros);
+}
+
 // The library's: white space trimmed, and a quoted, printable excerpt of
 // untrusted text for error messages.
 using sipdetect::detail::quoted_excerpt;
@@ -92,6 +112,40 @@ inline file_ptr open_file(const std::filesystem::path& path) {
     if (!f) fail(path, "", std::string("cannot open: ") + std::strerror(errno != 0 ? errno : ENOENT));
     return f;
 }
+
+// A reader of captured packets: each packet read is decoded into records,
+// which next() hands out one at a time. An input_exception from
+// read_packet() is kept: the reader stays failed.
+class capture_reader : public record_reader {
+public:
+    bool next(input_record& out) final {
+        if (error_) throw input_exception(*error_);
+        try {
+            while (pending_.empty())
+                if (!read_packet()) return false;
+        } catch (const input_exception& e) {
+            error_ = e.error();
+            throw;
+        }
+        out = std::move(pending_.front());
+        pending_.pop_front();
+        ++counters_.records;
+        return true;
+    }
+
+protected:
+    using record_reader::record_reader;
+    // Reads the next packet (or more of the file) and decodes what it holds
+    // with decode(); false at the end of the file.
+    virtual bool read_packet() = 0;
+    void decode(link_layer link, std::span<const std::uint8_t> frame, sipdetect::record_time time) {
+        decode_frame(link, frame, time, counters_, pending_);
+    }
+
+private:
+    std::deque<input_record> pending_;
+    std::optional<input_error> error_;
+};
 
 // Reads a text file line by line with a bounded line length.
 class line_source {

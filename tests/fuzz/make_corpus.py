@@ -172,18 +172,55 @@ def pcap(linktype, packets, magic=0xA1B2C3D4, endian="<"):
     return out
 
 
-def pcapng(linktype, packets):
+def pcapng_section(interfaces, packets, endian="<"):
+    """One pcapng section: a section header, interface descriptions (link type, options, snap length) and
+    packets: ("epb"|"pb", interface, timestamp, frame), ("spb", frame) or ("block", type, body)."""
     def block(btype, body):
         body += b"\0" * (-len(body) % 4)
         length = 12 + len(body)
-        return struct.pack("<II", btype, length) + body + struct.pack("<I", length)
+        return struct.pack(endian + "II", btype, length) + body + struct.pack(endian + "I", length)
 
-    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-    out += block(1, struct.pack("<HHI", linktype, 0, 65535))
-    for i, frame in enumerate(packets):
-        ts = (1577836800 + i) * 1000000
-        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame)) + frame)
+    out = block(0x0A0D0D0A, struct.pack(endian + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for linktype, options, snap in interfaces:
+        out += block(1, struct.pack(endian + "HHI", linktype, 0, snap) + options)
+    for p in packets:
+        if p[0] == "epb":
+            _, interface, ts, frame = p
+            out += block(6, struct.pack(endian + "IIIII", interface, ts >> 32, ts & 0xFFFFFFFF, len(frame), len(frame))
+                         + frame)
+        elif p[0] == "pb":
+            _, interface, ts, frame = p
+            out += block(2, struct.pack(endian + "HHIIII", interface, 0, ts >> 32, ts & 0xFFFFFFFF, len(frame),
+                                        len(frame)) + frame)
+        elif p[0] == "spb":
+            out += block(3, struct.pack(endian + "I", len(p[1])) + p[1])
+        else:
+            out += block(p[1], p[2])
     return out
+
+
+def pcapng_option(code, value, endian="<"):
+    return struct.pack(endian + "HH", code, len(value)) + value + b"\0" * (-len(value) % 4)
+
+
+def tsresol(value, endian="<"):
+    return pcapng_option(9, bytes([value]), endian)
+
+
+def tsoffset(seconds, endian="<"):
+    return pcapng_option(14, struct.pack(endian + "q", seconds), endian)
+
+
+def pcapng(linktype, packets):
+    return pcapng_section([(linktype, b"", 65535)],
+                          [("epb", 0, (1577836800 + i) * 1000000, frame) for i, frame in enumerate(packets)])
+
+
+def sll2_frame(ethertype, payload):
+    return struct.pack("!HHIHBB", ethertype, 0, 2, 1, 0, 6) + b"\x02" * 8 + payload
+
+
+T0 = 1577836800  # 2020-01-01
 
 
 def b(s):
@@ -202,6 +239,30 @@ PCAP_SEEDS = {
                                               ethernet(0x0806, b"\0" * 28)], magic=0xA1B23C4D),
     "ethernet-ipv6-udp.pcapng": pcapng(1, [ethernet(0x86DD, v6_udp(b(FOLDED)))]),
     "truncated.pcap": pcap(1, [ethernet(0x0800, v4_udp(b(REGISTER)))])[:90],
+    # Interfaces of different link types and time resolutions, as dumpcap -i a -i b and mergecap write them.
+    "mixed-link-types.pcapng": pcapng_section(
+        [(1, b"", 0), (101, tsresol(9), 0), (276, tsresol(0x80 | 20) + tsoffset(100), 0), (105, b"", 0),
+         (0, tsresol(0x80 | 60) + tsoffset(T0), 0)],
+        [("epb", 0, T0 * 1000000, ethernet(0x0800, v4_udp(b(REGISTER)), vlan=7)),
+         ("block", 4, b"\x01\x00\x04\x00\xc0\x00\x02\x42" + b"\0" * 4),  # name resolution: skipped
+         ("epb", 1, (T0 + 1) * 1000000000 + 5, v4_udp(b(RESPONSE_401), src=V4B, dst=V4A)),
+         ("epb", 2, (T0 << 20) | (1 << 19), sll2_frame(0x86DD, v6_udp(b(COMPACT)))),
+         ("epb", 3, 0, b"\0" * 24),
+         ("epb", 4, 3 << 59, struct.pack("<I", 2) + v4_udp(b(INVITE))),
+         ("block", 5, b"\0" * 16),  # interface statistics: skipped
+         ("pb", 0, (T0 + 2) * 1000000, ethernet(0x0800, v4_tcp(b(REGISTER + RESPONSE_401)))),
+         ("spb", ethernet(0x0800, v4_udp(b(FOLDED))))]),
+    "two-sections-both-byte-orders.pcapng":
+        pcapng_section([(1, b"", 0)], [("epb", 0, T0 * 1000000, ethernet(0x0800, v4_udp(b(REGISTER))))])
+        + pcapng_section([(113, tsresol(3, ">"), 60)],
+                         [("epb", 0, T0 * 1000, b"\x00\x00\x00\x01\x00\x06" + b"\x02" * 8 + b"\x08\x00" + v4_udp(b(INVITE))),
+                          ("spb", b"\x00\x00\x00\x01\x00\x06" + b"\x02" * 8 + b"\x08\x00" + v4_udp(b(COMPACT)))],
+                         endian=">"),
+    "tsresol-extremes.pcapng": pcapng_section(
+        [(228, tsresol(19), 0), (229, tsresol(0x80 | 63) + tsoffset(-T0), 0), (101, tsresol(0), 0)],
+        [("epb", 0, 15 * 10**18, v4_udp(b(REGISTER))),
+         ("epb", 1, (1 << 64) - 1, v6_udp(b(COMPACT))),
+         ("epb", 2, (1 << 64) - 1, v4_udp(b(INVITE)))]),
 }
 
 
