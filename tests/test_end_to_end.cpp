@@ -222,13 +222,14 @@ TEST_CASE("option limits are the library's, and a raised max_distinct is announc
     const std::string most = std::to_string(sipdetect::detail::max_table_entries);
     CHECK(usage("--max-tracked " + most + " " + log.arg()).first == 0);
     CHECK(usage("--max-tracked " + std::to_string(sipdetect::detail::max_table_entries + 1) + " " + log.arg()) ==
-          std::pair<int, std::string>{2, "sipdetect: --max-tracked: max_tracked must be between 1 and " + most +
+          std::pair<int, std::string>{2, "sipdetect: --max-tracked: scan_config.max_tracked must be between 1 and " + most +
                                              "\nTry 'sipdetect --help'.\n"});
     const auto [status, text] = usage("--threshold 2000000 " + log.arg());
     CHECK(status == 2);
-    CHECK(text.find("sipdetect: --threshold 2000000 (which raises max_distinct to it): max_distinct above") == 0);
+    CHECK(text.find("sipdetect: --threshold 2000000 (which raises max_distinct to it): scan_config.max_distinct must be "
+                    "between 1 and 1048576") == 0);
     CHECK(usage("--proxy-min-uris 1 " + log.arg()) ==
-          std::pair<int, std::string>{2, "sipdetect: --proxy-min-uris: proxy min_uris must be at least 2\n"
+          std::pair<int, std::string>{2, "sipdetect: --proxy-min-uris: proxy_config.min_uris must be between 2 and 1048576\n"
                                          "Try 'sipdetect --help'.\n"});
     CHECK(usage("--time-to-death 0 " + log.arg()).first == 2);
     CHECK(usage("--threshold -1 " + log.arg()).second.find("--threshold expects a whole number, not \"-1\"") !=
