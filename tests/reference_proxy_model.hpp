@@ -91,7 +91,8 @@ private:
         sipdetect::record_time first_seen{}, last_seen{}, crossed_at{};
         std::uint64_t requests = 0, successes = 0;
         std::uint8_t min_via = 0, max_via = 0;
-        std::vector<std::string> uris; // distinct, in order, at most min_uris
+        std::vector<std::string> uris; // distinct, in order, at most max_distinct
+        bool uris_saturated = false;
         bool evidence = false;         // a second URI was seen: samples are kept from that request on
         std::vector<std::string> uri_sample, user_agents;
         std::vector<sipdetect::ip_address> peers;
@@ -149,7 +150,8 @@ private:
         const std::string uri(v.from_uri);
         const bool known = std::find(c.uris.begin(), c.uris.end(), uri) != c.uris.end();
         if (!known && !c.uris.empty()) c.evidence = true;
-        if (!known && c.uris.size() < cfg_.min_uris) {
+        if (!known && c.uris.size() >= cfg_.max_distinct) c.uris_saturated = true;
+        if (!known && c.uris.size() < cfg_.max_distinct) {
             c.uris.push_back(uri);
             // The first URI is the phone's own: samples start with the second.
             if (c.uris.size() >= 2 && c.uri_sample.size() < cfg_.uri_samples) c.uri_sample.push_back(uri.substr(0, 256));
@@ -203,6 +205,7 @@ private:
             e.id = next_id_++;
             e.source = a;
             e.uris = static_cast<std::uint32_t>(c.uris.size());
+            e.counts_saturated = c.uris_saturated;
             e.uri_sample = c.uri_sample;
             e.first_seen = c.first_seen;
             e.detected_at = at;

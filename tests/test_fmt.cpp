@@ -176,14 +176,16 @@ TEST_CASE("fmt: an end event without tool, agents or sample") {
 
 TEST_CASE("fmt: a proxy event is one line with every field") {
     CHECK(fmt::format("{}", sample_proxy()) ==
-          "2016-08-16T08:27:28.605282Z sipproxy new_proxy #1 127.0.0.10 general uris=10 requests=40 successes=30 "
+          "2016-08-16T08:27:28.605282Z sipproxy new_proxy #1 127.0.0.10 general uris=10 counts_saturated=false "
+          "requests=40 successes=30 "
           "answers_judged=true min_via=1 max_via=2 first_seen=2016-08-16T08:27:20.000000Z "
           "last_seen=2016-08-16T08:27:28.605283Z peers=[127.0.0.20, 2001:db8::1] user_agents=[\"Asterisk PBX 18\"] "
           "uri_sample=[\"sip:alice@example.net\", \"sip:bob@example.net\"]");
     proxy_event empty;
     empty.source = ip_address::parse("2001:db8::5");
     CHECK(fmt::format("{}", empty) ==
-          "1970-01-01T00:00:00.000000Z sipproxy new_proxy #0 2001:db8::5 general uris=0 requests=0 successes=0 "
+          "1970-01-01T00:00:00.000000Z sipproxy new_proxy #0 2001:db8::5 general uris=0 counts_saturated=false "
+          "requests=0 successes=0 "
           "answers_judged=false min_via=0 max_via=0 first_seen=1970-01-01T00:00:00.000000Z "
           "last_seen=1970-01-01T00:00:00.000000Z peers=[] user_agents=[] uri_sample=[]");
 }
@@ -271,7 +273,7 @@ TEST_CASE("fmt: configs print every parameter and hide a custom hash seed") {
     p.max_clock_skew = record_duration::zero();
     p.hash_seed = std::nullopt;
     CHECK(fmt::format("{}", p) ==
-          "proxy_config min_uris=10 closed_season=604800s time_to_death=43200s filter=- filter_mode=exclude_devices "
+          "proxy_config min_uris=10 max_distinct=256 closed_season=604800s time_to_death=43200s filter=- filter_mode=exclude_devices "
           "min_success_share=0.2 answer_grace=32s candidate_idle_timeout=-2.5s max_candidates=1000000 "
           "max_proxies=100000 uri_samples=8 peer_samples=8 max_user_agents=4 max_lateness=90s max_clock_skew=0s "
           "hash_seed=random");

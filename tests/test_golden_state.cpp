@@ -140,10 +140,13 @@ TEST_CASE("golden state files of format version 2 load forever, mean the same, a
     proxy_detector<msg> p(proxy_cfg());
     REQUIRE(load_state_file(golden_dir / "scan-v2.state", s));
     REQUIRE(load_state_file(golden_dir / "proxy-v2.state", p));
-    // Saved again, a version 2 state is exactly what this build writes for
-    // the same story, and canonical: two saves are the same bytes.
+    // Saved again, a version 2 scan state is exactly what this build writes
+    // for the same story, and canonical: two saves are the same bytes. A
+    // version 2 proxy state kept a candidate's From URIs only up to min_uris,
+    // where version 3 counts them up to max_distinct: it saves as what this
+    // build writes less the URIs version 2 never kept, so it is compared by
+    // meaning (the events it still gives, below).
     CHECK(image_of(s) == read_file(golden_dir / "scan-v3.state"));
-    CHECK(image_of(p) == read_file(golden_dir / "proxy-v3.state"));
     CHECK(image_of(s) == image_of(s));
     CHECK(image_of(p) == image_of(p));
     check_meaning(s, p);

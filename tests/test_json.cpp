@@ -27,7 +27,7 @@ const std::vector<std::string> scan_keys{
     "requests", "successful_targets", "failed_targets", "first_seen", "last_seen", "tool", "user_agents", "sample"};
 const std::vector<std::string> scan_target_keys{"host", "port", "user", "answer", "status"};
 const std::vector<std::string> proxy_keys{
-    "detector", "event",   "id",       "source",         "submethod", "uris",    "first_seen", "last_seen",
+    "detector", "event",   "id",       "source",         "submethod", "uris", "counts_saturated", "first_seen", "last_seen",
     "detected_at", "requests", "successes", "answers_judged", "min_via",   "max_via", "uri_sample", "peers",
     "user_agents"};
 

@@ -69,12 +69,28 @@ TEST_CASE("phones with a few URIs are not proxies") {
     CHECK(d.stats().candidates == 14);
 }
 
-TEST_CASE("the URI set stops growing at the minimum") {
-    detector d(quick(5));
+TEST_CASE("distinct URIs are counted up to max_distinct, then the count is saturated and stops growing") {
+    proxy_config config = quick(5);
+    config.answer_grace = std::chrono::hours(2); // the verdict comes after all 4000 requests
+    detector d(config);
     relay_users(d, "192.0.2.10", "192.0.2.20", 4000, 0, 2, false);
     const auto s = d.stats();
     CHECK(s.candidates + s.proxies == 1);
     CHECK(s.memory_bytes < 64 * 1024);
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].uris == 256);
+    CHECK(events[0].counts_saturated);
+
+    detector few(config);
+    relay_users(few, "192.0.2.10", "192.0.2.20", 15, 0, 2, false);
+    const auto relayed = few.flush();
+    REQUIRE(relayed.size() == 1);
+    CHECK(relayed[0].uris == 15); // the true count, not the minimum of 5
+    CHECK_FALSE(relayed[0].counts_saturated);
+
+    config.max_distinct = 4;
+    CHECK_THROWS_WITH(detector(config), Catch::Contains("min_uris 5 exceeds max_distinct 4"));
 }
 
 TEST_CASE("ClosedSeason: proxies found in training are learned silently; the boundary belongs to after") {
@@ -296,7 +312,8 @@ TEST_CASE("the kamailio lab shape: phones, a relaying proxy and a PBX relaying o
     std::sort(sources.begin(), sources.end());
     CHECK(sources == std::vector<std::string>{"127.0.0.10", "127.0.0.20"});
     for (const auto& e : events) {
-        CHECK(e.uris == 10);
+        CHECK(e.uris == 40); // the true count at the verdict, one answer grace after the tenth
+        CHECK_FALSE(e.counts_saturated);
         if (e.source == ip("127.0.0.20")) {
             CHECK(e.max_via == 3);
             CHECK(e.peers == std::vector<ip_address>{ip("127.0.0.40")});

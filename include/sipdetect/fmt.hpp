@@ -316,9 +316,10 @@ struct fmt::formatter<sipdetect::proxy_event> : sipdetect::detail::fmt_empty_spe
     auto format(const sipdetect::proxy_event& e, FormatContext& ctx) const -> decltype(ctx.out()) {
         namespace d = sipdetect::detail;
         auto out = fmt::format_to(ctx.out(),
-                                  "{} sipproxy new_proxy #{} {} general uris={} requests={} successes={} "
+                                  "{} sipproxy new_proxy #{} {} general uris={} counts_saturated={} requests={} successes={} "
                                   "answers_judged={} min_via={} max_via={} first_seen={} last_seen={} peers=",
-                                  sipdetect::format_rfc3339(e.detected_at), e.id, e.source, e.uris, e.requests,
+                                  sipdetect::format_rfc3339(e.detected_at), e.id, e.source, e.uris,
+                                  d::fmt_bool(e.counts_saturated), e.requests,
                                   e.successes, d::fmt_bool(e.answers_judged), e.min_via, e.max_via,
                                   sipdetect::format_rfc3339(e.first_seen), sipdetect::format_rfc3339(e.last_seen));
         out = d::fmt_write_list(out, e.peers,

@@ -197,6 +197,7 @@ inline std::string to_json(const proxy_event& e) {
         .field("source", e.source.to_string())
         .field("submethod", "general")
         .field("uris", std::uint64_t{e.uris})
+        .field("counts_saturated", e.counts_saturated)
         .field("first_seen", format_rfc3339(e.first_seen))
         .field("last_seen", format_rfc3339(e.last_seen))
         .field("detected_at", format_rfc3339(e.detected_at))

@@ -42,6 +42,10 @@ struct proxy_config {
     // the smallest proxy in the captures it was tuned on relays for 20 (the
     // bundled demo) and a kamailio lab proxy for 46.
     std::uint32_t min_uris = 10;
+    // Distinct From URIs are counted exactly up to this many per source, so
+    // that an event reports how many a proxy relays for, then reported as
+    // saturated. At least min_uris.
+    std::uint32_t max_distinct = 256;
     // ADS ClosedSeason: training from the first record; no events during it.
     record_duration closed_season = days(7);
     // ADS TimeToDeath: a learned proxy silent this long is forgotten.
@@ -76,7 +80,8 @@ struct proxy_config {
 struct proxy_event {
     std::uint64_t id = 0;
     ip_address source;
-    std::uint32_t uris = 0;               // distinct From URIs at detection
+    std::uint32_t uris = 0;               // distinct From URIs at the verdict, exact up to max_distinct
+    bool counts_saturated = false;        // uris stopped at max_distinct
     std::vector<std::string> uri_sample;  // bounded
     record_time first_seen{};             // first request of the source
     record_time detected_at{};            // record time of the verdict
@@ -123,7 +128,7 @@ struct proxy_stats {
 namespace detail {
 
 struct proxy_heavy {
-    fingerprint_set uris; // stops at min_uris
+    fingerprint_set uris; // stops at max_distinct
     std::vector<std::string> uri_sample;
     std::vector<ip_address> peers;
     std::vector<std::string> user_agents;

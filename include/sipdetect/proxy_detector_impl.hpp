@@ -19,6 +19,7 @@ template <class T> using proxy_field = config_field<proxy_config, T>;
 // Every field of proxy_config but the seed, with what it accepts. Order is the state format.
 inline const auto proxy_config_fields = std::make_tuple(
     proxy_field<std::uint32_t>{"min_uris", &proxy_config::min_uris, 2, max_distinct_limit},
+    proxy_field<std::uint32_t>{"max_distinct", &proxy_config::max_distinct, 2, max_distinct_limit, 3},
     proxy_field<record_duration>{"closed_season", &proxy_config::closed_season, record_duration::zero(), unbounded_duration},
     proxy_field<record_duration>{"time_to_death", &proxy_config::time_to_death, at_least_1us, unbounded_duration},
     proxy_field<prefix_set>{"filter", &proxy_config::filter},
@@ -39,7 +40,12 @@ inline const auto proxy_config_fields = std::make_tuple(
 
 } // namespace detail
 
-inline void proxy_config::validate() const { detail::check_fields(*this, detail::proxy_config_fields, "proxy_config"); }
+inline void proxy_config::validate() const {
+    detail::check_fields(*this, detail::proxy_config_fields, "proxy_config");
+    if (min_uris > max_distinct)
+        throw config_error("proxy_config.min_uris " + std::to_string(min_uris) + " exceeds max_distinct " +
+                           std::to_string(max_distinct) + ": counts stop growing before it could be reached");
+}
 
 template <class Record, detector_clock Clock>
 proxy_detector<Record, Clock>::proxy_detector(proxy_config config, Clock clock)
@@ -192,12 +198,12 @@ void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const re
         }
         // Past what a phone sends for: keep evidence from here on.
         auto h = std::make_unique<detail::proxy_heavy>();
-        if (c.uri_key != 0) h->uris.insert(c.uri_key, config_.min_uris);
+        if (c.uri_key != 0) h->uris.insert(c.uri_key, config_.max_distinct);
         c.uri_key = 0;
         c.heavy = std::move(h);
     }
     detail::proxy_heavy& h = *c.heavy;
-    if (h.uris.insert(key, config_.min_uris) == detail::fingerprint_set::insert_result::added &&
+    if (h.uris.insert(key, config_.max_distinct) == detail::fingerprint_set::insert_result::added &&
         h.uri_sample.size() < config_.uri_samples)
         h.uri_sample.emplace_back(detail::head(v.from_uri, detail::uri_sample_cap));
     if (h.peers.size() < config_.peer_samples && std::find(h.peers.begin(), h.peers.end(), v.server) == h.peers.end())
@@ -272,6 +278,7 @@ void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail:
         e.id = next_event_id_;
         e.source = key.address;
         e.uris = c.uris();
+        e.counts_saturated = c.heavy && c.heavy->uris.saturated();
         e.first_seen = c.first_seen;
         e.detected_at = at;
         e.last_seen = c.last_seen;
@@ -504,7 +511,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         auto h = std::make_unique<detail::proxy_heavy>();
         h->crossed_at = r.time(); // the 1970 default until min_uris is reached
         if (c->crossed && h->crossed_at > newest) r.fail("verdict due after the newest record or poll");
-        h->uris = detail::read_set(r, config_.min_uris, "URIs");
+        h->uris = detail::read_set(r, config_.max_distinct, "URIs");
         h->uri_sample = detail::read_strings(r, detail::max_evidence_limit, detail::uri_sample_cap, "URI sample");
         h->peers = detail::read_addresses(r, detail::max_evidence_limit, "peer");
         h->user_agents = detail::read_strings(r, detail::max_user_agents_limit, user_agent_cap, "user agent");

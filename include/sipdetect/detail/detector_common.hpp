@@ -26,7 +26,7 @@ inline constexpr std::size_t user_agent_cap = 128;
 namespace detail {
 
 // Limits the configurations accept; a saved state is read under the same ones.
-inline constexpr std::uint32_t max_distinct_limit = 1u << 20; // scan max_distinct, proxy min_uris
+inline constexpr std::uint32_t max_distinct_limit = 1u << 20; // max_distinct of both, proxy min_uris
 inline constexpr std::uint32_t max_evidence_limit = 1000;     // evidence_targets, uri_samples, peer_samples
 inline constexpr std::uint32_t max_user_agents_limit = 100;
 // From URIs kept in a proxy's sample are cut to this many bytes.
@@ -84,6 +84,8 @@ template <class Config, class T> struct config_field {
     T Config::*member;
     bound_type low{};
     bound_type high{};
+    // The first state format version that saves the field; an older file leaves it at its default.
+    std::uint16_t since_version = 2;
 };
 
 template <class T> std::string bound_text(T v) {

@@ -366,6 +366,7 @@ template <class W, class T> void write_value(W& w, const T& v) {
 inline constexpr std::size_t max_saved_prefix_text = 1 << 20;
 
 template <class Config, class T> void read_value(state_reader& r, Config& c, const config_field<Config, T>& f) {
+    if (r.version() < f.since_version) return;
     T& v = c.*(f.member);
     if constexpr (std::is_same_v<T, bool>) v = r.boolean();
     else if constexpr (std::is_enum_v<T>) {
