@@ -9,6 +9,9 @@
 
 #include "counting_allocator.hpp"
 
+#include <cstdlib>
+#include <sstream>
+
 using namespace sipdetect;
 
 namespace {
@@ -145,4 +148,74 @@ TEST_CASE("a population that renews itself allocates nothing once it is steady")
     CHECK(records > 100'000);
     CHECK(scans.stats().expired - expired_before > 10'000); // the population did renew itself
     CHECK(allocations == 0);
+}
+
+namespace {
+
+// A stateful allocator that counts what it hands out and takes its memory
+// from malloc, so that the counting global operator new sees none of it.
+template <class T>
+struct tracking_allocator {
+    using value_type = T;
+    std::size_t* allocations = nullptr;
+
+    tracking_allocator() = default;
+    explicit tracking_allocator(std::size_t* counter) noexcept : allocations(counter) {}
+    template <class U> tracking_allocator(const tracking_allocator<U>& other) noexcept : allocations(other.allocations) {}
+
+    T* allocate(std::size_t n) {
+        constexpr std::size_t align = alignof(T) > alignof(std::max_align_t) ? alignof(T) : alignof(std::max_align_t);
+        const std::size_t bytes = (n * sizeof(T) + align - 1) / align * align;
+        void* p = std::aligned_alloc(align, bytes);
+        if (p == nullptr) throw std::bad_alloc();
+        ++*allocations;
+        return static_cast<T*>(p);
+    }
+    void deallocate(T* p, std::size_t) noexcept { std::free(p); }
+    template <class U> friend bool operator==(const tracking_allocator& a, const tracking_allocator<U>& b) noexcept {
+        return a.allocations == b.allocations;
+    }
+};
+
+} // namespace
+
+TEST_CASE("the detectors take every allocation of feed() from the allocator they are given") {
+    if (!counting::active) {
+        WARN("SKIPPED: the sanitizer owns the allocator, allocations cannot be counted in this build");
+        return;
+    }
+    using alloc = tracking_allocator<std::byte>;
+    std::size_t from_allocator = 0;
+    scan_config sc;
+    sc.threshold = 10;
+    // Verdicts in the ClosedSeason make no event, so feed() makes none of
+    // the events handed out, which are plain std types.
+    proxy_config pc;
+    pc.min_uris = 10;
+    scan_detector<msg, manual_clock, alloc> scans(sc, manual_clock{}, alloc(&from_allocator));
+    proxy_detector<msg, manual_clock, alloc> proxies(pc, manual_clock{}, alloc(&from_allocator));
+
+    std::vector<msg> records = traffic(0);
+    for (int i = 0; i < 3000; ++i) // new sources: table chunks and larger indexes
+        records.push_back(request(10 + i * 0.001, ("10.200." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1)).c_str(),
+                                  "192.0.2.20", sip_method::options, "x"));
+    // A minute later: the proxy's verdict falls due on the feed path.
+    records.push_back(request(70, "198.51.100.1", "192.0.2.20", sip_method::register_, "phone0"));
+    const std::size_t global_before = counting::allocations.load();
+    feed_all(std::span<const msg>(records), scans, proxies);
+    CHECK(counting::allocations.load() - global_before == 0);
+    CHECK(from_allocator > 20); // entries, indexes, evidence, fingerprint arrays, user agents, lists
+    CHECK(proxies.is_learned(ip("192.0.2.10"))); // learned in the season, in a table from the allocator
+    CHECK(scans.stats().memory_bytes > 0);
+
+    // Events are the caller's, made with std::allocator; state round-trips.
+    const auto events = scans.flush();
+    REQUIRE(events.size() == 4); // the start and end of both scanners' scans
+    std::stringstream state;
+    proxies.save(state);
+    proxy_detector<msg, manual_clock, alloc> reloaded(pc, manual_clock{}, alloc(&from_allocator));
+    const std::size_t before_load = from_allocator;
+    reloaded.load(state);
+    CHECK(from_allocator > before_load);
+    CHECK(reloaded.is_learned(ip("192.0.2.10")));
 }

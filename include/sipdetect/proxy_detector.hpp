@@ -127,16 +127,26 @@ struct proxy_stats {
 
 namespace detail {
 
+// Evidence of a candidate past a phone's single From URI; its memory, as the
+// tables', comes from the detector's allocator.
+template <class Allocator>
 struct proxy_heavy {
-    fingerprint_set uris; // stops at max_distinct
-    std::vector<std::string> uri_sample;
-    std::vector<ip_address> peers;
-    std::vector<std::string> user_agents;
+    explicit proxy_heavy(const Allocator& a)
+        : uris(rebound_allocator<Allocator, std::uint32_t>(a)),
+          uri_sample(rebound_allocator<Allocator, allocated_string<Allocator>>(a)),
+          peers(rebound_allocator<Allocator, ip_address>(a)),
+          user_agents(rebound_allocator<Allocator, allocated_string<Allocator>>(a)) {}
+
+    basic_fingerprint_set<rebound_allocator<Allocator, std::uint32_t>> uris; // stops at max_distinct
+    allocated_strings<Allocator> uri_sample;
+    std::vector<ip_address, rebound_allocator<Allocator, ip_address>> peers;
+    allocated_strings<Allocator> user_agents;
     record_time crossed_at{}; // when min_uris was reached; valid when crossed
 };
 
 // One cache line. A requester that has sent for a single From URI, as a
 // phone does, keeps that URI's fingerprint inline and allocates nothing.
+template <class Allocator>
 struct alignas(64) proxy_candidate {
     ip_address address;
     std::uint32_t uri_key = 0; // the single URI's fingerprint while there is no heavy part; 0: none
@@ -145,13 +155,14 @@ struct alignas(64) proxy_candidate {
     std::uint8_t min_via = 0, max_via = 0; // Via depths, saturating at 255
     record_time first_seen{}, last_seen{};
     std::uint64_t requests = 0, successes = 0;
-    std::unique_ptr<proxy_heavy> heavy;
+    allocated_ptr<proxy_heavy<Allocator>, Allocator> heavy;
 
     std::uint32_t uris() const noexcept { return heavy ? heavy->uris.size() : (uri_key != 0 ? 1u : 0u); }
     source_key key() const noexcept { return source_key{address, 0}; }
     void set_key(const source_key& k) noexcept { address = k.address; }
 };
-static_assert(sizeof(void*) != 8 || sizeof(proxy_candidate) == 64, "a proxy candidate is one cache line");
+static_assert(sizeof(void*) != 8 || sizeof(proxy_candidate<std::allocator<std::byte>>) == 64,
+              "a proxy candidate is one cache line");
 
 struct learned_proxy {
     ip_address address;
@@ -164,7 +175,9 @@ struct learned_proxy {
 
 } // namespace detail
 
-template <class Record, detector_clock Clock = manual_clock>
+// Allocator: as for scan_detector (its tables, candidates' evidence and
+// lists; events are plain std types).
+template <class Record, detector_clock Clock = manual_clock, class Allocator = std::allocator<std::byte>>
 class proxy_detector {
     static_assert(detail::check_flow_record<Record>());
 
@@ -172,8 +185,9 @@ public:
     using record_type = Record;
     using clock_type = Clock;
     using event_type = proxy_event;
+    using allocator_type = Allocator;
 
-    explicit proxy_detector(proxy_config config = {}, Clock clock = Clock{});
+    explicit proxy_detector(proxy_config config = {}, Clock clock = Clock{}, const Allocator& allocator = Allocator());
 
     void feed(const Record& record) {
         const detail::record_view v = detail::make_view(record);
@@ -225,8 +239,13 @@ private:
         k.position_hint = candidates_.prefetch_entry(k.hash);
     }
 
-    using candidate_table = detail::flat_table<detail::source_key, detail::proxy_candidate, detail::source_key_hasher>;
-    using proxy_table = detail::flat_table<detail::source_key, detail::learned_proxy, detail::source_key_hasher>;
+    using candidate_type = detail::proxy_candidate<Allocator>;
+    using heavy_type = detail::proxy_heavy<Allocator>;
+    using candidate_table = detail::flat_table<detail::source_key, candidate_type, detail::source_key_hasher,
+                                               detail::rebound_allocator<Allocator, candidate_type>>;
+    using proxy_table = detail::flat_table<detail::source_key, detail::learned_proxy, detail::source_key_hasher,
+                                           detail::rebound_allocator<Allocator, detail::learned_proxy>>;
+    using key_list = std::vector<detail::source_key, detail::rebound_allocator<Allocator, detail::source_key>>;
 
     static detail::source_key key_of(const ip_address& a) noexcept { return detail::source_key{a, 0}; }
     record_time due_time(record_time crossed_at) const noexcept;
@@ -234,27 +253,28 @@ private:
     SIPDETECT_DETAIL_HOT_STEP bool still_learned(const detail::hashed_key& k, record_time t);
     // The key's candidate, appended while the table has room; at
     // max_candidates, admit_at_cap() finds it or picks a victim.
-    SIPDETECT_DETAIL_HOT_STEP detail::proxy_candidate* admit(const detail::hashed_key& k) {
+    SIPDETECT_DETAIL_HOT_STEP candidate_type* admit(const detail::hashed_key& k) {
         if (candidates_.size() < config_.max_candidates)
             return candidates_.try_emplace(k.key, k.hash, k.position_hint).first;
         return admit_at_cap(k);
     }
-    detail::proxy_candidate* admit_at_cap(const detail::hashed_key& k);
+    candidate_type* admit_at_cap(const detail::hashed_key& k);
     SIPDETECT_DETAIL_HOT_STEP void on_request(const record_view& v, const detail::hashed_key& k,
                                               std::uint64_t requests, std::uint64_t successes);
     void on_success(const detail::hashed_key& k, std::uint64_t successes);
-    SIPDETECT_DETAIL_HOT_STEP void add_uri(detail::proxy_candidate& c, const record_view& v);
+    SIPDETECT_DETAIL_HOT_STEP void add_uri(candidate_type& c, const record_view& v);
     void decide_due(record_time now, bool everything);
-    bool decide(const detail::source_key& key, detail::proxy_candidate& c, record_time at);
-    void learn(const detail::source_key& key, detail::proxy_candidate& c, record_time at);
+    bool decide(const detail::source_key& key, candidate_type& c, record_time at);
+    void learn(const detail::source_key& key, candidate_type& c, record_time at);
     void sweep(record_time now) noexcept;
 
     proxy_config config_;
     std::uint64_t hash_seed_;
     Clock clock_;
+    [[no_unique_address]] Allocator alloc_;
     candidate_table candidates_;
     proxy_table proxies_;
-    std::vector<detail::source_key> crossed_; // candidates awaiting a verdict
+    key_list crossed_; // candidates awaiting a verdict
     record_time next_due_ = record_time::max(); // earliest verdict among them
     std::vector<proxy_event> pending_;
     record_time first_record_{record_time::max()}; // training starts here and never moves

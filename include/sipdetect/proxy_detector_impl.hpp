@@ -47,28 +47,30 @@ inline void proxy_config::validate() const {
                            std::to_string(max_distinct) + ": counts stop growing before it could be reached");
 }
 
-template <class Record, detector_clock Clock>
-proxy_detector<Record, Clock>::proxy_detector(proxy_config config, Clock clock)
+template <class Record, detector_clock Clock, class Allocator>
+proxy_detector<Record, Clock, Allocator>::proxy_detector(proxy_config config, Clock clock, const Allocator& allocator)
     : config_(std::move(config)), hash_seed_(config_.hash_seed.value_or(detail::process_hash_seed())),
-      clock_(std::move(clock)), candidates_(detail::source_key_hasher{hash_seed_}),
-      proxies_(detail::source_key_hasher{hash_seed_}) {
+      clock_(std::move(clock)), alloc_(allocator),
+      candidates_(detail::source_key_hasher{hash_seed_}, typename candidate_table::allocator_type(alloc_)),
+      proxies_(detail::source_key_hasher{hash_seed_}, typename proxy_table::allocator_type(alloc_)),
+      crossed_(typename key_list::allocator_type(alloc_)) {
     config_.validate();
 }
 
-template <class Record, detector_clock Clock>
-record_time proxy_detector<Record, Clock>::season_end() const noexcept {
+template <class Record, detector_clock Clock, class Allocator>
+record_time proxy_detector<Record, Clock, Allocator>::season_end() const noexcept {
     if (first_record_ == record_time::max()) return record_time::max();
     if (first_record_ > record_time::max() - config_.closed_season) return record_time::max();
     return first_record_ + config_.closed_season;
 }
 
-template <class Record, detector_clock Clock>
-record_time proxy_detector<Record, Clock>::due_time(record_time crossed_at) const noexcept {
+template <class Record, detector_clock Clock, class Allocator>
+record_time proxy_detector<Record, Clock, Allocator>::due_time(record_time crossed_at) const noexcept {
     return crossed_at > record_time::max() - config_.answer_grace ? record_time::max() : crossed_at + config_.answer_grace;
 }
 
-template <class Record, detector_clock Clock>
-bool proxy_detector<Record, Clock>::filtered(const record_view& v) noexcept {
+template <class Record, detector_clock Clock, class Allocator>
+bool proxy_detector<Record, Clock, Allocator>::filtered(const record_view& v) noexcept {
     if (config_.filter.empty()) return false;
     const bool out = config_.filter_mode == proxy_filter_mode::exclude_devices
                          ? config_.filter.contains(v.client)
@@ -77,8 +79,8 @@ bool proxy_detector<Record, Clock>::filtered(const record_view& v) noexcept {
     return out;
 }
 
-template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::feed_view(const record_view& v, const lookup_type& k) {
+template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::feed_view(const record_view& v, const lookup_type& k) {
     ++stats_.records;
     switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
                                                         [this] { return clock_now(clock_); })) {
@@ -110,8 +112,8 @@ void proxy_detector<Record, Clock>::feed_view(const record_view& v, const lookup
     if (time_.watermark >= next_due_) decide_due(time_.watermark, false);
 }
 
-template <class Record, detector_clock Clock>
-bool proxy_detector<Record, Clock>::still_learned(const detail::hashed_key& k, record_time t) {
+template <class Record, detector_clock Clock, class Allocator>
+bool proxy_detector<Record, Clock, Allocator>::still_learned(const detail::hashed_key& k, record_time t) {
     detail::learned_proxy* p = proxies_.find(k.key, k.hash);
     if (p == nullptr) return false;
     if (t - p->last_seen > config_.time_to_death) {
@@ -123,20 +125,20 @@ bool proxy_detector<Record, Clock>::still_learned(const detail::hashed_key& k, r
     return true;
 }
 
-template <class Record, detector_clock Clock>
-detail::proxy_candidate* proxy_detector<Record, Clock>::admit_at_cap(const detail::hashed_key& k) {
+template <class Record, detector_clock Clock, class Allocator>
+auto proxy_detector<Record, Clock, Allocator>::admit_at_cap(const detail::hashed_key& k) -> candidate_type* {
     const detail::source_key& key = k.key;
-    if (detail::proxy_candidate* c = candidates_.find(key, k.hash, k.position_hint)) return c;
+    if (candidate_type* c = candidates_.find(key, k.hash, k.position_hint)) return c;
     {
         // Victim: fewest URIs, then longest silent. A crossed candidate
         // awaiting its verdict is kept; the newcomer is refused instead.
-        auto worse = [](const detail::proxy_candidate& a, const detail::proxy_candidate& b) {
+        auto worse = [](const candidate_type& a, const candidate_type& b) {
             if (a.crossed != b.crossed) return !a.crossed;
             if (a.uris() != b.uris()) return a.uris() < b.uris();
             return a.last_seen < b.last_seen;
         };
         const auto victim = candidates_.sample_victim(key, 8, worse);
-        const detail::proxy_candidate* vc = victim ? candidates_.find(*victim) : nullptr;
+        const candidate_type* vc = victim ? candidates_.find(*victim) : nullptr;
         if (vc == nullptr || vc->crossed) {
             ++stats_.candidates_rejected;
             return nullptr;
@@ -147,12 +149,12 @@ detail::proxy_candidate* proxy_detector<Record, Clock>::admit_at_cap(const detai
     return candidates_.try_emplace(key, k.hash).first;
 }
 
-template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::on_request(const record_view& v, const detail::hashed_key& k,
+template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::on_request(const record_view& v, const detail::hashed_key& k,
                                                std::uint64_t requests, std::uint64_t successes) {
     // An address is a candidate or a learned proxy, never both: a candidate
     // found at its prefetched position spares the lookup among the proxies.
-    detail::proxy_candidate* c = candidates_.find_at_hint(k.key, k.position_hint);
+    candidate_type* c = candidates_.find_at_hint(k.key, k.position_hint);
     if (c == nullptr) {
         if (still_learned(k, v.time)) return;
         c = admit(k);
@@ -182,13 +184,13 @@ void proxy_detector<Record, Clock>::on_request(const record_view& v, const detai
     }
 }
 
-template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::on_success(const detail::hashed_key& k, std::uint64_t successes) {
-    if (detail::proxy_candidate* c = candidates_.find(k.key, k.hash, k.position_hint)) c->successes += successes;
+template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::on_success(const detail::hashed_key& k, std::uint64_t successes) {
+    if (candidate_type* c = candidates_.find(k.key, k.hash, k.position_hint)) c->successes += successes;
 }
 
-template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const record_view& v) {
+template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::add_uri(candidate_type& c, const record_view& v) {
     const std::uint32_t key = detail::fingerprint_set::key_of(detail::hash_bytes(v.from_uri, hash_seed_));
     if (!c.heavy) {
         if (c.uri_key == key) return;
@@ -197,33 +199,34 @@ void proxy_detector<Record, Clock>::add_uri(detail::proxy_candidate& c, const re
             return;
         }
         // Past what a phone sends for: keep evidence from here on.
-        auto h = std::make_unique<detail::proxy_heavy>();
+        auto h = detail::allocate_unique<heavy_type>(alloc_, alloc_);
         if (c.uri_key != 0) h->uris.insert(c.uri_key, config_.max_distinct);
         c.uri_key = 0;
         c.heavy = std::move(h);
     }
-    detail::proxy_heavy& h = *c.heavy;
+    heavy_type& h = *c.heavy;
     if (h.uris.insert(key, config_.max_distinct) == detail::fingerprint_set::insert_result::added &&
         h.uri_sample.size() < config_.uri_samples)
-        h.uri_sample.emplace_back(detail::head(v.from_uri, detail::uri_sample_cap));
+        h.uri_sample.emplace_back(detail::head(v.from_uri, detail::uri_sample_cap),
+                                  typename detail::allocated_string<Allocator>::allocator_type(alloc_));
     if (h.peers.size() < config_.peer_samples && std::find(h.peers.begin(), h.peers.end(), v.server) == h.peers.end())
         h.peers.push_back(v.server);
     if (!v.user_agent.empty() && h.user_agents.size() < config_.max_user_agents) {
         const std::string_view ua = detail::head(v.user_agent, user_agent_cap);
         if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) == h.user_agents.end())
-            h.user_agents.emplace_back(ua);
+            h.user_agents.emplace_back(ua, typename detail::allocated_string<Allocator>::allocator_type(alloc_));
     }
 }
 
-template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::decide_due(record_time now, bool everything) {
+template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::decide_due(record_time now, bool everything) {
     // Compacts in place: this runs on the feed() path and must not allocate.
     // If a verdict fails to allocate, the keys not yet visited are kept after
     // those kept so far, so that every waiting candidate is still listed once.
     std::size_t kept = 0;
     std::size_t i = 0;
     struct compaction {
-        std::vector<detail::source_key>& keys;
+        key_list& keys;
         std::size_t& kept;
         std::size_t& next;
         ~compaction() {
@@ -235,7 +238,7 @@ void proxy_detector<Record, Clock>::decide_due(record_time now, bool everything)
     next_due_ = record_time::max();
     for (; i < crossed_.size(); ++i) {
         const detail::source_key key = crossed_[i];
-        detail::proxy_candidate* c = candidates_.find(key);
+        candidate_type* c = candidates_.find(key);
         if (c == nullptr || !c->crossed) continue;
         const record_time due = due_time(c->heavy->crossed_at);
         if ((now < due && !everything) || !decide(key, *c, std::min(std::max(now, c->heavy->crossed_at), due))) {
@@ -245,8 +248,8 @@ void proxy_detector<Record, Clock>::decide_due(record_time now, bool everything)
     }
 }
 
-template <class Record, detector_clock Clock>
-bool proxy_detector<Record, Clock>::decide(const detail::source_key& key, detail::proxy_candidate& c,
+template <class Record, detector_clock Clock, class Allocator>
+bool proxy_detector<Record, Clock, Allocator>::decide(const detail::source_key& key, candidate_type& c,
                                            record_time at) {
     if (responses_seen_ &&
         static_cast<double>(c.successes) < config_.min_success_share * static_cast<double>(c.requests)) {
@@ -261,8 +264,8 @@ bool proxy_detector<Record, Clock>::decide(const detail::source_key& key, detail
     return true;
 }
 
-template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail::proxy_candidate& c,
+template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::learn(const detail::source_key& key, candidate_type& c,
                                           record_time at) {
     // Everything that allocates comes first (the event, room for it and for
     // the learned proxy); then the verdict is committed without allocating,
@@ -288,9 +291,9 @@ void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail:
         e.successes = c.successes;
         e.answers_judged = responses_seen_;
         if (c.heavy) {
-            e.uri_sample = c.heavy->uri_sample;
-            e.peers = c.heavy->peers;
-            e.user_agents = c.heavy->user_agents;
+            for (const auto& u : c.heavy->uri_sample) e.uri_sample.emplace_back(u.data(), u.size());
+            e.peers.assign(c.heavy->peers.begin(), c.heavy->peers.end());
+            for (const auto& ua : c.heavy->user_agents) e.user_agents.emplace_back(ua.data(), ua.size());
         }
     }
     if (event) {
@@ -317,8 +320,8 @@ void proxy_detector<Record, Clock>::learn(const detail::source_key& key, detail:
     candidates_.erase(key);
 }
 
-template <class Record, detector_clock Clock>
-std::vector<known_proxy> proxy_detector<Record, Clock>::learned_proxies() const {
+template <class Record, detector_clock Clock, class Allocator>
+std::vector<known_proxy> proxy_detector<Record, Clock, Allocator>::learned_proxies() const {
     std::vector<known_proxy> out;
     out.reserve(proxies_.size());
     proxies_.for_each([&](const detail::learned_proxy& p) {
@@ -329,8 +332,8 @@ std::vector<known_proxy> proxy_detector<Record, Clock>::learned_proxies() const 
     return out;
 }
 
-template <class Record, detector_clock Clock>
-std::vector<proxy_event> proxy_detector<Record, Clock>::poll() {
+template <class Record, detector_clock Clock, class Allocator>
+std::vector<proxy_event> proxy_detector<Record, Clock, Allocator>::poll() {
     const record_time now = time_.poll_now(clock_now(clock_));
     decide_due(now, false);
     sweep(now);
@@ -339,8 +342,8 @@ std::vector<proxy_event> proxy_detector<Record, Clock>::poll() {
     return out;
 }
 
-template <class Record, detector_clock Clock>
-std::vector<proxy_event> proxy_detector<Record, Clock>::flush() {
+template <class Record, detector_clock Clock, class Allocator>
+std::vector<proxy_event> proxy_detector<Record, Clock, Allocator>::flush() {
     const record_time now = time_.poll_now(clock_now(clock_));
     decide_due(now, true);
     // Scanner-like candidates re-queued by decide() are left for later traffic.
@@ -349,12 +352,12 @@ std::vector<proxy_event> proxy_detector<Record, Clock>::flush() {
     return out;
 }
 
-template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::sweep(record_time now) noexcept {
+template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::sweep(record_time now) noexcept {
     const record_duration period = std::min(config_.candidate_idle_timeout, config_.time_to_death) / 10;
     if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
     last_sweep_ = now;
-    stats_.candidates_expired += candidates_.erase_if([&](const detail::proxy_candidate& c) {
+    stats_.candidates_expired += candidates_.erase_if([&](const candidate_type& c) {
         return !c.crossed && now - c.last_seen > config_.candidate_idle_timeout;
     });
     stats_.proxies_expired += proxies_.erase_if([&](const detail::learned_proxy& p) {
@@ -364,19 +367,20 @@ void proxy_detector<Record, Clock>::sweep(record_time now) noexcept {
     proxies_.shrink_index();
 }
 
-template <class Record, detector_clock Clock>
-proxy_stats proxy_detector<Record, Clock>::stats() const {
+template <class Record, detector_clock Clock, class Allocator>
+proxy_stats proxy_detector<Record, Clock, Allocator>::stats() const {
     proxy_stats s = stats_;
     s.candidates = candidates_.size();
     s.proxies = proxies_.size();
     std::size_t bytes = candidates_.memory_bytes() + proxies_.memory_bytes() +
                         (crossed_.capacity() * sizeof(detail::source_key));
-    candidates_.for_each([&](const detail::proxy_candidate& c) {
+    candidates_.for_each([&](const candidate_type& c) {
         if (!c.heavy) return;
-        bytes += sizeof(detail::proxy_heavy) + c.heavy->uris.memory_bytes() +
-                 c.heavy->peers.capacity() * sizeof(ip_address);
-        for (const auto& u : c.heavy->uri_sample) bytes += sizeof(u) + u.capacity();
-        for (const auto& u : c.heavy->user_agents) bytes += sizeof(u) + u.capacity();
+        bytes += sizeof(heavy_type) + c.heavy->uris.memory_bytes() +
+                 c.heavy->peers.capacity() * sizeof(ip_address) +
+                 (c.heavy->uri_sample.capacity() + c.heavy->user_agents.capacity()) * sizeof(c.heavy->uri_sample[0]);
+        for (const auto& u : c.heavy->uri_sample) bytes += u.capacity() > 15 ? u.capacity() + 1 : 0;
+        for (const auto& u : c.heavy->user_agents) bytes += u.capacity() > 15 ? u.capacity() + 1 : 0;
     });
     s.memory_bytes = bytes;
     return s;
@@ -401,8 +405,8 @@ inline constexpr std::size_t min_saved_proxy_event = 8 + 16 + 4 + 8 + 8 + 8 + 8 
 
 } // namespace detail
 
-template <class Record, detector_clock Clock>
-void proxy_detector<Record, Clock>::save(std::ostream& out) const {
+template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::save(std::ostream& out) const {
     detail::write_state(out, detail::state_kind::proxy, [&](auto& w) {
         detail::write_config(w, config_, hash_seed_, detail::proxy_config_fields);
         w.time(first_record_);
@@ -412,7 +416,7 @@ void proxy_detector<Record, Clock>::save(std::ostream& out) const {
         w.u64(next_event_id_);
         detail::write_counters(w, detail::saved_proxy_counters, stats_);
         w.u64(candidates_.size());
-        candidates_.for_each([&](const detail::proxy_candidate& c) {
+        candidates_.for_each([&](const candidate_type& c) {
             w.address(c.address);
             w.time(c.first_seen);
             w.time(c.last_seen);
@@ -464,8 +468,8 @@ void proxy_detector<Record, Clock>::save(std::ostream& out) const {
 // Reads format versions 3 and 2. Version 2 also saved each table's bucket
 // count and each entry's bucket: they are skipped, as the entries are
 // inserted again in storage order.
-template <class Record, detector_clock Clock>
-load_report proxy_detector<Record, Clock>::load(std::istream& in) {
+template <class Record, detector_clock Clock, class Allocator>
+load_report proxy_detector<Record, Clock, Allocator>::load(std::istream& in) {
     detail::state_reader r(in, detail::state_kind::proxy);
     const bool v2 = r.version() == 2;
     const auto saved = detail::read_config(r, detail::proxy_config_fields);
@@ -484,7 +488,7 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
     proxy_stats stats;
     detail::read_counters(r, detail::saved_proxy_counters, stats);
 
-    candidate_table candidates(detail::source_key_hasher{seed});
+    candidate_table candidates(detail::source_key_hasher{seed}, typename candidate_table::allocator_type(alloc_));
     if (v2) (void)r.u64(); // bucket count
     const std::uint64_t n_candidates =
         r.count(config_.max_candidates, detail::min_saved_candidate + (v2 ? 8 : 0), "candidate");
@@ -508,20 +512,20 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
             continue;
         }
         if (c->uri_key != 0) r.fail("inline URI beside the URI set");
-        auto h = std::make_unique<detail::proxy_heavy>();
+        auto h = detail::allocate_unique<heavy_type>(alloc_, alloc_);
         h->crossed_at = r.time(); // the 1970 default until min_uris is reached
         if (c->crossed && h->crossed_at > newest) r.fail("verdict due after the newest record or poll");
-        h->uris = detail::read_set(r, config_.max_distinct, "URIs");
-        h->uri_sample = detail::read_strings(r, detail::max_evidence_limit, detail::uri_sample_cap, "URI sample");
-        h->peers = detail::read_addresses(r, detail::max_evidence_limit, "peer");
-        h->user_agents = detail::read_strings(r, detail::max_user_agents_limit, user_agent_cap, "user agent");
+        detail::read_set(r, h->uris, config_.max_distinct, "URIs");
+        detail::read_strings(r, h->uri_sample, detail::max_evidence_limit, detail::uri_sample_cap, "URI sample");
+        detail::read_addresses(r, h->peers, detail::max_evidence_limit, "peer");
+        detail::read_strings(r, h->user_agents, detail::max_user_agents_limit, user_agent_cap, "user agent");
         if (h->uri_sample.size() > config_.uri_samples) h->uri_sample.resize(config_.uri_samples);
         if (h->peers.size() > config_.peer_samples) h->peers.resize(config_.peer_samples);
         if (h->user_agents.size() > config_.max_user_agents) h->user_agents.resize(config_.max_user_agents);
         c->heavy = std::move(h);
     }
 
-    proxy_table proxies(detail::source_key_hasher{seed});
+    proxy_table proxies(detail::source_key_hasher{seed}, typename proxy_table::allocator_type(alloc_));
     if (v2) (void)r.u64(); // bucket count
     const std::uint64_t n_proxies = r.count(config_.max_proxies, detail::min_saved_proxy + (v2 ? 8 : 0), "proxy");
     for (std::uint64_t n = 0; n < n_proxies; ++n) {
@@ -536,18 +540,18 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         if (candidates.find(key) != nullptr) r.fail("address is both a candidate and a proxy");
     }
 
-    std::vector<detail::source_key> crossed;
+    key_list crossed{typename key_list::allocator_type(alloc_)};
     const std::uint64_t n_crossed = r.count(n_candidates, 16, "pending verdict");
     for (std::uint64_t n = 0; n < n_crossed; ++n) {
         const detail::source_key key{r.address(), 0};
-        const detail::proxy_candidate* c = candidates.find(key);
+        const candidate_type* c = candidates.find(key);
         if (c == nullptr || !c->crossed) r.fail("pending verdict for an unknown candidate");
         crossed.push_back(key);
     }
     // Every crossed candidate awaits its verdict exactly once: one left out would never be decided or expire.
     if (detail::any_repeated(crossed)) r.fail("pending verdict listed twice");
     std::size_t crossed_candidates = 0;
-    candidates.for_each([&](const detail::proxy_candidate& c) { crossed_candidates += c.crossed ? 1 : 0; });
+    candidates.for_each([&](const candidate_type& c) { crossed_candidates += c.crossed ? 1 : 0; });
     if (crossed_candidates != crossed.size()) r.fail("crossed candidates missing from the pending verdicts");
     std::vector<proxy_event> pending;
     const std::uint64_t n_pending = r.count(detail::max_pending_events, detail::min_saved_proxy_event, "pending event");
@@ -557,14 +561,14 @@ load_report proxy_detector<Record, Clock>::load(std::istream& in) {
         if (e.id == 0 || e.id >= next_event_id) r.fail("event id out of range");
         e.source = r.address();
         e.uris = r.u32();
-        e.uri_sample = detail::read_strings(r, detail::max_evidence_limit, detail::uri_sample_cap, "URI sample");
+        detail::read_strings(r, e.uri_sample, detail::max_evidence_limit, detail::uri_sample_cap, "URI sample");
         e.first_seen = r.time();
         e.detected_at = r.time();
         e.last_seen = r.time();
-        e.peers = detail::read_addresses(r, detail::max_evidence_limit, "peer");
+        detail::read_addresses(r, e.peers, detail::max_evidence_limit, "peer");
         e.min_via = r.u32();
         e.max_via = r.u32();
-        e.user_agents = detail::read_strings(r, detail::max_user_agents_limit, user_agent_cap, "user agent");
+        detail::read_strings(r, e.user_agents, detail::max_user_agents_limit, user_agent_cap, "user agent");
         e.requests = r.u64();
         e.successes = r.u64();
         e.answers_judged = r.boolean();

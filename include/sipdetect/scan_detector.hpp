@@ -166,12 +166,41 @@ struct scan_stats {
 
 namespace detail {
 
-// Evidence of one requester and submethod once it has probed more than one target.
+// A probed target as a scanner's evidence keeps it: its user inline, so
+// that evidence allocates only its list.
+struct kept_target {
+    ip_address host;
+    std::uint16_t port = 0;
+    std::uint8_t user_length = 0;
+    std::array<char, scan_user_cap> user_bytes{};
+    bool answered_success = false;
+    bool answered_failure = false;
+    std::uint16_t status = 0;
+
+    std::string_view user() const noexcept { return {user_bytes.data(), user_length}; }
+    void set_user(std::string_view u) noexcept {
+        user_length = static_cast<std::uint8_t>(std::min(u.size(), scan_user_cap));
+        std::copy_n(u.data(), user_length, user_bytes.data());
+    }
+    scan_target to_target() const {
+        return scan_target{host, port, std::string(user()), answered_success, answered_failure, status};
+    }
+};
+
+// Evidence of one requester and submethod once it has probed more than one
+// target; its memory, as the table's, comes from the detector's allocator.
+template <class Allocator>
 struct scan_heavy {
-    fingerprint_set targets, hosts, users;
-    std::vector<scan_target> evidence;
-    std::vector<std::uint32_t> evidence_keys; // target fingerprint of each evidence entry
-    std::vector<std::string> user_agents;
+    explicit scan_heavy(const Allocator& a)
+        : targets(rebound_allocator<Allocator, std::uint32_t>(a)), hosts(rebound_allocator<Allocator, std::uint32_t>(a)),
+          users(rebound_allocator<Allocator, std::uint32_t>(a)), evidence(rebound_allocator<Allocator, kept_target>(a)),
+          evidence_keys(rebound_allocator<Allocator, std::uint32_t>(a)),
+          user_agents(rebound_allocator<Allocator, allocated_string<Allocator>>(a)) {}
+
+    basic_fingerprint_set<rebound_allocator<Allocator, std::uint32_t>> targets, hosts, users;
+    std::vector<kept_target, rebound_allocator<Allocator, kept_target>> evidence;
+    std::vector<std::uint32_t, rebound_allocator<Allocator, std::uint32_t>> evidence_keys; // target fingerprint of each evidence entry
+    allocated_strings<Allocator> user_agents;
     std::uint64_t last_user_agent_hash = 0; // not saved: only spares comparisons
     std::uint64_t last_from_hash = 0;       // not saved: spares the From user check while From stays the same
     std::uint32_t successful_targets = 0, failed_targets = 0;
@@ -186,6 +215,7 @@ struct scan_heavy {
 // Per (requester, submethod): one cache line. A requester with a single
 // target keeps only its fingerprints and answers, and allocates nothing; the
 // target's details are kept from the second target on (see README "Events").
+template <class Allocator>
 struct alignas(64) scan_source {
     ip_address address;
     std::uint8_t submethod = 0;
@@ -193,7 +223,7 @@ struct alignas(64) scan_source {
     std::uint32_t target_key = 0, host_key = 0, user_key = 0;
     record_time first_seen{}, last_seen{};
     std::uint64_t requests = 0;
-    std::unique_ptr<scan_heavy> heavy;
+    allocated_ptr<scan_heavy<Allocator>, Allocator> heavy;
 
     source_key key() const noexcept { return source_key{address, submethod}; }
     void set_key(const source_key& k) noexcept {
@@ -201,11 +231,15 @@ struct alignas(64) scan_source {
         submethod = k.tag;
     }
 };
-static_assert(sizeof(void*) != 8 || sizeof(scan_source) == 64, "a scan entry is one cache line");
+static_assert(sizeof(void*) != 8 || sizeof(scan_source<std::allocator<std::byte>>) == 64,
+              "a scan entry is one cache line");
 
 } // namespace detail
 
-template <class Record, detector_clock Clock = manual_clock>
+// Allocator: where the tables, the per-source evidence and the detector's
+// own lists get their memory (rebound as needed); the events handed out are
+// plain std types. A stateless allocator keeps an entry in one cache line.
+template <class Record, detector_clock Clock = manual_clock, class Allocator = std::allocator<std::byte>>
 class scan_detector {
     static_assert(detail::check_flow_record<Record>());
 
@@ -213,8 +247,9 @@ public:
     using record_type = Record;
     using clock_type = Clock;
     using event_type = scan_event;
+    using allocator_type = Allocator;
 
-    explicit scan_detector(scan_config config = {}, Clock clock = Clock{});
+    explicit scan_detector(scan_config config = {}, Clock clock = Clock{}, const Allocator& allocator = Allocator());
 
     // Hot path: one flow record. Allocates only when the table needs a new
     // chunk or a larger index, or a requester first probes a second target.
@@ -263,7 +298,11 @@ private:
         if (k.present) k.position_hint = table_.prefetch_entry(k.hash);
     }
 
-    using table_type = detail::flat_table<detail::source_key, detail::scan_source, detail::source_key_hasher>;
+    using source_type = detail::scan_source<Allocator>;
+    using heavy_type = detail::scan_heavy<Allocator>;
+    using table_type =
+        detail::flat_table<detail::source_key, source_type, detail::source_key_hasher, detail::rebound_allocator<Allocator, source_type>>;
+    using key_list = std::vector<detail::source_key, detail::rebound_allocator<Allocator, detail::source_key>>;
 
     // False also for a switched-off submethod: its records then cost no lookup.
     bool key_of(const record_view& v, detail::source_key& key) const noexcept;
@@ -272,27 +311,27 @@ private:
                    std::uint16_t status);
     // The key's entry, appended while the table has room; at max_tracked,
     // admit_at_cap() finds it or picks a victim.
-    SIPDETECT_DETAIL_HOT_STEP detail::scan_source* admit(const detail::hashed_key& k) {
+    SIPDETECT_DETAIL_HOT_STEP source_type* admit(const detail::hashed_key& k) {
         if (table_.size() < config_.max_tracked) return table_.try_emplace(k.key, k.hash, k.position_hint).first;
         return admit_at_cap(k);
     }
-    detail::scan_source* admit_at_cap(const detail::hashed_key& k);
-    SIPDETECT_DETAIL_HOT_STEP void add_target(detail::scan_source& s, const record_view& v, std::uint32_t target_key,
+    source_type* admit_at_cap(const detail::hashed_key& k);
+    SIPDETECT_DETAIL_HOT_STEP void add_target(source_type& s, const record_view& v, std::uint32_t target_key,
                                               std::uint32_t host_key, std::uint32_t user_key, std::string_view user);
-    void promote(detail::scan_source& s);
-    SIPDETECT_DETAIL_HOT_STEP void note_user_agent(detail::scan_heavy& h, const record_view& v);
-    SIPDETECT_DETAIL_HOT_STEP void maybe_activate(const detail::source_key& key, detail::scan_source& s);
+    void promote(source_type& s);
+    SIPDETECT_DETAIL_HOT_STEP void note_user_agent(heavy_type& h, const record_view& v);
+    SIPDETECT_DETAIL_HOT_STEP void maybe_activate(const detail::source_key& key, source_type& s);
     // An active scan has new evidence: its update may fall due before poll() expected.
-    void note_change(detail::scan_heavy& h) noexcept {
+    void note_change(heavy_type& h) noexcept {
         if (h.changed) return;
         h.changed = true;
         next_active_due_ = std::min(next_active_due_, detail::later_by(h.last_emitted, config_.update_interval));
     }
-    scan_event make_event(scan_phase phase, const detail::source_key& key, const detail::scan_source& s) const;
+    scan_event make_event(scan_phase phase, const detail::source_key& key, const source_type& s) const;
     std::vector<scan_event> emit(bool end_all);
-    void make_due_events(record_time now, const detail::source_key& key, const detail::scan_source& s,
+    void make_due_events(record_time now, const detail::source_key& key, const source_type& s,
                          std::vector<scan_event>& out) const;
-    void commit_due_events(record_time now, bool end_all, std::vector<detail::source_key>& still_active) noexcept;
+    void commit_due_events(record_time now, bool end_all, key_list& still_active) noexcept;
     void sweep(record_time now) noexcept;
     bool enabled(scan_submethod m) const noexcept { return (enabled_submethods_ >> static_cast<unsigned>(m)) & 1u; }
 
@@ -305,8 +344,9 @@ private:
     static constexpr std::uint8_t no_tag = 0xff;
     std::array<std::uint8_t, sip_method_names.size()> method_tags_{};
     Clock clock_;
+    [[no_unique_address]] Allocator alloc_;
     table_type table_;
-    std::vector<detail::source_key> active_; // keys with an active scan, few
+    key_list active_; // keys with an active scan, few
     detail::time_gate time_;
     record_time last_sweep_{record_time::min()};
     // No active scan can have an event due before this; poll() skips them until then.

@@ -63,11 +63,12 @@ inline bool to_submethod(sip_method m, scan_submethod& out) noexcept {
 }
 } // namespace detail
 
-template <class Record, detector_clock Clock>
-scan_detector<Record, Clock>::scan_detector(scan_config config, Clock clock)
+template <class Record, detector_clock Clock, class Allocator>
+scan_detector<Record, Clock, Allocator>::scan_detector(scan_config config, Clock clock, const Allocator& allocator)
     : config_(std::move(config)), hash_seed_(config_.hash_seed.value_or(detail::process_hash_seed())),
-      enabled_submethods_(detail::submethod_mask(config_)), clock_(std::move(clock)),
-      table_(detail::source_key_hasher{hash_seed_}) {
+      enabled_submethods_(detail::submethod_mask(config_)), clock_(std::move(clock)), alloc_(allocator),
+      table_(detail::source_key_hasher{hash_seed_}, typename table_type::allocator_type(alloc_)),
+      active_(typename key_list::allocator_type(alloc_)) {
     config_.validate();
     for (std::size_t i = 0; i < method_tags_.size(); ++i) {
         scan_submethod m;
@@ -93,8 +94,8 @@ inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t f
 } // namespace detail
 
 // The table key of a request or response; false for records that have none.
-template <class Record, detector_clock Clock>
-bool scan_detector<Record, Clock>::key_of(const record_view& v, detail::source_key& key) const noexcept {
+template <class Record, detector_clock Clock, class Allocator>
+bool scan_detector<Record, Clock, Allocator>::key_of(const record_view& v, detail::source_key& key) const noexcept {
     const auto method = static_cast<std::size_t>(v.method);
     const std::uint8_t tag = method < method_tags_.size() ? method_tags_[method] : no_tag;
     if (v.is_counters || tag == no_tag) return false;
@@ -102,8 +103,8 @@ bool scan_detector<Record, Clock>::key_of(const record_view& v, detail::source_k
     return true;
 }
 
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::feed_view(const record_view& v, const lookup_type& k) {
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::feed_view(const record_view& v, const lookup_type& k) {
     ++stats_.records;
     switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
                                                         [this] { return clock_now(clock_); })) {
@@ -141,15 +142,15 @@ void scan_detector<Record, Clock>::feed_view(const record_view& v, const lookup_
     }
 }
 
-template <class Record, detector_clock Clock>
-detail::scan_source* scan_detector<Record, Clock>::admit_at_cap(const detail::hashed_key& k) {
+template <class Record, detector_clock Clock, class Allocator>
+auto scan_detector<Record, Clock, Allocator>::admit_at_cap(const detail::hashed_key& k) -> source_type* {
     const detail::source_key& key = k.key;
-    if (detail::scan_source* s = table_.find(key, k.hash, k.position_hint)) return s;
+    if (source_type* s = table_.find(key, k.hash, k.position_hint)) return s;
     {
         // Victim: no active scan first, then the fewest targets, then the
         // longest silent. A spoofed one-probe source can only push out
         // another one-probe source; see README "Memory bounds".
-        auto worse = [](const detail::scan_source& a, const detail::scan_source& b) {
+        auto worse = [](const source_type& a, const source_type& b) {
             const bool a_active = a.heavy && a.heavy->active;
             const bool b_active = b.heavy && b.heavy->active;
             if (a_active != b_active) return !a_active;
@@ -159,7 +160,7 @@ detail::scan_source* scan_detector<Record, Clock>::admit_at_cap(const detail::ha
             return a.last_seen < b.last_seen;
         };
         const auto victim = table_.sample_victim(key, 8, worse);
-        detail::scan_source* vs = victim ? table_.find(*victim) : nullptr;
+        source_type* vs = victim ? table_.find(*victim) : nullptr;
         if (vs == nullptr || (vs->heavy && vs->heavy->active)) {
             ++stats_.rejected;
             return nullptr;
@@ -171,8 +172,8 @@ detail::scan_source* scan_detector<Record, Clock>::admit_at_cap(const detail::ha
     return table_.try_emplace(key, k.hash).first;
 }
 
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::on_request(const record_view& v, const detail::hashed_key& k,
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::on_request(const record_view& v, const detail::hashed_key& k,
                                               std::uint64_t count) {
     if (config_.ignore_relayed && v.via_count >= 2) {
         ++stats_.relayed_ignored;
@@ -182,7 +183,7 @@ void scan_detector<Record, Clock>::on_request(const record_view& v, const detail
         ++stats_.filtered;
         return;
     }
-    detail::scan_source* s = admit(k);
+    source_type* s = admit(k);
     if (s == nullptr) return;
     if (s->requests == 0) {
         s->first_seen = v.time;
@@ -212,8 +213,8 @@ void scan_detector<Record, Clock>::on_request(const record_view& v, const detail
     maybe_activate(k.key, *s);
 }
 
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::add_target(detail::scan_source& s, const record_view& v,
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::add_target(source_type& s, const record_view& v,
                                               std::uint32_t target_key, std::uint32_t host_key,
                                               std::uint32_t user_key, std::string_view user) {
     if (!s.heavy) {
@@ -226,15 +227,15 @@ void scan_detector<Record, Clock>::add_target(detail::scan_source& s, const reco
         if (s.target_key == target_key) return;
         promote(s);
     }
-    detail::scan_heavy& h = *s.heavy;
+    heavy_type& h = *s.heavy;
     if (h.targets.insert(target_key, config_.max_distinct) != detail::fingerprint_set::insert_result::added) return;
     h.hosts.insert(host_key, config_.max_distinct);
     h.users.insert(user_key, config_.max_distinct);
     if (h.evidence.size() < config_.evidence_targets) {
-        scan_target t;
+        detail::kept_target t;
         t.host = v.server;
         t.port = v.server_port;
-        t.user.assign(user.substr(0, scan_user_cap));
+        t.set_user(user);
         // Room in both lists first: a failed allocation must not leave them of different lengths.
         detail::make_room_for_one(h.evidence);
         detail::make_room_for_one(h.evidence_keys);
@@ -243,9 +244,9 @@ void scan_detector<Record, Clock>::add_target(detail::scan_source& s, const reco
     }
 }
 
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
-    auto h = std::make_unique<detail::scan_heavy>();
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::promote(source_type& s) {
+    auto h = detail::allocate_unique<heavy_type>(alloc_, alloc_);
     if (s.target_key != 0) {
         h->targets.insert(s.target_key, config_.max_distinct);
         h->targets.set_flags(s.target_key, s.first_answers);
@@ -262,8 +263,8 @@ void scan_detector<Record, Clock>::promote(detail::scan_source& s) {
 // changes. The hashes of the last agent and the last From seen spare the
 // comparisons and the From user check while they stay the same (the hashes
 // are seeded, so a sender cannot aim for a collision).
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const record_view& v) {
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::note_user_agent(heavy_type& h, const record_view& v) {
     if (h.tool == 0) {
         const std::uint64_t from_hash = detail::hash_bytes(v.from_uri, hash_seed_);
         if (from_hash != h.last_from_hash) {
@@ -278,14 +279,14 @@ void scan_detector<Record, Clock>::note_user_agent(detail::scan_heavy& h, const 
     if (ua_hash == h.last_user_agent_hash) return;
     h.last_user_agent_hash = ua_hash;
     if (std::find(h.user_agents.begin(), h.user_agents.end(), ua) != h.user_agents.end()) return;
-    h.user_agents.emplace_back(ua);
+    h.user_agents.emplace_back(ua.data(), ua.size(), typename detail::allocated_string<Allocator>::allocator_type(alloc_));
     if (h.tool == 0) h.tool = detail::match_scanner_tool(ua, uri_user(v.from_uri));
 }
 
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::on_answer(const record_view& v, const detail::hashed_key& k, bool success,
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::on_answer(const record_view& v, const detail::hashed_key& k, bool success,
                                              bool failure, std::uint16_t status) {
-    detail::scan_source* s = table_.find(k.key, k.hash, k.position_hint);
+    source_type* s = table_.find(k.key, k.hash, k.position_hint);
     if (s == nullptr) return;
     const std::string_view user = detail::called_user(v);
     const std::uint64_t seed = hash_seed_;
@@ -300,13 +301,13 @@ void scan_detector<Record, Clock>::on_answer(const record_view& v, const detail:
         ++stats_.responses_matched;
         return;
     }
-    detail::scan_heavy& h = *s->heavy;
+    heavy_type& h = *s->heavy;
     const std::uint32_t fresh = h.targets.set_flags(target_key, flags);
     if (fresh & 1u) ++h.successful_targets;
     if (fresh & 2u) ++h.failed_targets;
     const auto at = std::find(h.evidence_keys.begin(), h.evidence_keys.end(), target_key);
     if (at != h.evidence_keys.end()) {
-        scan_target& t = h.evidence[static_cast<std::size_t>(at - h.evidence_keys.begin())];
+        detail::kept_target& t = h.evidence[static_cast<std::size_t>(at - h.evidence_keys.begin())];
         t.answered_success = t.answered_success || success;
         t.answered_failure = t.answered_failure || failure;
         t.status = detail::merged_status(t.status, status);
@@ -315,10 +316,10 @@ void scan_detector<Record, Clock>::on_answer(const record_view& v, const detail:
     if (h.active && fresh) note_change(h);
 }
 
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::maybe_activate(const detail::source_key& key, detail::scan_source& s) {
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::maybe_activate(const detail::source_key& key, source_type& s) {
     if (!s.heavy || s.heavy->active) return;
-    detail::scan_heavy& h = *s.heavy;
+    heavy_type& h = *s.heavy;
     const std::uint32_t targets = h.targets.size();
     if (targets < config_.threshold) return;
     if (key.tag == static_cast<std::uint8_t>(scan_submethod::register_) &&
@@ -332,10 +333,10 @@ void scan_detector<Record, Clock>::maybe_activate(const detail::source_key& key,
     next_active_due_ = record_time::min(); // its start
 }
 
-template <class Record, detector_clock Clock>
-scan_event scan_detector<Record, Clock>::make_event(scan_phase phase, const detail::source_key& key,
-                                                    const detail::scan_source& s) const {
-    const detail::scan_heavy& h = *s.heavy;
+template <class Record, detector_clock Clock, class Allocator>
+scan_event scan_detector<Record, Clock, Allocator>::make_event(scan_phase phase, const detail::source_key& key,
+                                                    const source_type& s) const {
+    const heavy_type& h = *s.heavy;
     scan_event e;
     e.phase = phase;
     e.id = h.event_id;
@@ -352,37 +353,39 @@ scan_event scan_detector<Record, Clock>::make_event(scan_phase phase, const deta
     e.failed_targets = h.failed_targets;
     e.first_seen = s.first_seen;
     e.last_seen = s.last_seen;
-    e.sample = h.evidence;
-    e.user_agents = h.user_agents;
+    e.sample.reserve(h.evidence.size());
+    for (const detail::kept_target& t : h.evidence) e.sample.push_back(t.to_target());
+    e.user_agents.reserve(h.user_agents.size());
+    for (const auto& ua : h.user_agents) e.user_agents.emplace_back(ua.data(), ua.size());
     e.tool = std::string(detail::scanner_tool_name(h.tool));
     return e;
 }
 
-template <class Record, detector_clock Clock>
-std::vector<scan_event> scan_detector<Record, Clock>::poll() {
+template <class Record, detector_clock Clock, class Allocator>
+std::vector<scan_event> scan_detector<Record, Clock, Allocator>::poll() {
     return emit(false);
 }
 
-template <class Record, detector_clock Clock>
-std::vector<scan_event> scan_detector<Record, Clock>::flush() {
+template <class Record, detector_clock Clock, class Allocator>
+std::vector<scan_event> scan_detector<Record, Clock, Allocator>::flush() {
     return emit(true);
 }
 
 // poll() and flush(). Every event is made before anything changes: if an
 // allocation fails, the detector is as it was and the next call returns the
 // same events (README "Exception safety").
-template <class Record, detector_clock Clock>
-std::vector<scan_event> scan_detector<Record, Clock>::emit(bool end_all) {
+template <class Record, detector_clock Clock, class Allocator>
+std::vector<scan_event> scan_detector<Record, Clock, Allocator>::emit(bool end_all) {
     const detail::time_gate time_before = time_;
     std::vector<scan_event> out;
-    std::vector<detail::source_key> still_active;
+    key_list still_active{typename key_list::allocator_type(alloc_)};
     record_time now{};
     try {
         now = time_.poll_now(clock_now(clock_));
         if (now >= next_active_due_ || end_all) {
             still_active.reserve(active_.size());
             for (const detail::source_key& key : active_)
-                if (const detail::scan_source* s = table_.find(key); s != nullptr && s->heavy)
+                if (const source_type* s = table_.find(key); s != nullptr && s->heavy)
                     make_due_events(now, key, *s, out);
             std::stable_sort(out.begin(), out.end(), [](const scan_event& a, const scan_event& b) {
                 if (a.id != b.id) return a.id < b.id;
@@ -391,7 +394,7 @@ std::vector<scan_event> scan_detector<Record, Clock>::emit(bool end_all) {
             // At the end of input the scans still going end after what was due anyway.
             if (end_all) {
                 for (const detail::source_key& key : active_) {
-                    const detail::scan_source* s = table_.find(key);
+                    const source_type* s = table_.find(key);
                     if (s != nullptr && s->heavy && !(now - s->last_seen >= config_.event_idle_timeout))
                         out.push_back(make_event(scan_phase::end, key, *s));
                 }
@@ -408,10 +411,10 @@ std::vector<scan_event> scan_detector<Record, Clock>::emit(bool end_all) {
 
 // The events due for one active scan at `now`: a pending start, then its end
 // once idle, or else an update when it changed and the interval has passed.
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::make_due_events(record_time now, const detail::source_key& key,
-                                                   const detail::scan_source& s, std::vector<scan_event>& out) const {
-    const detail::scan_heavy& h = *s.heavy;
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::make_due_events(record_time now, const detail::source_key& key,
+                                                   const source_type& s, std::vector<scan_event>& out) const {
+    const heavy_type& h = *s.heavy;
     if (h.start_pending) out.push_back(make_event(scan_phase::start, key, s));
     const record_time last_emitted = h.start_pending ? now : h.last_emitted;
     const bool changed = h.changed && !h.start_pending;
@@ -426,14 +429,14 @@ void scan_detector<Record, Clock>::make_due_events(record_time now, const detail
 // (note_change() lowers the time when a scan changes later; maybe_activate()
 // when a scan starts). Allocates nothing: `still_active` has room for every
 // active scan.
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::commit_due_events(record_time now, bool end_all,
-                                                     std::vector<detail::source_key>& still_active) noexcept {
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::commit_due_events(record_time now, bool end_all,
+                                                     key_list& still_active) noexcept {
     next_active_due_ = record_time::max();
     for (const detail::source_key& key : active_) {
-        detail::scan_source* s = table_.find(key);
+        source_type* s = table_.find(key);
         if (s == nullptr || !s->heavy) continue;
-        detail::scan_heavy& h = *s->heavy;
+        heavy_type& h = *s->heavy;
         if (h.start_pending) {
             h.start_pending = false;
             h.changed = false;
@@ -457,30 +460,30 @@ void scan_detector<Record, Clock>::commit_due_events(record_time now, bool end_a
     active_.swap(still_active);
 }
 
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::sweep(record_time now) noexcept {
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::sweep(record_time now) noexcept {
     // A full pass at most once per tenth of the idle timeout keeps poll() cheap.
     const record_duration period = config_.source_idle_timeout / 10;
     if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
     last_sweep_ = now;
-    stats_.expired += table_.erase_if([&](const detail::scan_source& s) {
+    stats_.expired += table_.erase_if([&](const source_type& s) {
         return detail::further_than(now, s.last_seen, config_.source_idle_timeout) && !(s.heavy && s.heavy->active);
     });
     table_.shrink_index();
 }
 
-template <class Record, detector_clock Clock>
-scan_stats scan_detector<Record, Clock>::stats() const {
+template <class Record, detector_clock Clock, class Allocator>
+scan_stats scan_detector<Record, Clock, Allocator>::stats() const {
     scan_stats s = stats_;
     s.tracked = table_.size();
     std::size_t bytes = table_.memory_bytes();
-    table_.for_each([&](const detail::scan_source& src) {
+    table_.for_each([&](const source_type& src) {
         if (!src.heavy) return;
-        const detail::scan_heavy& h = *src.heavy;
+        const heavy_type& h = *src.heavy;
         bytes += sizeof(h) + h.targets.memory_bytes() + h.hosts.memory_bytes() + h.users.memory_bytes() +
-                 h.evidence.capacity() * sizeof(scan_target);
-        for (const auto& t : h.evidence) bytes += t.user.capacity() > 15 ? t.user.capacity() : 0;
-        for (const auto& ua : h.user_agents) bytes += sizeof(ua) + ua.capacity();
+                 h.evidence.capacity() * sizeof(detail::kept_target) + h.evidence_keys.capacity() * sizeof(std::uint32_t) +
+                 h.user_agents.capacity() * sizeof(h.user_agents[0]);
+        for (const auto& ua : h.user_agents) bytes += ua.capacity() > 15 ? ua.capacity() + 1 : 0;
     });
     s.memory_bytes = bytes;
     return s;
@@ -522,8 +525,8 @@ inline std::uint8_t scanner_tool_of(state_reader& r, std::string_view name) {
 
 } // namespace detail
 
-template <class Record, detector_clock Clock>
-void scan_detector<Record, Clock>::save(std::ostream& out) const {
+template <class Record, detector_clock Clock, class Allocator>
+void scan_detector<Record, Clock, Allocator>::save(std::ostream& out) const {
     detail::write_state(out, detail::state_kind::scan, [&](auto& w) {
         detail::write_config(w, config_, hash_seed_, detail::scan_config_fields);
         detail::write_time_gate(w, time_);
@@ -531,7 +534,7 @@ void scan_detector<Record, Clock>::save(std::ostream& out) const {
         w.u64(next_event_id_);
         detail::write_counters(w, detail::saved_scan_counters, stats_);
         w.u64(table_.size());
-        table_.for_each([&](const detail::scan_source& s) {
+        table_.for_each([&](const source_type& s) {
             w.address(s.address);
             w.u8(s.submethod);
             w.time(s.first_seen);
@@ -543,17 +546,17 @@ void scan_detector<Record, Clock>::save(std::ostream& out) const {
             w.u8(s.first_answers);
             w.boolean(s.heavy != nullptr);
             if (!s.heavy) return;
-            const detail::scan_heavy& h = *s.heavy;
+            const heavy_type& h = *s.heavy;
             detail::write_set(w, h.targets);
             detail::write_set(w, h.hosts);
             detail::write_set(w, h.users);
             w.u64(h.evidence.size());
             for (std::size_t k = 0; k < h.evidence.size(); ++k) {
-                const scan_target& t = h.evidence[k];
+                const detail::kept_target& t = h.evidence[k];
                 w.u32(h.evidence_keys[k]);
                 w.address(t.host);
                 w.u16(t.port);
-                w.bytes(t.user);
+                w.bytes(t.user());
                 w.boolean(t.answered_success);
                 w.boolean(t.answered_failure);
                 w.u16(t.status);
@@ -579,8 +582,8 @@ void scan_detector<Record, Clock>::save(std::ostream& out) const {
 // Reads format versions 3 and 2. Version 2 also saved each entry's index
 // bucket (and the bucket count) and the scanner tool as an index: the
 // buckets are skipped, as the entries are inserted again in storage order.
-template <class Record, detector_clock Clock>
-load_report scan_detector<Record, Clock>::load(std::istream& in) {
+template <class Record, detector_clock Clock, class Allocator>
+load_report scan_detector<Record, Clock, Allocator>::load(std::istream& in) {
     detail::state_reader r(in, detail::state_kind::scan);
     const bool v2 = r.version() == 2;
     const auto saved = detail::read_config(r, detail::scan_config_fields);
@@ -596,7 +599,7 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
     scan_stats stats;
     detail::read_counters(r, detail::saved_scan_counters, stats);
 
-    table_type table(detail::source_key_hasher{seed});
+    table_type table(detail::source_key_hasher{seed}, typename table_type::allocator_type(alloc_));
     if (v2) (void)r.u64(); // bucket count
     const std::uint64_t entries =
         r.count(config_.max_tracked, detail::min_saved_scan_source + (v2 ? 8 : 0), "tracked source");
@@ -618,28 +621,28 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         if (s->first_answers > 3) r.fail("answer flags out of range");
         if (s->first_seen > s->last_seen) r.fail("first_seen after last_seen");
         if (!r.boolean()) continue;
-        auto h = std::make_unique<detail::scan_heavy>();
-        h->targets = detail::read_set(r, config_.max_distinct, "targets");
-        h->hosts = detail::read_set(r, config_.max_distinct, "hosts");
-        h->users = detail::read_set(r, config_.max_distinct, "users");
+        auto h = detail::allocate_unique<heavy_type>(alloc_, alloc_);
+        detail::read_set(r, h->targets, config_.max_distinct, "targets");
+        detail::read_set(r, h->hosts, config_.max_distinct, "hosts");
+        detail::read_set(r, h->users, config_.max_distinct, "users");
         const std::uint64_t evidence = r.count(detail::max_evidence_limit, detail::min_saved_evidence, "evidence target");
         for (std::uint64_t k = 0; k < evidence; ++k) {
             const std::uint32_t target_key = r.u32();
-            scan_target t;
+            detail::kept_target t;
             t.host = r.address();
             t.port = r.u16();
-            t.user = r.bytes(scan_user_cap);
+            t.set_user(r.bytes(scan_user_cap));
             t.answered_success = r.boolean();
             t.answered_failure = r.boolean();
             t.status = r.u16();
             if (h->targets.flags(target_key) != ((t.answered_success ? 1u : 0u) | (t.answered_failure ? 2u : 0u)))
                 r.fail("evidence target disagrees with the target set");
             if (h->evidence.size() < config_.evidence_targets) {
-                h->evidence.push_back(std::move(t));
+                h->evidence.push_back(t);
                 h->evidence_keys.push_back(target_key);
             }
         }
-        h->user_agents = detail::read_strings(r, detail::max_user_agents_limit, user_agent_cap, "user agent");
+        detail::read_strings(r, h->user_agents, detail::max_user_agents_limit, user_agent_cap, "user agent");
         if (h->user_agents.size() > config_.max_user_agents) h->user_agents.resize(config_.max_user_agents);
         h->successful_targets = r.u32();
         h->failed_targets = r.u32();
@@ -662,19 +665,19 @@ load_report scan_detector<Record, Clock>::load(std::istream& in) {
         if (!h->active && (h->start_pending || h->changed)) r.fail("inactive scan with pending events");
         s->heavy = std::move(h);
     }
-    std::vector<detail::source_key> active;
+    key_list active{typename key_list::allocator_type(alloc_)};
     const std::uint64_t active_count = r.count(entries, detail::saved_source_key, "active scan");
     for (std::uint64_t n = 0; n < active_count; ++n) {
         detail::source_key key;
         key.address = r.address();
         key.tag = r.u8();
-        const detail::scan_source* s = table.find(key);
+        const source_type* s = table.find(key);
         if (s == nullptr || !s->heavy || !s->heavy->active) r.fail("active scan without an active entry");
         active.push_back(key);
     }
     if (detail::any_repeated(active)) r.fail("active scan listed twice");
     std::size_t active_entries = 0;
-    table.for_each([&](const detail::scan_source& s) {
+    table.for_each([&](const source_type& s) {
         if (s.heavy && s.heavy->active) ++active_entries;
     });
     if (active_entries != active.size()) r.fail("active entries missing from the active list");

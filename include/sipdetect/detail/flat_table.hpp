@@ -10,6 +10,7 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -22,6 +23,43 @@ namespace detail {
 inline constexpr std::size_t max_table_entries = std::size_t{1} << 30;
 // A position hint that names no entry (see flat_table::find).
 inline constexpr std::uint32_t no_position_hint = 0xffffffffu;
+
+template <class Allocator, class T>
+using rebound_allocator = typename std::allocator_traits<Allocator>::template rebind_alloc<T>;
+
+// Destroys and frees one object made by allocate_unique().
+template <class T, class Allocator>
+struct allocator_delete {
+    [[no_unique_address]] rebound_allocator<Allocator, T> allocator;
+    void operator()(T* p) noexcept {
+        using traits = std::allocator_traits<rebound_allocator<Allocator, T>>;
+        traits::destroy(allocator, p);
+        traits::deallocate(allocator, p, 1);
+    }
+};
+template <class T, class Allocator> using allocated_ptr = std::unique_ptr<T, allocator_delete<T, Allocator>>;
+
+// std::make_unique with the memory from `allocator`.
+template <class T, class Allocator, class... Args>
+allocated_ptr<T, Allocator> allocate_unique(const Allocator& allocator, Args&&... args) {
+    using alloc_type = rebound_allocator<Allocator, T>;
+    using traits = std::allocator_traits<alloc_type>;
+    alloc_type a(allocator);
+    T* p = traits::allocate(a, 1);
+    try {
+        traits::construct(a, p, std::forward<Args>(args)...);
+    } catch (...) {
+        traits::deallocate(a, p, 1);
+        throw;
+    }
+    return allocated_ptr<T, Allocator>(p, allocator_delete<T, Allocator>{a});
+}
+
+// Strings, and lists of them, whose memory comes from a detector's allocator.
+template <class Allocator>
+using allocated_string = std::basic_string<char, std::char_traits<char>, rebound_allocator<Allocator, char>>;
+template <class Allocator>
+using allocated_strings = std::vector<allocated_string<Allocator>, rebound_allocator<Allocator, allocated_string<Allocator>>>;
 
 // Makes room for one more element, growing geometrically, so that the next
 // push_back cannot throw: callers that must not fail half-way allocate
@@ -48,6 +86,7 @@ template <class T, class A> void make_room_for_one(std::vector<T, A>& v) {
 template <class Key, class Entry, class Hasher, class Allocator = std::allocator<Entry>>
 class flat_table {
 public:
+    using allocator_type = Allocator;
     static constexpr std::size_t chunk_entries = 256;
 
     // The hasher returns 64 bits whatever size_t is: the index takes its

@@ -339,7 +339,8 @@ inline record_time newest_seen(const time_gate& g) noexcept {
 
 // Whether a list of keys read from a state file names one twice; sorts a
 // copy, so that a hostile list of a million keys takes a moment, not hours.
-inline bool any_repeated(std::vector<source_key> keys) {
+template <class Keys> bool any_repeated(const Keys& list) {
+    std::vector<source_key> keys(list.begin(), list.end());
     auto before = [](const source_key& a, const source_key& b) {
         return a.address.bytes() != b.address.bytes() ? a.address.bytes() < b.address.bytes() : a.tag < b.tag;
     };
@@ -423,7 +424,7 @@ inline std::uint64_t seed_to_adopt(const std::optional<std::uint64_t>& configure
 // Parts both detectors save.
 
 // Members are written sorted: the image is canonical whatever the set's layout.
-template <class W> void write_set(W& w, const fingerprint_set& set) {
+template <class W, class Allocator> void write_set(W& w, const basic_fingerprint_set<Allocator>& set) {
     std::vector<std::uint32_t> members;
     members.reserve(set.size());
     set.for_each([&](std::uint32_t key, std::uint32_t flags) { members.push_back(key | flags << fingerprint_set::flag_shift); });
@@ -433,14 +434,14 @@ template <class W> void write_set(W& w, const fingerprint_set& set) {
     for (std::uint32_t m : members) w.u32(m);
 }
 
-inline fingerprint_set read_set(state_reader& r, std::uint32_t limit, const char* what) {
+// Into a set that has its allocator.
+template <class Allocator>
+void read_set(state_reader& r, basic_fingerprint_set<Allocator>& set, std::uint32_t limit, const char* what) {
     const bool saturated = r.boolean();
     const std::uint64_t n = r.count(limit, 4, what);
     std::vector<std::uint32_t> members(static_cast<std::size_t>(n));
     for (auto& m : members) m = r.u32();
-    fingerprint_set set;
     if (!set.restore(members, saturated, limit)) r.fail(std::string(what) + ": duplicate or empty fingerprint");
-    return set;
 }
 
 // Cumulative counters, listed per stats type; gauges are recomputed.
@@ -453,26 +454,31 @@ void read_counters(state_reader& r, const std::array<std::uint64_t Stats::*, N>&
     for (auto f : fields) s.*f = r.u64();
 }
 
-template <class W> void write_strings(W& w, const std::vector<std::string>& v) {
+template <class W, class Strings> void write_strings(W& w, const Strings& v) {
     w.u64(v.size());
     for (const auto& s : v) w.bytes(s);
 }
-// Grown item by item: a count is only as good as the bytes that follow it.
-inline std::vector<std::string> read_strings(state_reader& r, std::uint64_t limit, std::size_t cap, const char* what) {
+// Into `v` (emptied first), each string made with v's allocator; grown item
+// by item: a count is only as good as the bytes that follow it.
+template <class String, class Allocator>
+void read_strings(state_reader& r, std::vector<String, Allocator>& v, std::uint64_t limit, std::size_t cap,
+                  const char* what) {
     const std::uint64_t n = r.count(limit, 4, what);
-    std::vector<std::string> v;
-    for (std::uint64_t i = 0; i < n; ++i) v.push_back(r.bytes(cap));
-    return v;
+    v.clear();
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const std::string s = r.bytes(cap);
+        v.emplace_back(s.data(), s.size(), typename String::allocator_type(v.get_allocator()));
+    }
 }
-template <class W> void write_addresses(W& w, const std::vector<ip_address>& v) {
+template <class W, class Addresses> void write_addresses(W& w, const Addresses& v) {
     w.u64(v.size());
     for (const auto& a : v) w.address(a);
 }
-inline std::vector<ip_address> read_addresses(state_reader& r, std::uint64_t limit, const char* what) {
+template <class Allocator>
+void read_addresses(state_reader& r, std::vector<ip_address, Allocator>& v, std::uint64_t limit, const char* what) {
     const std::uint64_t n = r.count(limit, 16, what);
-    std::vector<ip_address> v;
+    v.clear();
     for (std::uint64_t i = 0; i < n; ++i) v.push_back(r.address());
-    return v;
 }
 
 } // namespace detail
