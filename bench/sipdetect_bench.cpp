@@ -161,9 +161,9 @@ void check_scan_stats(pass_result& r, const workload& w, const sipdetect::scan_s
                     " and " + std::to_string(w.scan_requests);
     else if (s.malformed_dropped != 0 || s.late_dropped != 0 || s.future_dropped != 0)
         r.problem = "scan_detector dropped records (malformed, late or future)";
-    else if (s.evicted != 0 || s.rejected != 0)
-        r.problem = "scan_detector evicted " + std::to_string(s.evicted) + " and rejected " +
-                    std::to_string(s.rejected) + " sources: raise max_tracked";
+    else if (s.sources_evicted != 0 || s.sources_rejected != 0)
+        r.problem = "scan_detector evicted " + std::to_string(s.sources_evicted) + " and rejected " +
+                    std::to_string(s.sources_rejected) + " sources: raise max_tracked";
 }
 void check_proxy_stats(pass_result& r, const workload& w, const sipdetect::proxy_stats& s) {
     if (!r.problem.empty()) return;

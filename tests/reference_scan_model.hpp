@@ -88,7 +88,7 @@ public:
         active_ = still;
         if (last_sweep_ == record_time::min() || now - last_sweep_ >= cfg_.source_idle_timeout / 10) {
             last_sweep_ = now;
-            stats_.expired += std::erase_if(sources_, [&](const auto& kv) {
+            stats_.sources_expired += std::erase_if(sources_, [&](const auto& kv) {
                 return kv.second.last_seen < now - cfg_.source_idle_timeout && !kv.second.active;
             });
         }
@@ -192,11 +192,11 @@ private:
                     return a.second.last_seen < b.second.last_seen;
                 });
                 if (victim->second.active) {
-                    ++stats_.rejected;
+                    ++stats_.sources_rejected;
                     return;
                 }
-                ++stats_.evicted;
-                if (has_evidence(victim->second)) ++stats_.evicted_with_progress;
+                ++stats_.sources_evicted;
+                if (has_evidence(victim->second)) ++stats_.sources_evicted_with_progress;
                 sources_.erase(victim);
             }
             it = sources_.emplace(k, source{}).first;

@@ -125,7 +125,7 @@ TEST_CASE("a population that renews itself allocates nothing once it is steady")
     for (int t = 0; t < 3600; ++t) {
         phones_at(t);
         const bool measured = t >= 2400; // the first 40 minutes fill the tables
-        if (t == 2400) expired_before = scans.stats().expired;
+        if (t == 2400) expired_before = scans.stats().sources_expired;
         const std::size_t before = counting::allocations.load();
         if (t % 2 == 0) {
             feed_all(std::span<const msg>(second), scans, proxies);
@@ -146,7 +146,7 @@ TEST_CASE("a population that renews itself allocates nothing once it is steady")
     }
     INFO(records << " records in the last 20 minutes");
     CHECK(records > 100'000);
-    CHECK(scans.stats().expired - expired_before > 10'000); // the population did renew itself
+    CHECK(scans.stats().sources_expired - expired_before > 10'000); // the population did renew itself
     CHECK(allocations == 0);
 }
 

@@ -267,8 +267,8 @@ TEST_CASE("differential: many sources at max_tracked, evictions and refusals inc
         make_times_distinct(stream);
         const scan_stats counters = compare(cfg, stream, r);
         CHECK(counters.events_started > 0);
-        evicted += counters.evicted;
-        rejected += counters.rejected;
+        evicted += counters.sources_evicted;
+        rejected += counters.sources_rejected;
     }
     CHECK(evicted > 1000);
     CHECK(rejected > 0);
@@ -564,7 +564,7 @@ TEST_CASE("differential: per-flow counter records (Flowmon sipStats), both detec
         const proxy_run proxies = compare_proxy(pc, stream, r);
         scans_started += scans.events_started;
         proxy_events += proxies.events;
-        evicted += scans.evicted + proxies.stats.candidates_evicted;
+        evicted += scans.sources_evicted + proxies.stats.candidates_evicted;
     }
     CHECK(scans_started > 0);
     CHECK(proxy_events > 0);

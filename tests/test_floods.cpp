@@ -109,7 +109,7 @@ TEST_CASE("spoofed flood: 10 M random sources, memory within the caps, the scann
         const auto s = scans.stats();
         const auto p = proxies.stats();
         CHECK(s.tracked <= sc.max_tracked);
-        CHECK(s.evicted + s.rejected >= flood - sc.max_tracked);
+        CHECK(s.sources_evicted + s.sources_rejected >= flood - sc.max_tracked);
         CHECK(p.candidates <= pc.max_candidates);
         CHECK(p.candidates_evicted + p.candidates_rejected >= flood - pc.max_candidates);
         // The scanner, pushed through 10 M spoofed sources, is found with all its targets.

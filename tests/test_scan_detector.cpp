@@ -472,7 +472,7 @@ TEST_CASE("idle sources below the threshold are forgotten") {
     d.clock().set(at_seconds(2 * 3600));
     CHECK(d.poll().empty());
     CHECK(d.stats().tracked == 0);
-    CHECK(d.stats().expired == 1);
+    CHECK(d.stats().sources_expired == 1);
     // The old two targets are gone, so one more does not complete a scan.
     d.feed(request(2 * 3600 + 1, "192.0.2.1", "10.1.0.3", sip_method::options, "100"));
     CHECK(d.poll().empty());
@@ -512,7 +512,7 @@ TEST_CASE("eviction at max_tracked keeps active scans and counts what it pushed 
     }
     const auto s = d.stats();
     CHECK(s.tracked <= 64);
-    CHECK(s.evicted + s.rejected >= 10000 - 63);
+    CHECK(s.sources_evicted + s.sources_rejected >= 10000 - 63);
     // The scanner was not pushed out: its next target still belongs to the same scan.
     d.feed(request(100, "192.0.2.1", "10.1.0.99", sip_method::options, "100"));
     const auto events = d.flush();

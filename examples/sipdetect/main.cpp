@@ -393,7 +393,8 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
                "dropped: {} malformed, {} late, {} future; sources: {} tracked, {} evicted ({} with progress), "
                "{} rejected, {} expired; {} scans started, {} ended; {} bytes\n",
                s.records, s.requests, s.responses_matched, s.relayed_ignored, s.filtered, s.malformed_dropped,
-               s.late_dropped, s.future_dropped, s.tracked, s.evicted, s.evicted_with_progress, s.rejected, s.expired,
+               s.late_dropped, s.future_dropped, s.tracked, s.sources_evicted, s.sources_evicted_with_progress,
+               s.sources_rejected, s.sources_expired,
                s.events_started, s.events_ended, s.memory_bytes);
     fmt::print(stderr,
                "sipproxy: {} records, {} filtered; dropped: {} malformed, {} late, {} future; candidates: {} now, "

@@ -154,10 +154,10 @@ struct scan_stats {
     std::uint64_t late_dropped = 0;       // older than the newest record minus max_lateness
     std::uint64_t future_dropped = 0;     // beyond the live clock plus max_clock_skew
     std::uint64_t tracked = 0;            // entries now
-    std::uint64_t evicted = 0;            // entries pushed out at max_tracked
-    std::uint64_t evicted_with_progress = 0; // of those, entries that had probed several targets
-    std::uint64_t rejected = 0;           // newcomers refused because every candidate had an active scan
-    std::uint64_t expired = 0;            // entries forgotten after source_idle_timeout
+    std::uint64_t sources_evicted = 0;    // entries pushed out at max_tracked
+    std::uint64_t sources_evicted_with_progress = 0; // of those, entries that had probed several targets
+    std::uint64_t sources_rejected = 0;   // newcomers refused because every candidate had an active scan
+    std::uint64_t sources_expired = 0;    // entries forgotten after source_idle_timeout
     std::uint64_t events_started = 0;
     std::uint64_t events_ended = 0;
     std::uint64_t memory_bytes = 0;       // table plus per-source allocations, approximately

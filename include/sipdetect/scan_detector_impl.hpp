@@ -162,11 +162,11 @@ auto scan_detector<Record, Clock, Allocator>::admit_at_cap(const detail::hashed_
         const auto victim = table_.sample_victim(key, 8, worse);
         source_type* vs = victim ? table_.find(*victim) : nullptr;
         if (vs == nullptr || (vs->heavy && vs->heavy->active)) {
-            ++stats_.rejected;
+            ++stats_.sources_rejected;
             return nullptr;
         }
-        ++stats_.evicted;
-        if (vs->heavy) ++stats_.evicted_with_progress;
+        ++stats_.sources_evicted;
+        if (vs->heavy) ++stats_.sources_evicted_with_progress;
         table_.erase(*victim);
     }
     return table_.try_emplace(key, k.hash).first;
@@ -466,7 +466,7 @@ void scan_detector<Record, Clock, Allocator>::sweep(record_time now) noexcept {
     const record_duration period = config_.source_idle_timeout / 10;
     if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
     last_sweep_ = now;
-    stats_.expired += table_.erase_if([&](const source_type& s) {
+    stats_.sources_expired += table_.erase_if([&](const source_type& s) {
         return detail::further_than(now, s.last_seen, config_.source_idle_timeout) && !(s.heavy && s.heavy->active);
     });
     table_.shrink_index();
@@ -499,8 +499,8 @@ inline constexpr std::array<std::uint64_t scan_stats::*, 14> saved_scan_counters
     &scan_stats::records,          &scan_stats::requests,       &scan_stats::responses_matched,
     &scan_stats::relayed_ignored,  &scan_stats::filtered,       &scan_stats::malformed_dropped,
     &scan_stats::late_dropped,     &scan_stats::future_dropped,
-    &scan_stats::evicted,          &scan_stats::evicted_with_progress, &scan_stats::rejected,
-    &scan_stats::expired,          &scan_stats::events_started, &scan_stats::events_ended};
+    &scan_stats::sources_evicted, &scan_stats::sources_evicted_with_progress, &scan_stats::sources_rejected,
+    &scan_stats::sources_expired, &scan_stats::events_started,                &scan_stats::events_ended};
 
 // Smallest saved sizes, against which counts are checked before anything is read.
 inline constexpr std::size_t min_saved_scan_source = 16 + 1 + 8 + 8 + 8 + 4 + 4 + 4 + 1 + 1;
