@@ -92,7 +92,7 @@ void feed_lanes(std::span<const Record> records, Lanes... lanes) {
 } // namespace detail
 
 // Feeds every record to each detector, in order, exactly as calling each
-// detector's feed(record) record by record would (tests/test_differential.cpp
+// detector's feed(record) record by record would (the differential tests
 // checks it), but in one pass: each record is read and turned into a view
 // once, each detector hashes its table key once, and the record's strings
 // and the table lookups are prefetched ahead (the strings and the index

@@ -24,13 +24,13 @@
 
 SIPDETECT_NAMESPACE_BEGIN
 
+namespace detail {
+
 // A file holding several detectors is a bundle: magic "SIPDBNDL", format
 // version u16 (1), detector count u16, then per detector its state image
 // preceded by its length as u64, all little-endian. One detector's file is
 // just its state image.
 inline constexpr std::string_view state_bundle_magic = "SIPDBNDL";
-
-namespace detail {
 
 inline void write_le(std::ostream& out, std::uint64_t v, int bytes) {
     char b[8];
@@ -51,7 +51,7 @@ inline std::uint64_t read_le(std::istream& in, int bytes, const char* truncated)
 // Writes the bundle: each image's length is written once the image is, in
 // the place kept for it, so nothing is held in memory.
 template <class... Detectors> void write_bundle(std::ostream& out, const Detectors&... detectors) {
-    out.write(state_bundle_magic.data(), static_cast<std::streamsize>(state_bundle_magic.size()));
+    out.write(detail::state_bundle_magic.data(), static_cast<std::streamsize>(detail::state_bundle_magic.size()));
     write_le(out, 1, 2);
     write_le(out, sizeof...(Detectors), 2);
     auto add = [&](const auto& d) {
@@ -69,10 +69,10 @@ template <class... Detectors> void write_bundle(std::ostream& out, const Detecto
 
 // Checks a bundle's header against the detectors it should hold.
 inline void read_bundle_header(std::istream& in, std::size_t expected) {
-    char magic[state_bundle_magic.size()];
+    char magic[detail::state_bundle_magic.size()];
     in.read(magic, static_cast<std::streamsize>(sizeof magic));
     if (in.gcount() != static_cast<std::streamsize>(sizeof magic) ||
-        std::string_view(magic, sizeof magic) != state_bundle_magic)
+        std::string_view(magic, sizeof magic) != detail::state_bundle_magic)
         throw state_error("not a sipdetect state bundle (bad magic or truncated header)");
     const char* truncated = "not a sipdetect state bundle (bad magic or truncated header)";
     const auto version = read_le(in, 2, truncated);

@@ -208,25 +208,28 @@ std::uint64_t flat_table_bound(std::size_t max_entries) {
     return table_slots_bound(max_entries) * 8 + chunks * per_chunk * sizeof(Entry) + 2 * chunks * sizeof(void*);
 }
 
+// The detectors' internal types with the default allocator, as the fuzzers use them.
+using default_allocator = std::allocator<std::byte>;
+
 inline std::uint64_t scan_memory_bound(const sipdetect::scan_config& c) {
     namespace sd = sipdetect::detail;
     const std::uint64_t set_bytes = table_slots_bound(c.max_distinct, 8) * sizeof(std::uint32_t);
-    const std::uint64_t per_heavy = sizeof(sd::scan_heavy) + 3 * set_bytes +
-                                    2 * std::uint64_t{c.evidence_targets} * (sizeof(sipdetect::scan_target) + 64) +
+    const std::uint64_t per_heavy = sizeof(sd::scan_heavy<default_allocator>) + 3 * set_bytes +
+                                    2 * std::uint64_t{c.evidence_targets} * (sizeof(sd::kept_target) + 64) +
                                     std::uint64_t{c.max_user_agents} *
                                         (sizeof(std::string) + 2 * sipdetect::user_agent_cap);
-    return flat_table_bound<sd::scan_source>(c.max_tracked) + c.max_tracked * per_heavy;
+    return flat_table_bound<sd::scan_source<default_allocator>>(c.max_tracked) + c.max_tracked * per_heavy;
 }
 
 inline std::uint64_t proxy_memory_bound(const sipdetect::proxy_config& c) {
     namespace sd = sipdetect::detail;
-    const std::uint64_t set_bytes = table_slots_bound(c.min_uris, 8) * sizeof(std::uint32_t);
-    const std::uint64_t per_heavy = sizeof(sd::proxy_heavy) + set_bytes +
+    const std::uint64_t set_bytes = table_slots_bound(c.max_distinct, 8) * sizeof(std::uint32_t);
+    const std::uint64_t per_heavy = sizeof(sd::proxy_heavy<default_allocator>) + set_bytes +
                                     std::uint64_t{c.uri_samples} * (sizeof(std::string) + 2 * 256) +
                                     2 * std::uint64_t{c.peer_samples} * sizeof(sipdetect::ip_address) +
                                     std::uint64_t{c.max_user_agents} *
                                         (sizeof(std::string) + 2 * sipdetect::user_agent_cap);
-    return flat_table_bound<sd::proxy_candidate>(c.max_candidates) + flat_table_bound<sd::learned_proxy>(c.max_proxies) +
+    return flat_table_bound<sd::proxy_candidate<default_allocator>>(c.max_candidates) + flat_table_bound<sd::learned_proxy>(c.max_proxies) +
            2 * c.max_candidates * sizeof(sd::source_key) + c.max_candidates * per_heavy;
 }
 

@@ -43,7 +43,7 @@ void load_bundle(const std::string& image) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    if (text.starts_with(sipdetect::state_bundle_magic)) {
+    if (text.starts_with(sipdetect::detail::state_bundle_magic)) {
         load_bundle(std::string(text));
         return 0;
     }
