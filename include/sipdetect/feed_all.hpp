@@ -93,7 +93,7 @@ void feed_lanes(std::span<const Record> records, Lanes... lanes) {
 
 // Feeds every record to each detector, in order, exactly as calling each
 // detector's feed(record) record by record would (the differential tests
-// checks it), but in one pass: each record is read and turned into a view
+// check it), but in one pass: each record is read and turned into a view
 // once, each detector hashes its table key once, and the record's strings
 // and the table lookups are prefetched ahead (the strings and the index
 // bucket 16 records ahead, the entry 8 records ahead), so the cache misses
