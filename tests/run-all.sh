@@ -61,7 +61,7 @@ timed() {
 suite() {
     local name=$1 ctest_args=$2 dir=$build_root/$1
     shift 2
-    cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+    cmake -S "$root" -B "$dir" "$@" >/dev/null
     cmake --build "$dir" -j "$jobs"
     # shellcheck disable=SC2086  # the arguments are words
     (cd "$dir" && ctest --output-on-failure -j "$jobs" $ctest_args)
