@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Installs what sipdetect's build, tests, examples and benchmarks need on
-# Debian 12, and nothing when everything is already there. Run as root.
+# Installs what sipdetect needs on Debian 12, and nothing when everything is
+# already there. Run as root.
+#
+#   cmake/install-debian-deps.sh          the build, tests, examples and benchmarks with g++
+#   cmake/install-debian-deps.sh --full   also clang, libFuzzer and the i386 toolchain
+#                                         (tests/run-all.sh --full)
 set -euo pipefail
 
 packages=(
-    build-essential cmake g++ clang llvm libclang-rt-14-dev pkg-config python3
+    build-essential cmake g++ pkg-config python3
     catch2 libfmt-dev libbenchmark-dev libpcap-dev nlohmann-json3-dev
     wireshark-common # mergecap and editcap: the tests write multi-interface pcapng files with them
 )
+case ${1:-} in
+    "") ;;
+    --full) packages+=(clang llvm libclang-rt-14-dev g++-multilib) ;;
+    *) echo "usage: $0 [--full]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

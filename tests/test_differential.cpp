@@ -392,7 +392,7 @@ proxy_run compare_proxy(const proxy_config& cfg, const std::vector<Record>& stre
 } // namespace
 
 TEST_CASE("differential: SIPPROXY on random streams") {
-    std::size_t events = 0, in_training = 0, scanner_like = 0, expired = 0, filtered = 0, late = 0;
+    std::uint64_t events = 0, in_training = 0, scanner_like = 0, expired = 0, filtered = 0, late = 0;
     for (std::uint64_t seed = 1; seed <= 16; ++seed) {
         INFO("seed " << seed);
         rng r{seed};
@@ -419,7 +419,7 @@ TEST_CASE("differential: SIPPROXY on random streams") {
 // polls; the season changes only whether a verdict is an event) ends the
 // season exactly at one of them, which must then be an event.
 TEST_CASE("differential: SIPPROXY with times on a coarse grid, meeting the season's end and the timeouts exactly") {
-    std::size_t events = 0, in_training = 0, expired = 0, aimed = 0;
+    std::uint64_t events = 0, in_training = 0, expired = 0, aimed = 0;
     for (std::uint64_t seed = 40; seed < 56; ++seed) {
         INFO("seed " << seed);
         rng r{seed};
@@ -452,7 +452,7 @@ TEST_CASE("differential: SIPPROXY with times on a coarse grid, meeting the seaso
 }
 
 TEST_CASE("differential: SIPPROXY with hash-colliding keys, many sources at max_candidates and max_proxies") {
-    std::size_t events = 0, evicted = 0, rejected = 0, proxies_evicted = 0;
+    std::uint64_t events = 0, evicted = 0, rejected = 0, proxies_evicted = 0;
     for (std::uint64_t seed = 60; seed < 76; ++seed) {
         INFO("seed " << seed);
         rng r{seed};

@@ -68,10 +68,10 @@ TEST_CASE("spoofed flood: 10 M random sources, memory within the caps, the scann
         f.user_agent = "friendly-scanner";
         // 10 M by default; the sanitizer suite sets a smaller count to stay in CI's time.
         const char* env = std::getenv("SIPDETECT_FLOOD_RECORDS");
-        const std::size_t flood = env != nullptr ? std::strtoull(env, nullptr, 10) : 10'000'000;
+        const std::uint64_t flood = env != nullptr ? std::strtoull(env, nullptr, 10) : 10'000'000;
         REQUIRE(flood >= 200'000);
         std::vector<scan_event> found;
-        for (std::size_t i = 0; i < flood + 3000; ++i) {
+        for (std::uint64_t i = 0; i < flood + 3000; ++i) {
             const std::uint64_t x = r.next();
             f.time = record_time_from_micros(1'700'000'000'000'000 + static_cast<std::int64_t>(i) * 100);
             const bool scanner_turn = i >= flood && i % 10 == 0;
@@ -122,7 +122,7 @@ TEST_CASE("spoofed flood: 10 M random sources, memory within the caps, the scann
         CHECK(it->counts_saturated);
         CHECK(it->kind == scan_kind::horizontal);
         // Memory: the two tables at their capped size, plus growth while doubling.
-        const std::size_t steady = s.memory_bytes + p.memory_bytes;
+        const std::uint64_t steady = s.memory_bytes + p.memory_bytes;
         CHECK(steady < 64u * 1024 * 1024);
         if (counting::active) {
             const std::size_t peak = counting::peak_bytes.load() - before;

@@ -1185,7 +1185,7 @@ TEST_CASE("sip parser: random token soup never breaks the invariants", "[sip_par
         std::string msg;
         if (round % 2 == 0) msg = (round % 4 == 0) ? "OPTIONS sip:x SIP/2.0\r\n" : "SIP/2.0 180 Ringing\r\n";
         const auto count = next() % 40;
-        for (std::uint64_t k = 0; k < count; ++k) msg += pieces[next() % pieces.size()];
+        for (std::uint64_t k = 0; k < count; ++k) msg += pieces[static_cast<std::size_t>(next() % pieces.size())];
         if (auto problem = parse_checked(msg); !problem.empty()) {
             ++failures;
             UNSCOPED_INFO("round " << round << ": " << problem);

@@ -13,7 +13,13 @@
 #                       the next major and newer minors and patches refused
 #   recipes             cmake/check-recipes.sh: vcpkg port and Conan recipe
 #   relocated           the staged tree moved elsewhere still works
+# Every CMake and pkg-config consumer also compiles lax_code.cpp, code that
+# warns under sipdetect's warning flags: its build must print no warning and
+# its compile commands must carry none of sipdetect's flags, -Werror or
+# sanitizers (these stay on sipdetect's own targets).
 # and ends with "consumers: N passed, M failed"; exits non-zero on any failure.
+# After the install, the consumers but relocated run in parallel (nproc at a
+# time); their lines are printed in the order above.
 # The compiler is $CXX when set. Logs are in <scratch>/logs.
 set -euo pipefail
 
@@ -55,31 +61,70 @@ stage="$scratch/stage"
 passed=0
 failed=0
 
-# consumer <name> <function>: runs the function in a subshell with errexit,
-# its output in logs/<name>.log; prints one line.
+# consumer <name> <function>: starts the function in the background, in a
+# subshell with errexit, its output in logs/<name>.log and its exit status in
+# logs/<name>.status; at most $jobs at a time (each mostly builds one file).
+started=()
 consumer() {
     local name=$1 fn=$2
-    local log="$scratch/logs/$name.log"
-    set +e
-    (set -euo pipefail; "$fn") >"$log" 2>&1
-    local rc=$?
-    set -e
-    if [ $rc -eq 0 ]; then
-        passed=$((passed + 1))
-        printf 'PASS  %-18s %s\n' "$name" "$(tail -n 1 "$log")"
-    else
-        failed=$((failed + 1))
-        printf 'FAIL  %-18s (exit %d; log %s)\n' "$name" "$rc" "$log"
-        tail -n 25 "$log" | sed 's/^/      | /'
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+    (
+        set +e
+        (set -euo pipefail; "$fn") >"$scratch/logs/$name.log" 2>&1
+        echo $? >"$scratch/logs/$name.status"
+    ) &
+    started+=("$name")
+}
+
+# report: waits for the started consumers and prints one line each, in order.
+report() {
+    wait
+    local name log rc
+    for name in "${started[@]}"; do
+        log="$scratch/logs/$name.log"
+        rc=$(cat "$scratch/logs/$name.status")
+        if [ "$rc" -eq 0 ]; then
+            passed=$((passed + 1))
+            printf 'PASS  %-18s %s\n' "$name" "$(tail -n 1 "$log")"
+        else
+            failed=$((failed + 1))
+            printf 'FAIL  %-18s (exit %d; log %s)\n' "$name" "$rc" "$log"
+            tail -n 25 "$log" | sed 's/^/      | /'
+        fi
+    done
+    started=()
+}
+
+# sipdetect's warning flags, -Werror and sanitizers belong to its own
+# targets only; none may reach a consumer's compile command.
+project_flags='(^|[[:space:]"])-(Werror|Wall|Wextra|Wpedantic|Wconversion|Wsign-conversion|Wshadow|Wold-style-cast|Wdouble-promotion|fsanitize=[^[:space:]"]*)([[:space:]"]|$)'
+
+# no_project_flags <what> <compile commands or flags> <compiler output>
+no_project_flags() {
+    if grep -Eq "$project_flags" <<<"$2"; then
+        echo "sipdetect's own flags reached the consumer ($1):"
+        grep -Eo "$project_flags" <<<"$2" | sort -u
+        exit 1
+    fi
+    if grep -q 'warning:' <<<"$3"; then
+        echo "the consumer's own code warned ($1): sipdetect's warning flags reached it"
+        grep 'warning:' <<<"$3"
+        exit 1
     fi
 }
 
-# cmake_build <source> <build> [cmake args...]: configure and build quietly.
+# cmake_build <source> <build> [cmake args...]: configure and build quietly,
+# then check the consumer's compile commands and compiler output (lax_code.cpp).
 cmake_build() {
-    local source=$1 build=$2
+    local source=$1 build=$2 output commands
     shift 2
-    cmake -S "$source" -B "$build" "${common_cmake[@]}" "$@"
-    cmake --build "$build" -j "$jobs"
+    cmake -S "$source" -B "$build" "${common_cmake[@]}" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON "$@"
+    output=$(cmake --build "$build" -j "$jobs" 2>&1) || { echo "$output"; exit 1; }
+    echo "$output"
+    commands=$(grep '"command"' "$build/compile_commands.json")
+    grep -q 'lax_code\.cpp' <<<"$commands"
+    no_project_flags "compile commands in $build" "$commands" "$output"
+    echo "the consumer's $(wc -l <<<"$commands") compile commands carry none of sipdetect's flags; no warnings"
 }
 
 # run_consumer <binary>: runs it and checks that it reported a scan.
@@ -158,10 +203,14 @@ pkg_config_command_line() {
     echo "cflags: $cflags"
     test -z "$(pkg-config --libs sipdetect | tr -d ' ')"
     mkdir -p "$scratch/build-pkg-config-cli"
+    local output
     # shellcheck disable=SC2086  # the flags are words
-    "$cxx" -std=c++20 $cflags -DSIPDETECT_EXPECTED_VERSION="\"$version\"" \
+    output=$("$cxx" -std=c++20 $cflags -DSIPDETECT_EXPECTED_VERSION="\"$version\"" \
         -DCONSUMER_KIND='"pkg-config on a compiler command line"' \
-        "$here/consumer.cpp" -o "$scratch/build-pkg-config-cli/consumer"
+        "$here/consumer.cpp" "$here/lax_code.cpp" -o "$scratch/build-pkg-config-cli/consumer" 2>&1) ||
+        { echo "$output"; exit 1; }
+    echo "$output"
+    no_project_flags "pkg-config --cflags" "$cflags" "$output"
     run_consumer "$scratch/build-pkg-config-cli/consumer"
 }
 
@@ -260,7 +309,10 @@ consumer pkg-config-cli pkg_config_command_line
 consumer pkg_check_modules pkg_config_cmake
 consumer version-requests version_requests
 consumer recipes recipes
+report
+# Last and alone: it moves the staged tree away from under the others.
 consumer relocated relocated
+report
 
 echo "consumers: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -77,10 +77,13 @@ if(SIPDETECT_FUZZ_REPLAY_SANITIZE AND TARGET sipdetect_readers)
     set(SIPDETECT_FUZZ_REPLAY_READERS sipdetect_readers_replay)
 endif()
 
-# Replay programs and their tests.
+# Replay programs and their tests; replay_main.cpp is compiled once for all of them.
+add_library(sipdetect_fuzz_replay_main OBJECT ${SIPDETECT_FUZZ_DIR}/replay_main.cpp)
+target_link_libraries(sipdetect_fuzz_replay_main PRIVATE sipdetect_project_options)
+target_compile_options(sipdetect_fuzz_replay_main PRIVATE ${SIPDETECT_FUZZ_REPLAY_SANITIZE})
 foreach(name IN LISTS SIPDETECT_FUZZ_TARGETS)
     set(exe fuzz_replay_${name})
-    add_executable(${exe} ${SIPDETECT_FUZZ_DIR}/fuzz_${name}.cpp ${SIPDETECT_FUZZ_DIR}/replay_main.cpp)
+    add_executable(${exe} ${SIPDETECT_FUZZ_DIR}/fuzz_${name}.cpp $<TARGET_OBJECTS:sipdetect_fuzz_replay_main>)
     sipdetect_fuzz_common_setup(${exe})
     if(SIPDETECT_FUZZ_REPLAY_SANITIZE)
         target_compile_options(${exe} PRIVATE ${SIPDETECT_FUZZ_REPLAY_SANITIZE})

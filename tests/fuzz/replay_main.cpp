@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -81,7 +82,12 @@ int main(int argc, char** argv) {
     if (const char* t = std::getenv("SIPDETECT_FUZZ_REPLAY_TIMEOUT")) timeout = static_cast<unsigned>(std::atoi(t));
     std::signal(SIGALRM, on_timeout);
 #if !defined(SIPDETECT_REPLAY_ASAN)
-    const rlimit limit{rlim_t{4} << 30, rlim_t{4} << 30};
+    // 4 GiB; where rlim_t has 32 bits (i386) that is the whole address space, and
+    // rlim_t{4} << 30 would wrap to a limit of 0 bytes: no limit there.
+    constexpr std::uint64_t cap = std::uint64_t{4} << 30;
+    rlim_t address_space = RLIM_INFINITY;
+    if constexpr (cap <= std::numeric_limits<rlim_t>::max()) address_space = static_cast<rlim_t>(cap);
+    const rlimit limit{address_space, address_space};
     ::setrlimit(RLIMIT_AS, &limit);
 #endif
 
