@@ -61,8 +61,8 @@ struct proxy_config {
     record_duration answer_grace = std::chrono::seconds(32);
     // A candidate below the minimum is forgotten after this much silence.
     record_duration candidate_idle_timeout = std::chrono::hours(24);
-    std::size_t max_candidates = 1'000'000;
-    std::size_t max_proxies = 100'000;
+    std::uint64_t max_candidates = 1'000'000; // 64 bits on every host, so that state files are the same
+    std::uint64_t max_proxies = 100'000;
     std::uint32_t uri_samples = 8;
     std::uint32_t peer_samples = 8;
     std::uint32_t max_user_agents = 4;

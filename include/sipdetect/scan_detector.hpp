@@ -86,7 +86,7 @@ struct scan_config {
     // silence. Long enough to let a scan of one request every few minutes add up.
     record_duration source_idle_timeout = std::chrono::hours(6);
     // Cap on tracked (requester, submethod) entries; see README "Memory bounds".
-    std::size_t max_tracked = 1'000'000;
+    std::uint64_t max_tracked = 1'000'000; // 64 bits on every host, so that state files are the same
     // Hosts, users and targets are counted exactly up to this many per
     // requester and submethod, then reported as saturated.
     std::uint32_t max_distinct = 256;

@@ -28,7 +28,7 @@ inline const auto scan_config_fields = std::make_tuple(
     scan_field<record_duration>{"event_idle_timeout", &scan_config::event_idle_timeout, at_least_1us, unbounded_duration},
     scan_field<record_duration>{"update_interval", &scan_config::update_interval, record_duration::zero(), unbounded_duration},
     scan_field<record_duration>{"source_idle_timeout", &scan_config::source_idle_timeout, at_least_1us, unbounded_duration},
-    scan_field<std::size_t>{"max_tracked", &scan_config::max_tracked, 1, max_table_entries},
+    scan_field<std::uint64_t>{"max_tracked", &scan_config::max_tracked, 1, max_table_entries},
     scan_field<std::uint32_t>{"max_distinct", &scan_config::max_distinct, 1, max_distinct_limit},
     scan_field<std::uint32_t>{"evidence_targets", &scan_config::evidence_targets, 0, max_evidence_limit},
     scan_field<std::uint32_t>{"max_user_agents", &scan_config::max_user_agents, 0, max_user_agents_limit},

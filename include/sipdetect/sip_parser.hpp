@@ -94,7 +94,7 @@ struct sip_message_info {
     std::uint16_t top_via_port = 0;          // 0 if absent
     std::size_t header_length = 0;           // leading CRLFs + start line + headers + the empty line
     bool has_content_length = false;
-    std::size_t content_length = 0;          // as declared by Content-Length (l:)
+    std::uint64_t content_length = 0;        // as declared by Content-Length (l:), 64-bit whatever size_t is
     std::size_t message_length = 0;          // bytes of this message incl. body per Content-Length, capped at input size
     bool complete = false;                   // the empty line was seen and the whole declared body is present
     std::uint32_t truncated_fields = 0;      // bit(sip_field) of each field that was cut
@@ -338,14 +338,14 @@ constexpr void parse_cseq(std::string_view v, std::uint32_t& number, sip_method&
 }
 
 // Content-Length: 1*DIGIT; false when empty, not numeric or overflowing.
-constexpr bool parse_length(std::string_view v, std::size_t& out) noexcept {
+constexpr bool parse_length(std::string_view v, std::uint64_t& out) noexcept {
     v = trim_lws(v);
     if (v.empty()) return false;
-    std::size_t value = 0;
+    std::uint64_t value = 0;
     for (const char c : v) {
         if (!is_digit(c)) return false;
-        const auto d = static_cast<std::size_t>(c - '0');
-        if (value > (std::numeric_limits<std::size_t>::max() - d) / 10) return false;
+        const auto d = static_cast<std::uint64_t>(c - '0');
+        if (value > (std::numeric_limits<std::uint64_t>::max() - d) / 10) return false;
         value = value * 10 + d;
     }
     out = value;
@@ -452,7 +452,7 @@ public:
         } else if (m.has_content_length) {
             const std::size_t room = n - header_end;
             m.complete = m.content_length <= room;
-            m.message_length = m.complete ? header_end + m.content_length : n;
+            m.message_length = m.complete ? header_end + static_cast<std::size_t>(m.content_length) : n;
         } else {
             m.complete = true; // no Content-Length: the body is the rest of the payload
             m.message_length = n;
@@ -596,7 +596,7 @@ private:
             });
             break;
         case header_kind::content_length: {
-            std::size_t length = 0;
+            std::uint64_t length = 0;
             if (!parse_length(value, length)) return "invalid Content-Length";
             if (m.has_content_length && m.content_length != length) return "conflicting Content-Length headers";
             m.has_content_length = true;
