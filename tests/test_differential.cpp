@@ -238,7 +238,7 @@ TEST_CASE("differential: hash-colliding keys with expiry and deletion in long pr
         cfg.event_idle_timeout = std::chrono::seconds(600);
         cfg.hash_seed = 0x5eed5ca9u; // the keys collide under this seed
         stream_shape shape;
-        shape.clients = colliding_clients<detail::scan_source>(*cfg.hash_seed, 40);
+        shape.clients = colliding_clients<detail::scan_source<std::allocator<std::byte>>>(*cfg.hash_seed, 40);
         shape.records = 6000;
         const scan_stats counters = compare(cfg, random_stream(r, shape), r);
         CHECK(counters.events_started > 0);
@@ -260,7 +260,7 @@ TEST_CASE("differential: many sources at max_tracked, evictions and refusals inc
         cfg.hash_seed = 0x5eed5ca9u; // the colliding keys collide under this seed
         stream_shape shape;
         const std::size_t clients = 10 + r.below(30);
-        shape.clients = seed % 2 ? plain_clients(clients) : colliding_clients<detail::scan_source>(*cfg.hash_seed, clients);
+        shape.clients = seed % 2 ? plain_clients(clients) : colliding_clients<detail::scan_source<std::allocator<std::byte>>>(*cfg.hash_seed, clients);
         shape.servers = 4;
         shape.users = 6;
         auto stream = random_stream(r, shape);
@@ -462,7 +462,7 @@ TEST_CASE("differential: SIPPROXY with hash-colliding keys, many sources at max_
         cfg.max_proxies = 1 + r.below(8);
         cfg.hash_seed = 0x5eedf00du; // the colliding keys collide under this seed
         const std::size_t n = 12 + r.below(30);
-        const auto clients = seed % 2 ? colliding_clients<detail::proxy_candidate>(*cfg.hash_seed, n) : plain_clients(n);
+        const auto clients = seed % 2 ? colliding_clients<detail::proxy_candidate<std::allocator<std::byte>>>(*cfg.hash_seed, n) : plain_clients(n);
         auto stream = random_proxy_stream(r, clients, 5000);
         make_times_distinct(stream);
         const auto run = compare_proxy(cfg, stream, r);
