@@ -27,7 +27,7 @@ struct zeek_transaction {
     sipdetect::ip_address orig_h, resp_h;
     std::uint16_t orig_p = 0, resp_p = 0;
     std::optional<std::string> method, response_from, response_to, seq;
-    std::string uri, request_from, request_to, call_id, user_agent;
+    std::string uri, request_from, request_to, user_agent;
     std::optional<std::uint16_t> status;
     unsigned request_vias = 0, response_vias = 0;
 };
@@ -93,7 +93,6 @@ protected:
         base.dst = t.resp_h;
         base.src_port = t.orig_p;
         base.dst_port = t.resp_p;
-        base.call_id = t.call_id;
         const sipdetect::sip_method column_method =
             t.method ? sipdetect::parse_sip_method(detail::trim(*t.method)) : sipdetect::sip_method::unknown;
         if (t.method) {
@@ -171,11 +170,11 @@ public:
 private:
     enum column : std::size_t {
         ts, orig_h, orig_p, resp_h, resp_p, method, uri, request_from, request_to, response_from, response_to,
-        call_id, seq, request_path, response_path, user_agent, status_code, column_count
+        seq, request_path, response_path, user_agent, status_code, column_count
     };
     static constexpr std::array<std::string_view, column_count> names{
         "ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "method", "uri", "request_from", "request_to",
-        "response_from", "response_to", "call_id", "seq", "request_path", "response_path", "user_agent",
+        "response_from", "response_to", "seq", "request_path", "response_path", "user_agent",
         "status_code"};
 
     bool read_transaction() override {
@@ -270,7 +269,6 @@ private:
         t.request_to = text(request_to).value_or("");
         t.response_from = text(response_from);
         t.response_to = text(response_to);
-        t.call_id = text(call_id).value_or("");
         t.seq = text(seq);
         t.user_agent = text(user_agent).value_or("");
         t.request_vias = vector_size(request_path);
@@ -339,11 +337,16 @@ private:
         return &*inner;
     }
 
-    std::optional<std::string> string_field(const json& j, const char* key) const {
+    // The value of a string field; nullptr when absent, an input_error when it is not a string.
+    const std::string* checked_string(const json& j, const char* key) const {
         const json* v = find(j, key);
-        if (!v) return std::nullopt;
+        if (!v) return nullptr;
         if (!v->is_string()) fail_here(std::string("field ") + key + " is not a string");
-        return v->get<std::string>();
+        return &v->get_ref<const std::string&>();
+    }
+    std::optional<std::string> string_field(const json& j, const char* key) const {
+        const std::string* s = checked_string(j, key);
+        return s ? std::optional<std::string>(*s) : std::nullopt;
     }
     // A count or port: a JSON number, or a string of digits.
     std::optional<std::string> number_text(const json& j, const char* key) const {
@@ -393,7 +396,8 @@ private:
         t.request_to = string_field(j, "request_to").value_or("");
         t.response_from = string_field(j, "response_from");
         t.response_to = string_field(j, "response_to");
-        t.call_id = string_field(j, "call_id").value_or("");
+        // call_id is not stored, but one that is not a string still marks a line that is no sip.log.
+        checked_string(j, "call_id");
         t.seq = string_field(j, "seq");
         t.user_agent = string_field(j, "user_agent").value_or("");
         t.request_vias = vector_size(j, "request_path");
