@@ -1657,14 +1657,15 @@ TEST_CASE("readers: generated NetMon 2.x captures") {
             f.add(options_frame, 250000, 1)       // Ethernet
                 .add(ip_only, 250000, 0xE065)     // converted pcap, LINKTYPE_RAW
                 .add(ip_only, 250000, 0xE0E4)     // converted pcap, LINKTYPE_IPV4
+                .add(ip_only, 250000, 0xE00C)     // converted pcap, 12: DLT_RAW as some systems wrote it
                 .add(std::string(40, 'x'), 0, 0xFFFD) // NetMon network info: metadata
                 .add(options_frame, 250000, 6);   // 802.11: not decoded
             reader_counters c;
             const auto records = read_all(dir.write("trailer.cap", f.bytes()), &c);
-            CHECK(c.packets == 5);
+            CHECK(c.packets == 6);
             CHECK(c.non_ip == 2);
             CHECK(c.truncated_packets == 0);
-            REQUIRE(records.size() == 3);
+            REQUIRE(records.size() == 4);
             for (const auto& r : records) check_options(r, c4, s4);
         }
     }

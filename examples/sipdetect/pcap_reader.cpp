@@ -68,7 +68,7 @@ public:
     }
 
 private:
-    bool read_packet() override {
+    bool read_more() override {
         pcap_pkthdr* header = nullptr;
         const u_char* data = nullptr;
         const int rc = pcap_next_ex(pcap_.get(), &header, &data);

@@ -32,29 +32,11 @@ struct zeek_transaction {
     unsigned request_vias = 0, response_vias = 0;
 };
 
-class zeek_reader_base : public record_reader {
-public:
-    bool next(input_record& out) override {
-        if (error_) throw input_exception(*error_);
-        while (pending_.empty()) {
-            try {
-                if (!read_transaction()) return false;
-            } catch (const input_exception& e) {
-                error_ = e.error();
-                throw;
-            }
-        }
-        out = std::move(pending_.front());
-        pending_.pop_front();
-        ++counters_.records;
-        return true;
-    }
-
+// The base of the Zeek readers: their read_more() reads lines until one
+// transaction was emitted or skipped.
+class zeek_reader_base : public detail::batch_reader {
 protected:
-    zeek_reader_base(const std::filesystem::path& p, input_format f) : record_reader(p, f), lines_(p) {}
-
-    // Reads lines until one transaction was emitted or skipped; false at the end.
-    virtual bool read_transaction() = 0;
+    zeek_reader_base(const std::filesystem::path& p, input_format f) : batch_reader(p, f), lines_(p) {}
 
     [[noreturn]] void fail_here(std::string what) const { detail::fail(path(), lines_.where(), std::move(what)); }
 
@@ -105,7 +87,7 @@ protected:
             r.user_agent = t.user_agent;
             r.via_count = t.request_vias;
             ++counters_.sip_messages;
-            pending_.push_back(std::move(r));
+            pending().push_back(std::move(r));
         }
         if (t.status) {
             input_record r = std::move(base);
@@ -117,16 +99,12 @@ protected:
             r.to_uri.assign(sipdetect::party_uri(t.response_to ? *t.response_to : t.request_to));
             r.via_count = t.response_vias;
             ++counters_.sip_messages;
-            pending_.push_back(std::move(r));
+            pending().push_back(std::move(r));
         }
     }
 
     detail::line_source lines_;
     std::string line_;
-
-private:
-    std::deque<input_record> pending_;
-    std::optional<input_error> error_;
 };
 
 // Zeek's ASCII writer escapes bytes as \xHH.
@@ -177,7 +155,7 @@ private:
         "response_from", "response_to", "seq", "request_path", "response_path", "user_agent",
         "status_code"};
 
-    bool read_transaction() override {
+    bool read_more() override {
         while (lines_.next(line_)) {
             if (line_.empty()) continue;
             if (line_.front() == '#') {
@@ -294,7 +272,7 @@ private:
     using json = nlohmann::json;
     static constexpr int max_depth = 16; // sip.log is flat; deeper nesting is junk
 
-    bool read_transaction() override {
+    bool read_more() override {
         while (lines_.next(line_)) {
             if (detail::trim(line_).empty()) continue;
             ++counters_.lines;
