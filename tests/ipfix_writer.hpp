@@ -121,7 +121,9 @@ inline std::string ipfixprobe_sip_record(const sipdetect_cli::input_record& r, u
     put_be16(d, r.status);
     std::string via;
     for (unsigned i = 0; i < r.via_count; ++i) via += (i ? ";" : "") + std::string("SIP/2.0/UDP 192.0.2.9:5060");
-    d += ipfix_text(r.call_id) + ipfix_text(r.from_uri) + ipfix_text(r.to_uri) + ipfix_text(via) +
+    // Records carry no Call-ID; any will do, and one of some length checks that the reader skips it.
+    const std::string call_id = "a84b4c76e66710@192.0.2.9";
+    d += ipfix_text(call_id) + ipfix_text(r.from_uri) + ipfix_text(r.to_uri) + ipfix_text(via) +
          ipfix_text(r.user_agent) + ipfix_text(r.request_uri) + ipfix_text(cseq);
     return d;
 }

@@ -25,7 +25,7 @@ struct input_record {
     sipdetect::sender sent_by = sipdetect::sender::source;
     sipdetect::sip_method method = sipdetect::sip_method::unknown; // for a response, method = CSeq method
     std::uint16_t status = 0;                                      // 0 for a request
-    std::string request_uri, from_uri, to_uri, user_agent, call_id;
+    std::string request_uri, from_uri, to_uri, user_agent;
     unsigned via_count = 0; // 0 when unknown
 };
 
@@ -42,7 +42,6 @@ inline void clear_keeping_capacity(input_record& r) noexcept {
     keep(r.from_uri, fresh.from_uri);
     keep(r.to_uri, fresh.to_uri);
     keep(r.user_agent, fresh.user_agent);
-    keep(r.call_id, fresh.call_id);
     r = std::move(fresh);
 }
 

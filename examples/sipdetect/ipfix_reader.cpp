@@ -52,7 +52,8 @@ constexpr std::size_t max_templates = 4096;
 constexpr std::size_t max_template_fields = std::size_t{1} << 20; // 12 MB of field descriptions in all
 constexpr std::int64_t ntp_to_unix_seconds = 2208988800;
 
-// What a template field means to the reader.
+// What a template field means to the reader. The SIP roles stand in the
+// order of CESNET's elements 100 to 108; sip_call_id is not read.
 enum class role : std::uint8_t {
     ignored, src_v4, dst_v4, src_v6, dst_v6, src_port, dst_port, packets, packets_rev,
     end_seconds, end_millis, end_micros, end_nanos, start_seconds, start_millis, start_micros, start_nanos,
@@ -390,7 +391,6 @@ private:
         }
         r.from_uri = text(role::sip_calling_party);
         r.to_uri = text(role::sip_called_party);
-        r.call_id = text(role::sip_call_id);
         r.user_agent = text(role::sip_user_agent);
         r.via_count = detail::count_via_values(text(role::sip_via));
         return true;

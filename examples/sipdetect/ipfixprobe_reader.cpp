@@ -72,11 +72,11 @@ public:
 private:
     enum column : std::size_t {
         src_ip, dst_ip, src_port, dst_port, time_first, time_last, packets, packets_rev, msg_type, status_code,
-        called_party, calling_party, call_id, cseq, request_uri, user_agent, via, column_count
+        called_party, calling_party, cseq, request_uri, user_agent, via, column_count
     };
     static constexpr std::array<std::string_view, column_count> names{
         "SRC_IP", "DST_IP", "SRC_PORT", "DST_PORT", "TIME_FIRST", "TIME_LAST", "PACKETS", "PACKETS_REV", "SIP_MSG_TYPE",
-        "SIP_STATUS_CODE", "SIP_CALLED_PARTY", "SIP_CALLING_PARTY", "SIP_CALL_ID", "SIP_CSEQ", "SIP_REQUEST_URI",
+        "SIP_STATUS_CODE", "SIP_CALLED_PARTY", "SIP_CALLING_PARTY", "SIP_CSEQ", "SIP_REQUEST_URI",
         "SIP_USER_AGENT", "SIP_VIA"};
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
@@ -165,7 +165,6 @@ private:
         // ipfixprobe already reduces From/To to the bare URI.
         r.from_uri.assign(field(calling_party));
         r.to_uri.assign(field(called_party));
-        r.call_id.assign(field(call_id));
         r.user_agent.assign(field(user_agent));
         r.via_count = detail::count_via_values(field(via));
         return true;

@@ -23,11 +23,12 @@
 // Network types: 0 and 1 are Ethernet (NetMon 3.4 writes 0 for some VPN
 // captures whose frames are Ethernet), 7, 8 and 9 raw IPv4/IPv6 (tunnel,
 // wireless WAN and raw IP interfaces), and in a 2.1+ frame trailer 0xE000 |
-// LINKTYPE_x marks a frame converted from a pcap file. The header's type must
-// be one of 0, 1, 7, 8, 9 (other types, Token Ring, FDDI, ATM, 802.11, ...,
-// are refused when the file is opened); in a 2.1+ file each frame's trailer
-// type decides how it is decoded, and frames of a type not decoded here
-// (NetMon's own metadata frames among them) are counted as non_ip.
+// LINKTYPE_x marks a frame converted from a pcap file, decoded as the pcap
+// reader decodes that link type. The header's type must be one of 0, 1, 7,
+// 8, 9 (other types, Token Ring, FDDI, ATM, 802.11, ..., are refused when
+// the file is opened); in a 2.1+ file each frame's trailer type decides how
+// it is decoded, and frames of a type not decoded here (NetMon's own
+// metadata frames among them) are counted as non_ip.
 //
 // Time: the capture start is the capturing host's local time and the file
 // does not say which zone that was. Wireshark reads it in the zone of the
@@ -48,7 +49,6 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -95,19 +95,7 @@ std::string netmon_type_name(std::uint16_t type) {
 // The network type of a 2.1+ frame trailer.
 std::optional<detail::link_layer> frame_link(std::uint16_t type) noexcept {
     if (type >= 0xE080 && type <= 0xE08A) return std::nullopt; // Message Analyzer's own media types
-    if ((type & 0xF000) == 0xE000) {                            // converted from pcap: 0xE000 | LINKTYPE_x
-        switch (type & 0x0FFF) {
-        case 0: return detail::link_layer::bsd_null;
-        case 1: return detail::link_layer::ethernet;
-        case 101: return detail::link_layer::raw_ip;
-        case 108: return detail::link_layer::bsd_loop;
-        case 113: return detail::link_layer::linux_sll;
-        case 228: return detail::link_layer::raw_ipv4;
-        case 229: return detail::link_layer::raw_ipv6;
-        case 276: return detail::link_layer::linux_sll2;
-        default: return std::nullopt;
-        }
-    }
+    if ((type & 0xF000) == 0xE000) return detail::link_layer_of_linktype(type & 0x0FFFu); // 0xE000 | LINKTYPE_x
     return netmon_link(type); // 0xFFxx metadata frames: none
 }
 
@@ -125,10 +113,10 @@ std::optional<std::int64_t> systemtime_micros(const std::uint8_t* p) noexcept {
            std::int64_t{millis} * 1000;
 }
 
-class netmon_reader final : public record_reader {
+class netmon_reader final : public detail::capture_reader {
 public:
     explicit netmon_reader(const std::filesystem::path& path)
-        : record_reader(path, input_format::netmon), in_(path, std::ios::binary) {
+        : capture_reader(path, input_format::netmon), in_(path, std::ios::binary) {
         if (!in_) {
             (void)detail::open_file(path); // throws with the reason
             detail::fail(path, "", "cannot open");
@@ -170,25 +158,14 @@ public:
         frames_ = table_length_ / 4;
     }
 
-    bool next(input_record& out) override {
-        if (error_) throw input_exception(*error_);
-        try {
-            while (pending_.empty()) {
-                if (counters_.packets == frames_) return false;
-                read_frame(counters_.packets + 1);
-                ++counters_.packets;
-            }
-        } catch (const input_exception& e) {
-            error_ = e.error();
-            throw;
-        }
-        out = std::move(pending_.front());
-        pending_.pop_front();
-        ++counters_.records;
+private:
+    bool read_more() override {
+        if (counters_.packets == frames_) return false;
+        read_frame(counters_.packets + 1);
+        ++counters_.packets;
         return true;
     }
 
-private:
     bool read_at(std::uint64_t offset, std::uint8_t* to, std::size_t n) {
         in_.clear();
         in_.seekg(static_cast<std::streamoff>(offset));
@@ -271,7 +248,7 @@ private:
         if (!micros) ++counters_.bad_timestamps;
         const sipdetect::record_time time =
             micros ? sipdetect::record_time_from_micros(*micros) : sipdetect::record_time{};
-        detail::decode_frame(*link, std::span<const std::uint8_t>(data_.data(), captured), time, counters_, pending_);
+        decode(*link, std::span<const std::uint8_t>(data_.data(), captured), time);
     }
 
     std::ifstream in_;
@@ -285,8 +262,6 @@ private:
     std::uint64_t table_first_ = 0;    // index of table_[0]
     std::uint64_t previous_offset_ = 0, previous_end_ = 0, record_bytes_ = 0;
     std::vector<std::uint8_t> data_;
-    std::deque<input_record> pending_;
-    std::optional<input_error> error_;
 };
 
 } // namespace

@@ -68,7 +68,7 @@ public:
     }
 
 private:
-    bool read_packet() override {
+    bool read_more() override {
         pcap_pkthdr* header = nullptr;
         const u_char* data = nullptr;
         const int rc = pcap_next_ex(pcap_.get(), &header, &data);
@@ -295,7 +295,6 @@ private:
         r.from_uri.assign(m.from_uri);
         r.to_uri.assign(m.to_uri);
         r.user_agent.assign(m.user_agent);
-        r.call_id.assign(m.call_id);
         r.via_count = m.via_count;
         ++counters_.sip_messages;
         counters_.truncated_fields += m.truncated_fields;

@@ -141,7 +141,7 @@ public:
     }
 
 private:
-    bool read_packet() override {
+    bool read_more() override {
         for (;;) {
             std::array<std::uint8_t, 8> head{};
             const std::size_t got = read_block_header(head);

@@ -113,16 +113,17 @@ inline file_ptr open_file(const std::filesystem::path& path) {
     return f;
 }
 
-// A reader of captured packets: each packet read is decoded into records,
-// which next() hands out one at a time. An input_exception from
-// read_packet() is kept: the reader stays failed.
-class capture_reader : public record_reader {
+// A reader whose input yields records a batch at a time (the messages of a
+// captured packet, the request and response of a Zeek transaction), which
+// next() hands out one at a time. An input_exception from read_more() is
+// kept: the reader stays failed.
+class batch_reader : public record_reader {
 public:
     bool next(input_record& out) final {
         if (error_) throw input_exception(*error_);
         try {
             while (pending_.empty())
-                if (!read_packet()) return false;
+                if (!read_more()) return false;
         } catch (const input_exception& e) {
             error_ = e.error();
             throw;
@@ -135,16 +136,23 @@ public:
 
 protected:
     using record_reader::record_reader;
-    // Reads the next packet (or more of the file) and decodes what it holds
-    // with decode(); false at the end of the file.
-    virtual bool read_packet() = 0;
-    void decode(link_layer link, std::span<const std::uint8_t> frame, sipdetect::record_time time) {
-        decode_frame(link, frame, time, counters_, pending_);
-    }
+    // Reads on to the next packet or transaction and appends the records it
+    // holds, if any, to pending(); false at the end of the file.
+    virtual bool read_more() = 0;
+    std::deque<input_record>& pending() noexcept { return pending_; }
 
 private:
     std::deque<input_record> pending_;
     std::optional<input_error> error_;
+};
+
+// A reader of captured packets: read_more() reads the next packet and decodes its frame with decode().
+class capture_reader : public batch_reader {
+protected:
+    using batch_reader::batch_reader;
+    void decode(link_layer link, std::span<const std::uint8_t> frame, sipdetect::record_time time) {
+        decode_frame(link, frame, time, counters_, pending());
+    }
 };
 
 // Reads a text file line by line with a bounded line length.

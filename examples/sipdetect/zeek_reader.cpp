@@ -27,34 +27,16 @@ struct zeek_transaction {
     sipdetect::ip_address orig_h, resp_h;
     std::uint16_t orig_p = 0, resp_p = 0;
     std::optional<std::string> method, response_from, response_to, seq;
-    std::string uri, request_from, request_to, call_id, user_agent;
+    std::string uri, request_from, request_to, user_agent;
     std::optional<std::uint16_t> status;
     unsigned request_vias = 0, response_vias = 0;
 };
 
-class zeek_reader_base : public record_reader {
-public:
-    bool next(input_record& out) override {
-        if (error_) throw input_exception(*error_);
-        while (pending_.empty()) {
-            try {
-                if (!read_transaction()) return false;
-            } catch (const input_exception& e) {
-                error_ = e.error();
-                throw;
-            }
-        }
-        out = std::move(pending_.front());
-        pending_.pop_front();
-        ++counters_.records;
-        return true;
-    }
-
+// The base of the Zeek readers: their read_more() reads lines until one
+// transaction was emitted or skipped.
+class zeek_reader_base : public detail::batch_reader {
 protected:
-    zeek_reader_base(const std::filesystem::path& p, input_format f) : record_reader(p, f), lines_(p) {}
-
-    // Reads lines until one transaction was emitted or skipped; false at the end.
-    virtual bool read_transaction() = 0;
+    zeek_reader_base(const std::filesystem::path& p, input_format f) : batch_reader(p, f), lines_(p) {}
 
     [[noreturn]] void fail_here(std::string what) const { detail::fail(path(), lines_.where(), std::move(what)); }
 
@@ -93,7 +75,6 @@ protected:
         base.dst = t.resp_h;
         base.src_port = t.orig_p;
         base.dst_port = t.resp_p;
-        base.call_id = t.call_id;
         const sipdetect::sip_method column_method =
             t.method ? sipdetect::parse_sip_method(detail::trim(*t.method)) : sipdetect::sip_method::unknown;
         if (t.method) {
@@ -106,7 +87,7 @@ protected:
             r.user_agent = t.user_agent;
             r.via_count = t.request_vias;
             ++counters_.sip_messages;
-            pending_.push_back(std::move(r));
+            pending().push_back(std::move(r));
         }
         if (t.status) {
             input_record r = std::move(base);
@@ -118,16 +99,12 @@ protected:
             r.to_uri.assign(sipdetect::party_uri(t.response_to ? *t.response_to : t.request_to));
             r.via_count = t.response_vias;
             ++counters_.sip_messages;
-            pending_.push_back(std::move(r));
+            pending().push_back(std::move(r));
         }
     }
 
     detail::line_source lines_;
     std::string line_;
-
-private:
-    std::deque<input_record> pending_;
-    std::optional<input_error> error_;
 };
 
 // Zeek's ASCII writer escapes bytes as \xHH.
@@ -171,14 +148,14 @@ public:
 private:
     enum column : std::size_t {
         ts, orig_h, orig_p, resp_h, resp_p, method, uri, request_from, request_to, response_from, response_to,
-        call_id, seq, request_path, response_path, user_agent, status_code, column_count
+        seq, request_path, response_path, user_agent, status_code, column_count
     };
     static constexpr std::array<std::string_view, column_count> names{
         "ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "method", "uri", "request_from", "request_to",
-        "response_from", "response_to", "call_id", "seq", "request_path", "response_path", "user_agent",
+        "response_from", "response_to", "seq", "request_path", "response_path", "user_agent",
         "status_code"};
 
-    bool read_transaction() override {
+    bool read_more() override {
         while (lines_.next(line_)) {
             if (line_.empty()) continue;
             if (line_.front() == '#') {
@@ -270,7 +247,6 @@ private:
         t.request_to = text(request_to).value_or("");
         t.response_from = text(response_from);
         t.response_to = text(response_to);
-        t.call_id = text(call_id).value_or("");
         t.seq = text(seq);
         t.user_agent = text(user_agent).value_or("");
         t.request_vias = vector_size(request_path);
@@ -296,7 +272,7 @@ private:
     using json = nlohmann::json;
     static constexpr int max_depth = 16; // sip.log is flat; deeper nesting is junk
 
-    bool read_transaction() override {
+    bool read_more() override {
         while (lines_.next(line_)) {
             if (detail::trim(line_).empty()) continue;
             ++counters_.lines;
@@ -339,11 +315,16 @@ private:
         return &*inner;
     }
 
-    std::optional<std::string> string_field(const json& j, const char* key) const {
+    // The value of a string field; nullptr when absent, an input_error when it is not a string.
+    const std::string* checked_string(const json& j, const char* key) const {
         const json* v = find(j, key);
-        if (!v) return std::nullopt;
+        if (!v) return nullptr;
         if (!v->is_string()) fail_here(std::string("field ") + key + " is not a string");
-        return v->get<std::string>();
+        return &v->get_ref<const std::string&>();
+    }
+    std::optional<std::string> string_field(const json& j, const char* key) const {
+        const std::string* s = checked_string(j, key);
+        return s ? std::optional<std::string>(*s) : std::nullopt;
     }
     // A count or port: a JSON number, or a string of digits.
     std::optional<std::string> number_text(const json& j, const char* key) const {
@@ -393,7 +374,8 @@ private:
         t.request_to = string_field(j, "request_to").value_or("");
         t.response_from = string_field(j, "response_from");
         t.response_to = string_field(j, "response_to");
-        t.call_id = string_field(j, "call_id").value_or("");
+        // call_id is not stored, but one that is not a string still marks a line that is no sip.log.
+        checked_string(j, "call_id");
         t.seq = string_field(j, "seq");
         t.user_agent = string_field(j, "user_agent").value_or("");
         t.request_vias = vector_size(j, "request_path");
