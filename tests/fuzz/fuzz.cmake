@@ -80,6 +80,7 @@ endif()
 # Replay programs and their tests; replay_main.cpp is compiled once for all of them.
 add_library(sipdetect_fuzz_replay_main OBJECT ${SIPDETECT_FUZZ_DIR}/replay_main.cpp)
 target_link_libraries(sipdetect_fuzz_replay_main PRIVATE sipdetect_project_options)
+target_compile_features(sipdetect_fuzz_replay_main PRIVATE cxx_std_20) # clang 14 defaults to C++14
 target_compile_options(sipdetect_fuzz_replay_main PRIVATE ${SIPDETECT_FUZZ_REPLAY_SANITIZE})
 foreach(name IN LISTS SIPDETECT_FUZZ_TARGETS)
     set(exe fuzz_replay_${name})
