@@ -191,8 +191,8 @@ template <class Stats> Stats without_gauges(Stats s) {
 
 // Buckets of a flat_table (or slots of a fingerprint_set, min_slots 8) that
 // has never held more than max_entries: it grows at a load factor of 3/4.
-inline std::size_t table_slots_bound(std::size_t max_entries, std::size_t min_slots = 16) {
-    std::size_t s = min_slots;
+inline std::uint64_t table_slots_bound(std::uint64_t max_entries, std::uint64_t min_slots = 16) {
+    std::uint64_t s = min_slots;
     while (max_entries * 4 > s * 3) s *= 2;
     return s;
 }
@@ -201,7 +201,7 @@ inline std::size_t table_slots_bound(std::size_t max_entries, std::size_t min_sl
 // only when all are full, so never more than max_entries need, plus one for
 // good measure), and the chunk pointers (a vector: up to twice as many).
 template <class Entry>
-std::uint64_t flat_table_bound(std::size_t max_entries) {
+std::uint64_t flat_table_bound(std::uint64_t max_entries) {
     constexpr std::size_t per_chunk = sipdetect::detail::flat_table<sipdetect::detail::source_key, Entry,
                                                                      sipdetect::detail::source_key_hasher>::chunk_entries;
     const std::uint64_t chunks = (max_entries + per_chunk - 1) / per_chunk + 1;
