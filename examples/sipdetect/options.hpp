@@ -1,0 +1,34 @@
+// sipdetect command-line program: its options, as the command line gives them.
+#pragma once
+
+#include <sipdetect/proxy_detector.hpp>
+#include <sipdetect/scan_detector.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sipdetect_cli {
+
+// A command line the program refuses: the message names the option.
+struct usage_error {
+    std::string message;
+};
+
+struct options {
+    bool json = false;
+    bool stats = false;
+    bool learned_proxies = false;
+    bool progress = true;
+    sipdetect::scan_config scan;
+    sipdetect::proxy_config proxy;
+    std::optional<std::string> state;
+    std::vector<std::string> inputs;
+    std::optional<std::string> raised_max_distinct; // the notice, when --threshold raised it
+};
+
+// Parses the command line. Prints --help or --version and exits; throws
+// usage_error for anything it refuses.
+options parse_options(int argc, char** argv);
+
+} // namespace sipdetect_cli
