@@ -21,9 +21,10 @@
 #                          install, so no examples, benchmarks or test_fmt
 #   fuzzing                each libFuzzer target for SIPDETECT_FUZZ_SECONDS
 #                          (default 60) with clang (tests/fuzz/run.sh)
-# Integration suites that need third-party tools, network namespaces or a
-# browser belong to --full: add them to run_full below, and to left_out so
-# the quick run names them.
+#   integration            (in the gcc-release and sanitizer builds) the
+#                          suites labelled "integration": CESNET's flow tools
+#                          built from ../shared/third_party, live traffic in
+#                          network namespaces, a headless browser; they need root
 #
 # Environment: SIPDETECT_BUILD_ROOT (default build/ci), the build folders'
 # parent; SIPDETECT_JOBS (default nproc), parallel compile and test jobs.
@@ -71,12 +72,19 @@ sanitized_suite() {
     # Under the sanitizers the spoofed flood is 1 M records instead of 10 M.
     SIPDETECT_FLOOD_RECORDS=1000000 suite sanitizers "-LE packaging" \
         -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DSIPDETECT_SANITIZE=address,undefined \
-        -DSIPDETECT_BUILD_BENCHMARKS=OFF
+        -DSIPDETECT_BUILD_BENCHMARKS=OFF "$@"
 }
 
+# --full adds the integration suites to the first two builds; the flow tools
+# they need are built once, into the gcc-release build tree, and shared.
+integration=()
+if [ $mode = full ]; then
+    integration=(-DSIPDETECT_INTEGRATION_TESTS=ON "-DSIPDETECT_FLOW_TOOLS_PREFIX=$build_root/gcc-release/flow-tools")
+fi
+
 run_quick() {
-    timed gcc-release suite gcc-release "" -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release
-    timed sanitizers sanitized_suite
+    timed gcc-release suite gcc-release "" -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release "${integration[@]}"
+    timed sanitizers sanitized_suite "${integration[@]}"
 }
 
 run_full() {
@@ -91,7 +99,7 @@ run_full() {
     timed fuzzing bash "$root/tests/fuzz/run.sh" "$build_root/fuzz"
 }
 
-left_out="the clang build, the -m32 build and a minute of fuzzing per target"
+left_out="the integration suites (flow tools, network namespaces, browser), the clang build, the -m32 build and a minute of fuzzing per target"
 if [ $mode = full ]; then
     run_full
 else

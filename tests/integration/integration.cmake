@@ -1,0 +1,16 @@
+# Integration suites: the program and the plugin against real third-party
+# tools (CESNET's ipfixcol2, ipfixsend2, ipfixprobe), live traffic in network
+# namespaces, and a headless browser. They need root and a few minutes, so
+# they are off unless SIPDETECT_INTEGRATION_TESTS is ON (tests/run-all.sh
+# --full turns it on); every such test carries the label "integration".
+option(SIPDETECT_INTEGRATION_TESTS "Add the integration suites (third-party tools, network namespaces, browser)" OFF)
+set(SIPDETECT_FLOW_TOOLS_PREFIX "${CMAKE_BINARY_DIR}/flow-tools" CACHE PATH
+    "Where the flow tools from ../shared/third_party are built (and kept between runs)")
+
+if(SIPDETECT_INTEGRATION_TESTS)
+    # One fixture builds the flow tools; every test using them requires it.
+    add_test(NAME "integration: flow tools built from ../shared/third_party"
+        COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/build-flow-tools.sh ${SIPDETECT_FLOW_TOOLS_PREFIX})
+    set_tests_properties("integration: flow tools built from ../shared/third_party" PROPERTIES
+        FIXTURES_SETUP flow_tools LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 1200)
+endif()
