@@ -866,6 +866,18 @@ TEST_CASE("readers: pcap IPv4 options, fragments, TCP segments, timestamps and b
         CHECK(c.fragments_skipped == 2);
     }
 
+    SECTION("each SIP field cut short counts once") {
+        std::string sip_cut = sip_options(std::string(300, 'u'));
+        const std::string agent = "User-Agent: friendly-scanner";
+        sip_cut.replace(sip_cut.find(agent), agent.size(), "User-Agent: " + std::string(300, 'a'));
+        const auto p = dir.write("cut.pcap",
+                                 pcap_file(1).add(ether(0x0800, ipv4(17, client4, server4, udp(5060, 5062, sip_cut))))
+                                     .bytes());
+        reader_counters c;
+        REQUIRE(read_all(p, &c).size() == 1);
+        CHECK(c.truncated_fields == 2); // From and User-Agent, not the sum of their bits
+    }
+
     SECTION("TCP: several messages in one segment, continuation segments and bare ACKs") {
         const auto p = dir.write(
             "tcp.pcap",

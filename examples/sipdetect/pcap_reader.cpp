@@ -19,6 +19,7 @@
 #include <pcap/pcap.h>
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -297,7 +298,8 @@ private:
         r.user_agent.assign(m.user_agent);
         r.via_count = m.via_count;
         ++counters_.sip_messages;
-        counters_.truncated_fields += m.truncated_fields;
+        // A bit mask: each field cut short counts once.
+        counters_.truncated_fields += static_cast<std::uint64_t>(std::popcount(m.truncated_fields));
         out_.push_back(std::move(r));
     }
 

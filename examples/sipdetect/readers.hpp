@@ -79,7 +79,7 @@ struct reader_counters {
     std::uint64_t other_transport = 0;   // IP packets that are neither UDP, TCP nor ICMP
     std::uint64_t truncated_packets = 0; // link/IP/UDP/TCP headers cut short or with impossible lengths
     std::uint64_t empty_payloads = 0;    // UDP datagrams or TCP segments without payload
-    std::uint64_t truncated_fields = 0;  // sum of the parser's truncated_fields over all messages
+    std::uint64_t truncated_fields = 0;  // SIP fields the parser cut short (a message with two cut counts 2)
     std::uint64_t unsupported_link_packets = 0; // pcapng: packets of an interface whose link type is not
                                                 // decoded, skipped (a classic pcap of such a type is refused)
 
