@@ -5,6 +5,7 @@
 #
 # Environment:
 #   SIPDETECT_FUZZ_SECONDS   seconds per target (default 60)
+#   SIPDETECT_JOBS           targets fuzzed at once (default nproc)
 #   SIPDETECT_FUZZ_TARGETS   space-separated subset, e.g. "sip_parser record_stream"
 #   SIPDETECT_SHARED_DATA    captures and logs to cut run-time seeds from (default ../shared/data)
 #
@@ -135,14 +136,13 @@ max_len_of() {
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-total_seconds=0
-total_crashes=0
-artifacts=()
-for t in "${targets[@]}"; do
+# fuzz_one <target>: runs it for $seconds; leaves "<seconds> <inputs> <crashes>" in its summary file.
+fuzz_one() {
+    local t=$1 bin dir seed_dirs dict start rc elapsed runs reported crashes
     bin=$(binary_of "$t")
     dir=$work/$t
     mkdir -p "$dir/corpus" "$dir/artifacts"
-    rm -f "$dir/artifacts"/*
+    rm -f "$dir/artifacts"/* "$dir/summary"
     seed_dirs=("$fuzz_dir/corpus/$t")
     [[ -d "$fuzz_dir/regressions/$t" ]] && seed_dirs+=("$fuzz_dir/regressions/$t")
     [[ -d "$seeds/$t" ]] && seed_dirs+=("$seeds/$t")
@@ -164,8 +164,34 @@ for t in "${targets[@]}"; do
     fi
     crashes=$(find "$dir/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
     if [[ $rc -ne 0 && $crashes -eq 0 ]]; then crashes=1; fi
-    while IFS= read -r a; do artifacts+=("$t: $bin $a"); done < <(find "$dir/artifacts" -type f | sort)
-    [[ $rc -ne 0 ]] && artifacts+=("$t: log $dir/fuzz.log")
+    [[ $rc -ne 0 ]] && echo "$rc" >"$dir/failed"
+    echo "$elapsed $runs $crashes" >"$dir/summary"
+}
+
+# The targets run side by side, one per core (SIPDETECT_JOBS, default
+# nproc): each still gets its $seconds, the whole takes less wall time.
+parallel=${SIPDETECT_JOBS:-$(nproc)}
+running=0
+for t in "${targets[@]}"; do
+    rm -f "$work/$t/failed"
+    if ((running >= parallel)); then
+        wait -n || true # a target's failure is read from its files below
+        running=$((running - 1))
+    fi
+    fuzz_one "$t" &
+    running=$((running + 1))
+done
+wait || true
+
+total_seconds=0
+total_crashes=0
+artifacts=()
+for t in "${targets[@]}"; do
+    dir=$work/$t
+    [[ -f "$dir/summary" ]] || { echo "0 0 1" >"$dir/summary"; echo 1 >"$dir/failed"; } # it died before its summary
+    read -r elapsed runs crashes <"$dir/summary"
+    while IFS= read -r a; do artifacts+=("$t: $(binary_of "$t") $a"); done < <(find "$dir/artifacts" -type f | sort)
+    [[ -f "$dir/failed" ]] && artifacts+=("$t: log $dir/fuzz.log")
     echo "fuzz: $t $elapsed s, $runs inputs, $crashes crashes"
     total_seconds=$((total_seconds + elapsed))
     total_crashes=$((total_crashes + crashes))
