@@ -186,7 +186,9 @@ private:
 
 live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source>>& sources, scan_type& scans,
                      proxy_type& proxies, event_printer& print, const live_hooks& hooks) {
+    // The sources are open: what opened them is no longer needed.
     if (opt.user) drop_privileges(*opt.user);
+    else if (::geteuid() != 0) drop_capabilities();
     signal_pipe signals;
     live_result result;
     reader_counters ended;

@@ -44,8 +44,9 @@ struct live_result {
     std::optional<std::string> input_failure; // the first source that failed, when one did
 };
 
-// Drops privileges when opt.user is set (after the sources are open: they
-// keep their descriptors), then reads every source until SIGTERM or SIGINT,
+// Drops privileges once the sources are open (they keep their descriptors):
+// root for opt.user when set, else every capability of a process that is not
+// root (as root with --allow-root it keeps them). Then reads every source until SIGTERM or SIGINT,
 // or until every source has ended or failed. Records left in the batch are
 // fed before it returns; what is due at the end (flush, or poll and save with
 // --state) is the caller's, as after a file run. Throws privilege_error when
