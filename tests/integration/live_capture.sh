@@ -66,16 +66,16 @@ wait_for_line() {
     done
 }
 
-start_sipdetect() { # $1: name of the run
+start_sipdetect() { # $1: name of the run, then more options
     ip netns exec "$ns" "$cli" -i lo --closed-season 0 --user nobody --state "$dir/state/sipdetect.state" --json --stats \
-        --learned-proxies --status-interval 1 >"$dir/$1.jsonl" 2>"$dir/$1.err" &
+        --learned-proxies --status-interval 1 "${@:2}" >"$dir/$1.jsonl" 2>"$dir/$1.err" &
     sipdetect_pid=$!
     pids+=("$sipdetect_pid")
     wait_for_line "$dir/$1.err" 10 "live: reading lo" >/dev/null || fail "$1: sipdetect did not start: $(cat "$dir/$1.err")"
 }
 
-stop_sipdetect() { # $1: name of the run; SIGTERM must end it with status 0 within 10 s
-    kill -TERM "$sipdetect_pid"
+stop_sipdetect() { # $1: name of the run, $2: the signal (default TERM); it must end with status 0 within 10 s
+    kill -"${2:-TERM}" "$sipdetect_pid"
     local status=0
     timeout 10 tail --pid="$sipdetect_pid" -f /dev/null || fail "$1: sipdetect did not stop within 10 s of SIGTERM"
     wait "$sipdetect_pid" || status=$?
@@ -170,4 +170,24 @@ stop_sipdetect second
 grep -q '"new_proxy"' "$dir/second.jsonl" && fail "the restarted sipdetect reported a proxy again: $(cat "$dir/second.jsonl")"
 grep -qE '^input: [1-9][0-9]* records' "$dir/second.err" || fail "the restarted sipdetect analysed nothing: $(cat "$dir/second.err")"
 grep -qE '"source":"127\.0\.0\.10"' <(grep -E '^\{' "$dir/second.err") || fail "the restarted sipdetect does not know 127.0.0.10"
-echo "live capture: proxy and scans reported live; after SIGTERM and restart the proxy is known, no second new_proxy"
+
+# Checkpoints while running; SIGHUP does not stop the run; a kill -9 leaves
+# the last checkpoint, which the next run loads; SIGINT stops like SIGTERM.
+start_sipdetect third --checkpoint 1
+kill -HUP "$sipdetect_pid"
+sleep 1
+kill -0 "$sipdetect_pid" || fail "SIGHUP ended the run: $(cat "$dir/third.err")"
+before=$(sha256sum <"$dir/state/sipdetect.state")
+timeout 60 ip netns exec "$ns" svmap -b 127.0.0.67 127.0.0.1-127.0.0.30 >"$dir/svmap2.log" 2>&1 || fail "svmap failed: $(cat "$dir/svmap2.log")"
+wait_for_line "$dir/third.jsonl" 5 '"event":"start".*"source":"127\.0\.0\.67"' >/dev/null || fail "no scan after SIGHUP"
+sleep 3
+after=$(sha256sum <"$dir/state/sipdetect.state")
+[ "$before" != "$after" ] || fail "--checkpoint 1 saved no state while running"
+kill -KILL "$sipdetect_pid"
+wait "$sipdetect_pid" 2>/dev/null || true
+start_sipdetect fourth
+stop_sipdetect fourth INT
+grep -q "sipdetect.state" "$dir/fourth.err" && fail "the checkpoint left by kill -9 did not load: $(cat "$dir/fourth.err")"
+grep -qE '"source":"127\.0\.0\.10"' <(grep -E '^\{' "$dir/fourth.err") || fail "after kill -9 the proxy is forgotten"
+echo "live capture: proxy and scans reported live; after SIGTERM and restart the proxy is known, no second new_proxy;" \
+    "checkpoints while running survive kill -9; SIGHUP keeps the run; SIGINT saves and exits 0"
