@@ -38,8 +38,12 @@ public:
             pcap_set_immediate_mode(pcap_.get(), 1) != 0 ||
             pcap_set_buffer_size(pcap_.get(), kernel_buffer_bytes) != 0)
             fail("cannot configure the capture");
-        if (const int rc = pcap_activate(pcap_.get()); rc < 0)
-            fail(rc == PCAP_ERROR ? pcap_geterr(pcap_.get()) : pcap_statustostr(rc));
+        if (const int rc = pcap_activate(pcap_.get()); rc < 0) {
+            // libpcap's detail, when it gives one, follows its status ("No such device exists: ...").
+            const std::string detail = pcap_geterr(pcap_.get());
+            if (rc == PCAP_ERROR) fail(detail);
+            fail(detail.empty() ? pcap_statustostr(rc) : std::string(pcap_statustostr(rc)) + ": " + detail);
+        }
         const int dlt = pcap_datalink(pcap_.get());
         const auto link = dlt == DLT_RAW    ? std::optional(detail::link_layer::raw_ip)
                           : dlt == DLT_LOOP ? std::optional(detail::link_layer::bsd_loop)
