@@ -93,8 +93,9 @@ calls_through_proxy() { # twelve users call through the proxy, twice each
 }
 
 # As systemd starts it (a user that is not root, CAP_NET_RAW as an ambient
-# capability): the capture opens, then no capability is left. Root without
-# --user or --allow-root is refused.
+# capability): the capture opens, not in promiscuous mode, then no
+# capability is left. --promiscuous turns it on. Root without --user or
+# --allow-root is refused.
 ip netns exec "$ns" setpriv --reuid nobody --regid "$(id -g nobody)" --clear-groups --inh-caps +net_raw \
     --ambient-caps +net_raw "$cli" -i lo --status-interval 0 >/dev/null 2>"$dir/caps.err" &
 caps_pid=$!
@@ -103,8 +104,16 @@ wait_for_line "$dir/caps.err" 10 "live: reading lo" >/dev/null || fail "with CAP
 for set in CapPrm CapEff CapAmb CapInh; do
     grep -qE "^$set:\s+0+$" "/proc/$caps_pid/status" || fail "capabilities left: $(grep "^$set" "/proc/$caps_pid/status")"
 done
+ip -n "$ns" -d link show lo | grep -q "promiscuity 0" || fail "the capture put lo in promiscuous mode"
 kill -TERM "$caps_pid"
 wait "$caps_pid" || fail "the capture with CAP_NET_RAW exited with $? after SIGTERM"
+ip netns exec "$ns" "$cli" -i lo --promiscuous --allow-root --status-interval 0 >/dev/null 2>"$dir/promisc.err" &
+promisc_pid=$!
+pids+=("$promisc_pid")
+wait_for_line "$dir/promisc.err" 10 "live: reading lo" >/dev/null || fail "--promiscuous: $(cat "$dir/promisc.err")"
+ip -n "$ns" -d link show lo | grep -q "promiscuity 1" || fail "--promiscuous left lo out of promiscuous mode"
+kill -TERM "$promisc_pid"
+wait "$promisc_pid" || fail "the capture with --promiscuous exited with $? after SIGTERM"
 refused=0
 inns "$cli" -i lo 2>"$dir/root.err" || refused=$?
 [ "$refused" = 2 ] && grep -q "refusing to read live input as root" "$dir/root.err" ||
