@@ -1,10 +1,12 @@
 // The sipdetect program's live loop, without a network: the record feeder
-// that the file run and the live loop share, and record time advanced by
-// the wall clock while the input is idle (idle_clock). Wall time points are
-// made up, never waited for.
+// that the file run and the live loop share, record time advanced by the
+// wall clock while the input is idle (idle_clock), and run_live() over
+// scripted sources. Wall time points are made up, never waited for.
 #include "catch.hpp"
 
+#include "sipdetect/event_output.hpp"
 #include "sipdetect/idle_clock.hpp"
+#include "sipdetect/live_loop.hpp"
 #include "sipdetect/readers.hpp"
 #include "sipdetect/record_feeder.hpp"
 
@@ -12,7 +14,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace sipdetect_cli;
@@ -159,4 +164,71 @@ TEST_CASE("idle_clock: a scan ends after its idle timeout with no traffic at all
     idle_poll(61min);
     CHECK(count("\"event\":\"end\"") == 2);
     CHECK(count("\"event\":\"new_proxy\"") == 1);
+}
+
+namespace {
+
+// A live source that gives its records, then ends, or fails with `failure`.
+class scripted_source final : public live_source {
+public:
+    scripted_source(std::vector<input_record> records, std::optional<std::string> failure)
+        : records_(std::move(records)), failure_(std::move(failure)) {}
+    pull next(input_record& out) override {
+        if (given_ < records_.size()) {
+            out = records_[given_++];
+            ++counters_.records;
+            return pull::record;
+        }
+        if (failure_) throw input_exception(input_error{"scripted", "", *failure_});
+        return pull::ended;
+    }
+    int wait_fd() const noexcept override { return -1; }
+    reader_counters counters() const override { return counters_; }
+    std::string name() const override { return "scripted"; }
+
+private:
+    std::vector<input_record> records_;
+    std::optional<std::string> failure_;
+    std::size_t given_ = 0;
+    reader_counters counters_;
+};
+
+input_record request_at(record_time t, const char* from) {
+    input_record r;
+    r.time = t;
+    r.src = sipdetect::ip_address::parse("192.0.2.1");
+    r.dst = sipdetect::ip_address::parse("192.0.2.2");
+    r.src_port = r.dst_port = 5060;
+    r.method = sipdetect::sip_method::options;
+    r.from_uri = from;
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("run_live: reads every source to its end, counts a failed one, and refuses records dated beyond the clock skew") {
+    const record_time now =
+        std::chrono::time_point_cast<sipdetect::record_duration>(std::chrono::system_clock::now());
+    options opt;
+    opt.status_interval = 0;
+    std::vector<std::unique_ptr<live_source>> sources;
+    // A hostile record dated a year ahead first: analysed, it would make every later record late.
+    sources.push_back(std::make_unique<scripted_source>(
+        std::vector<input_record>{request_at(now + std::chrono::hours(24 * 365), "sip:a@example.com"),
+                                  request_at(now - 2s, "sip:b@example.com"), request_at(now - 1s, "sip:c@example.com")},
+        std::nullopt));
+    sources.push_back(std::make_unique<scripted_source>(
+        std::vector<input_record>{request_at(now - 1s, "sip:d@example.com")}, std::string("cut short")));
+    scan_type scans;
+    proxy_type proxies;
+    event_printer print(false);
+    const live_result result = run_live(opt, sources, scans, proxies, print);
+    CHECK(sources.empty()); // both ended: the loop stopped by itself
+    CHECK(result.analysed == 3);
+    CHECK(result.input.records == 4);
+    CHECK(result.input.beyond_clock_skew == 1);
+    CHECK(result.input_failure == std::optional<std::string>("scripted: cut short"));
+    CHECK(scans.stats().records == 3);
+    CHECK(scans.stats().late_dropped == 0);
+    CHECK(scans.watermark() == now - 1s);
 }

@@ -115,10 +115,10 @@ public:
         fmt::print(stderr,
                    "sipdetect: status: {:.1f} records/s, {} records in all; sipscan: {} sources tracked, {} scans "
                    "started, {} ended; sipproxy: {} candidates, {} proxies, {} new-proxy events; capture: {} "
-                   "packets, {} dropped\n",
+                   "packets, {} dropped; {} records dated beyond the clock skew\n",
                    elapsed > 0 ? static_cast<double>(records - last_records_) / elapsed : 0.0, records, s.tracked,
                    s.events_started, s.events_ended, p.candidates, p.proxies, p.new_proxy_events, input.packets,
-                   input.capture_drops);
+                   input.capture_drops, input.beyond_clock_skew);
         last_ = now;
         last_records_ = records;
         next_ = now + interval_;
@@ -178,6 +178,12 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
         fmt::print(stderr, "sipdetect: live: reading {}\n", fmt::join(names, ", "));
     }
 
+    std::uint64_t beyond_clock_skew = 0;
+    const auto counted = [&] {
+        reader_counters c = all_counters(sources, ended);
+        c.beyond_clock_skew += beyond_clock_skew;
+        return c;
+    };
     std::vector<pollfd> waits;
     bool stop = false;
     bool more_ready = false; // a source gave a full turn: do not wait before asking again
@@ -201,6 +207,13 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
         }
         stop = got.stop;
 
+        // The detectors' clock is record time, which cannot tell a record
+        // dated years ahead: refused here against the wall clock, as a live
+        // clock would be, or it would push the newest record time so far
+        // ahead that every real record after it is dropped as late.
+        const sipdetect::record_time credible_until =
+            std::chrono::time_point_cast<sipdetect::record_duration>(std::chrono::system_clock::now()) +
+            opt.scan.max_clock_skew;
         more_ready = false;
         for (auto it = sources.begin(); it != sources.end();) {
             live_source& source = **it;
@@ -210,7 +223,8 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
                 for (; taken < records_per_turn; ++taken) {
                     const live_source::pull got_record = source.next(feeder.slot());
                     if (got_record == live_source::pull::record) {
-                        feeder.commit();
+                        if (feeder.slot().time > credible_until) ++beyond_clock_skew;
+                        else feeder.commit();
                         continue;
                     }
                     finished = got_record == live_source::pull::ended;
@@ -238,12 +252,12 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
             proxies.clock().set(*advanced);
             feeder.poll();
         }
-        if (status.due(now)) status.print(now, feeder.taken(), all_counters(sources, ended), scans, proxies);
+        if (status.due(now)) status.print(now, feeder.taken(), counted(), scans, proxies);
         checkpoint.maybe_save(now, feeder, scans, proxies);
     }
     feeder.feed_pending();
     result.analysed = feeder.analysed();
-    result.input = all_counters(sources, ended);
+    result.input = counted();
     return result;
 }
 

@@ -192,6 +192,9 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
         fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
                    in.ipfix_messages, in.ipfix_templates, in.sets_without_template, in.reserved_sets);
     if (in.capture_drops > 0) fmt::print(stderr, "capture: {} packets dropped (libpcap)\n", in.capture_drops);
+    if (in.beyond_clock_skew > 0)
+        fmt::print(stderr, "live: {} records dated later than the wall clock plus max_clock_skew, not analysed\n",
+                   in.beyond_clock_skew);
     if (in.unsupported_link_packets > 0)
         fmt::print(stderr, "pcapng: {} packets skipped: their interface's link type is not decoded\n",
                    in.unsupported_link_packets);

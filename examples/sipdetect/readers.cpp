@@ -95,6 +95,7 @@ reader_counters& reader_counters::operator+=(const reader_counters& o) noexcept 
     truncated_fields += o.truncated_fields;
     unsupported_link_packets += o.unsupported_link_packets;
     capture_drops += o.capture_drops;
+    beyond_clock_skew += o.beyond_clock_skew;
     lines += o.lines;
     bad_timestamps += o.bad_timestamps;
     skipped_records += o.skipped_records;
