@@ -579,3 +579,24 @@ TEST_CASE("a Zeek notice log is refused with a message that names it, exit statu
     CHECK(r.exit_code == 1);
     CHECK(r.events.empty());
 }
+
+TEST_CASE("live options: what the command line refuses, and root without --user") {
+    CHECK(usage("--checkpoint 5 x.pcap") == std::pair<int, std::string>{2, "sipdetect: --checkpoint needs --state\n"
+                                                                           "Try 'sipdetect --help'.\n"});
+    CHECK(usage("--bpf udp x.pcap").second.find("--bpf and --promiscuous apply to -i") != std::string::npos);
+    CHECK(usage("--promiscuous x.pcap").first == 2);
+    CHECK(usage("-i lo x.pcap").second.find("files and live inputs (-i) cannot be read in one run") !=
+          std::string::npos);
+    CHECK(usage("-i lo --status-interval 1.5").second.find("--status-interval expects a whole number, not \"1.5\"") !=
+          std::string::npos);
+    CHECK(usage("--interface").second.find("--interface needs a value") != std::string::npos);
+    if (::geteuid() == 0) {
+        // Refused before the capture is opened: the interface need not exist.
+        const auto [status, text] = usage("-i no-such-interface0");
+        CHECK(status == 2);
+        CHECK(text.find("refusing to read live input as root: give --user NAME") != std::string::npos);
+        const auto [opened, why] = usage("-i no-such-interface0 --allow-root");
+        CHECK(opened == 1);
+        CHECK(why.starts_with("sipdetect: no-such-interface0: No such device exists"));
+    }
+}

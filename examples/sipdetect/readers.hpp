@@ -82,6 +82,9 @@ struct reader_counters {
     std::uint64_t truncated_fields = 0;  // SIP fields the parser cut short (a message with two cut counts 2)
     std::uint64_t unsupported_link_packets = 0; // pcapng: packets of an interface whose link type is not
                                                 // decoded, skipped (a classic pcap of such a type is refused)
+    std::uint64_t capture_drops = 0;     // live capture: packets libpcap reports dropped (buffer full, interface)
+    std::uint64_t beyond_clock_skew = 0; // live: records dated later than the wall clock plus max_clock_skew,
+                                         // not analysed
 
     // text formats (bad_timestamps also for pcap)
     std::uint64_t lines = 0;           // data lines read (headers and comments excluded)
