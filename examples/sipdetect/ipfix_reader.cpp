@@ -104,4 +104,10 @@ std::unique_ptr<record_reader> open_ipfix_reader(const std::filesystem::path& pa
     return std::make_unique<ipfix_reader>(path, detail::open_file(path));
 }
 
+namespace detail {
+std::unique_ptr<record_reader> open_ipfix_stream(const std::string& name, file_ptr stream) {
+    return std::make_unique<ipfix_reader>(name, std::move(stream));
+}
+} // namespace detail
+
 } // namespace sipdetect_cli
