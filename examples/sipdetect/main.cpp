@@ -2,8 +2,12 @@
 // ipfixprobe records (CSV or IPFIX). See `sipdetect --help`.
 #include "event_output.hpp"
 #include "input_record.hpp"
+#include "live_inputs.hpp"
+#include "live_loop.hpp"
 #include "options.hpp"
+#include "privileges.hpp"
 #include "readers.hpp"
+#include "record_feeder.hpp"
 
 #include <sipdetect/fmt.hpp>
 #include <sipdetect/sipdetect.hpp>
@@ -19,9 +23,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <limits>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,8 +38,8 @@ using sipdetect_cli::event_printer;
 using sipdetect_cli::input_record;
 using sipdetect_cli::options;
 using sipdetect_cli::usage_error;
-using scan_type = sipdetect::scan_detector<input_record>;
-using proxy_type = sipdetect::proxy_detector<input_record>;
+using sipdetect_cli::proxy_type;
+using sipdetect_cli::scan_type;
 
 // Progress on stderr, only when it is a terminal, at most twice a second.
 class progress_line {
@@ -112,44 +114,44 @@ std::optional<sipdetect_cli::time_ordered_stream> open_inputs(const options& opt
     }
 }
 
-// Run: every record through both detectors, in batches through feed_all.
-// Events are polled once per second of record time, as a live collector
-// polls once a second: right after the first record of a new second, so a
-// batch ends there (and at batch_size records).
+// Run: every record through both detectors, in batches through feed_all,
+// polled once per second of record time (record_feeder).
 run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print) {
-    constexpr std::size_t batch_size = 1024;
     run_summary summary;
     progress_line progress(opt.progress);
     auto stream = open_inputs(opt, summary.input_failure);
     if (!stream) return summary;
     summary.window = stream->window();
 
-    std::vector<input_record> batch(batch_size); // reused: the records keep their strings' capacity
-    std::size_t filled = 0;
-    const auto feed = [&] {
-        sipdetect::feed_all(std::span<const input_record>(batch.data(), filled), scans, proxies);
-        summary.analysed += filled;
-        filled = 0;
-    };
-    std::int64_t polled_second = std::numeric_limits<std::int64_t>::min();
-    while (stream->next(batch[filled])) {
-        const std::int64_t second = sipdetect::micros_of(batch[filled].time) / 1'000'000;
-        ++filled;
-        if (second != polled_second) {
-            feed();
-            polled_second = second;
-            print(scans.poll());
-            print(proxies.poll());
-        } else if (filled == batch.size()) {
-            feed();
-        }
-        progress.update("analysing: {} records", summary.analysed + filled);
+    sipdetect_cli::record_feeder feeder(scans, proxies, print);
+    while (stream->next(feeder.slot())) {
+        feeder.commit();
+        progress.update("analysing: {} records", feeder.taken());
     }
-    feed();
+    feeder.feed_pending();
     progress.clear();
+    summary.analysed = feeder.analysed();
     summary.input = stream->counters();
     summary.out_of_order = stream->out_of_order();
     if (stream->failure()) summary.input_failure = stream->failure();
+    return summary;
+}
+
+// Live run: opens the live inputs, then reads them until a signal stops the
+// run or every input has ended (live_loop.hpp).
+run_summary run_live(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print) {
+    run_summary summary;
+    try {
+        auto sources = sipdetect_cli::open_live_sources(opt);
+        sipdetect_cli::live_result live = sipdetect_cli::run_live(opt, sources, scans, proxies, print);
+        summary.analysed = live.analysed;
+        summary.input = live.input;
+        summary.input_failure = std::move(live.input_failure);
+    } catch (const sipdetect_cli::input_exception& e) {
+        summary.input_failure = e.what();
+    } catch (const sipdetect_cli::privilege_error& e) {
+        summary.input_failure = e.what();
+    }
     return summary;
 }
 
@@ -189,6 +191,7 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
     if (in.ipfix_messages > 0)
         fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
                    in.ipfix_messages, in.ipfix_templates, in.sets_without_template, in.reserved_sets);
+    if (in.capture_drops > 0) fmt::print(stderr, "capture: {} packets dropped (libpcap)\n", in.capture_drops);
     if (in.unsupported_link_packets > 0)
         fmt::print(stderr, "pcapng: {} packets skipped: their interface's link type is not decoded\n",
                    in.unsupported_link_packets);
@@ -260,12 +263,18 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (opt.raised_max_distinct) fmt::print(stderr, "sipdetect: {}\n", *opt.raised_max_distinct);
+    if (sipdetect_cli::faces_network(opt))
+        if (const auto refusal = sipdetect_cli::root_refusal(opt.user.has_value(), opt.allow_root)) {
+            fmt::print(stderr, "sipdetect: {}\n", *refusal);
+            return 2;
+        }
 
     scan_type scans(opt.scan);
     proxy_type proxies(opt.proxy);
     if (!load(opt, scans, proxies)) return 1;
     const drop_baseline before{scans.stats().late_dropped, proxies.stats().late_dropped};
     event_printer print(opt.json);
-    const run_summary summary = run(opt, scans, proxies, print);
+    const run_summary summary = sipdetect_cli::live_mode(opt) ? run_live(opt, scans, proxies, print)
+                                                              : run(opt, scans, proxies, print);
     return finish(opt, scans, proxies, print, summary, before);
 }

@@ -18,6 +18,7 @@ namespace sipdetect_cli {
 namespace {
 
 constexpr std::string_view usage_text = R"(usage: sipdetect [options] FILE...
+       sipdetect [options] -i IFACE...
 
 Finds SIP scanners (SIPSCAN) and SIP proxies (SIPPROXY) in pcap, pcapng and
 NetMon 2.x captures, Zeek sip.log files (TSV or JSON lines), and ipfixprobe
@@ -60,6 +61,23 @@ State:
                             them there atomically at exit; scans still active
                             at the end are kept open in the state instead of
                             being closed
+
+Live (runs until SIGTERM or SIGINT; see "Running it as a service" in the README):
+  -i, --interface IFACE     capture SIP live on IFACE with libpcap (repeatable)
+  --bpf EXPR                capture filter instead of the default: SIP over UDP
+                            and TCP on ports 5060 and 5061, plus ICMP/ICMPv6
+                            errors (counted, not analysed)
+  --promiscuous             put the interface in promiscuous mode (off by default)
+  --checkpoint SECONDS      with --state, save the state atomically this often
+                            (default 300; 0: only at exit)
+  --status-interval SECONDS a status line on stderr this often (default 60; 0: off)
+  --user NAME               drop root for NAME (its uid, gid, no supplementary
+                            groups, no capabilities) once the inputs are open
+  --allow-root              run a live capture as root without --user
+  While the input is idle for a second or more, record time is advanced by the
+  wall time it has been idle, so that scans end without traffic. SIGTERM or
+  SIGINT: stop, print what is due, save the state, exit 0. SIGHUP: reopen the
+  event output.
 
   --help                    this text
   --version                 the version
@@ -196,6 +214,20 @@ options parse_options(int argc, char** argv) {
             else throw usage_error{fmt::format("--proxy-filter-mode: \"{}\" is neither devices nor internal", mode)};
         } else if (arg == "--state") {
             o.state = std::string(value());
+        } else if (arg == "-i" || arg == "--interface") {
+            o.interfaces.emplace_back(value());
+        } else if (arg == "--bpf") {
+            o.bpf = std::string(value());
+        } else if (arg == "--promiscuous") {
+            o.promiscuous = true;
+        } else if (arg == "--checkpoint") {
+            o.checkpoint = parse_integer<unsigned>(arg, value());
+        } else if (arg == "--status-interval") {
+            o.status_interval = parse_integer<unsigned>(arg, value());
+        } else if (arg == "--user") {
+            o.user = std::string(value());
+        } else if (arg == "--allow-root") {
+            o.allow_root = true;
         } else if (arg == "--") {
             for (++i; i < args.size(); ++i) o.inputs.emplace_back(args[i]);
         } else if (arg.size() > 1 && arg[0] == '-') {
@@ -204,7 +236,11 @@ options parse_options(int argc, char** argv) {
             o.inputs.emplace_back(arg);
         }
     }
-    if (o.inputs.empty()) throw usage_error{"no input file given"};
+    if (o.inputs.empty() && o.interfaces.empty()) throw usage_error{"no input file given"};
+    if (!o.inputs.empty() && !o.interfaces.empty())
+        throw usage_error{"files and live inputs (-i) cannot be read in one run"};
+    if (o.checkpoint && !o.state) throw usage_error{"--checkpoint needs --state"};
+    if ((o.bpf || o.promiscuous) && o.interfaces.empty()) throw usage_error{"--bpf and --promiscuous apply to -i"};
     return o;
 }
 

@@ -25,6 +25,15 @@ struct options {
     std::optional<std::string> state;
     std::vector<std::string> inputs;
     std::optional<std::string> raised_max_distinct; // the notice, when --threshold raised it
+
+    // Live mode (live_loop.hpp)
+    std::vector<std::string> interfaces;     // -i: live capture
+    std::optional<std::string> bpf;          // --bpf: replaces the default capture filter
+    bool promiscuous = false;                // --promiscuous
+    std::optional<unsigned> checkpoint;      // --checkpoint SECONDS; live default 300 with --state
+    unsigned status_interval = 60;           // --status-interval SECONDS; 0: no status line
+    std::optional<std::string> user;         // --user: drop root for this user once inputs are open
+    bool allow_root = false;                 // --allow-root: run live as root without --user
 };
 
 // Parses the command line. Prints --help or --version and exits; throws

@@ -94,6 +94,7 @@ reader_counters& reader_counters::operator+=(const reader_counters& o) noexcept 
     empty_payloads += o.empty_payloads;
     truncated_fields += o.truncated_fields;
     unsupported_link_packets += o.unsupported_link_packets;
+    capture_drops += o.capture_drops;
     lines += o.lines;
     bad_timestamps += o.bad_timestamps;
     skipped_records += o.skipped_records;

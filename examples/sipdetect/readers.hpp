@@ -83,6 +83,7 @@ struct reader_counters {
     std::uint64_t truncated_fields = 0;  // sum of the parser's truncated_fields over all messages
     std::uint64_t unsupported_link_packets = 0; // pcapng: packets of an interface whose link type is not
                                                 // decoded, skipped (a classic pcap of such a type is refused)
+    std::uint64_t capture_drops = 0;     // live capture: packets libpcap reports dropped (buffer full, interface)
 
     // text formats (bad_timestamps also for pcap)
     std::uint64_t lines = 0;           // data lines read (headers and comments excluded)
