@@ -192,6 +192,13 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
         fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
                    in.ipfix_messages, in.ipfix_templates, in.sets_without_template, in.reserved_sets);
     if (in.capture_drops > 0) fmt::print(stderr, "capture: {} packets dropped (libpcap)\n", in.capture_drops);
+    if (in.ipfix_connections > 0 || in.ipfix_defective_messages > 0 || in.ipfix_refused > 0 ||
+        in.ipfix_templates_expired > 0)
+        fmt::print(stderr,
+                   "ipfix listener: {} TCP connections, {} peers disconnected for a stream not IPFIX, {} defective "
+                   "messages dropped, {} connections or UDP exporters refused, {} UDP templates expired\n",
+                   in.ipfix_connections, in.ipfix_peers_disconnected, in.ipfix_defective_messages, in.ipfix_refused,
+                   in.ipfix_templates_expired);
     if (in.unsupported_link_packets > 0)
         fmt::print(stderr, "pcapng: {} packets skipped: their interface's link type is not decoded\n",
                    in.unsupported_link_packets);

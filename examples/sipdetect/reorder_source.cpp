@@ -1,0 +1,63 @@
+// sipdetect command-line program: a live source put back in record time (see reorder_source.hpp).
+#include "reorder_source.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace sipdetect_cli {
+
+reorder_source::reorder_source(std::unique_ptr<live_source> inner, std::size_t window, clock::duration hold)
+    : inner_(std::move(inner)), window_(std::max<std::size_t>(window, 1)), hold_(hold) {}
+
+bool reorder_source::goes_after(const held& a, const held& b) noexcept {
+    const bool a_response = a.record.status != 0, b_response = b.record.status != 0;
+    if (a.record.time != b.record.time) return a.record.time > b.record.time;
+    if (a_response != b_response) return a_response;
+    return a.sequence > b.sequence;
+}
+
+void reorder_source::take_front(input_record& out) {
+    std::pop_heap(heap_.begin(), heap_.end(), goes_after);
+    // A swap: `out` and the incoming record keep reusing their strings' capacity.
+    std::swap(out, heap_.back().record);
+    heap_.pop_back();
+}
+
+live_source::pull reorder_source::next(input_record& out) {
+    while (!inner_ended_) {
+        pull got = pull::none;
+        try {
+            got = inner_->next(incoming_);
+        } catch (...) { // the records read before the defect still go out first
+            inner_failure_ = std::current_exception();
+            got = pull::ended;
+        }
+        if (got == pull::none) break;
+        if (got == pull::ended) {
+            inner_ended_ = true;
+            break;
+        }
+        const auto now = clock::now();
+        heap_.push_back(held{std::move(incoming_), sequence_++, now});
+        incoming_ = input_record{};
+        std::push_heap(heap_.begin(), heap_.end(), goes_after);
+        if (heap_.size() >= window_ || now - heap_.front().arrival >= hold_) {
+            take_front(out);
+            return pull::record;
+        }
+    }
+    if (!heap_.empty() && (inner_ended_ || clock::now() - heap_.front().arrival >= hold_)) {
+        take_front(out);
+        return pull::record;
+    }
+    if (!inner_ended_) return pull::none;
+    if (inner_failure_) std::rethrow_exception(std::exchange(inner_failure_, nullptr));
+    return pull::ended;
+}
+
+std::unique_ptr<live_source> in_record_time(std::unique_ptr<live_source> inner) {
+    return std::make_unique<reorder_source>(std::move(inner), time_ordered_stream::window_for(1),
+                                            std::chrono::seconds(1));
+}
+
+} // namespace sipdetect_cli
