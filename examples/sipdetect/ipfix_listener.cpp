@@ -22,6 +22,8 @@ namespace {
 
 // Over TCP, one connection gives at most this many messages in a row before the next is read.
 constexpr std::size_t messages_per_turn = 64;
+// While connections keep giving messages, new connections are accepted after this many.
+constexpr std::size_t messages_between_accepts = 1024;
 constexpr std::size_t read_chunk = 256 * 1024;
 constexpr int udp_receive_buffer = 8 * 1024 * 1024;
 
@@ -183,7 +185,13 @@ bool ipfix_listener::start_udp_message(ipfix_decoder::clock::time_point now) {
 }
 
 bool ipfix_listener::start_tcp_message(ipfix_decoder::clock::time_point now) {
-    accept_connections();
+    // accept() costs the kernel a file even when nobody is waiting: asked
+    // when the connections had nothing, and now and then while they keep giving.
+    if (accept_due_ || connections_.empty() || messages_since_accept_ >= messages_between_accepts) {
+        accept_connections();
+        accept_due_ = false;
+        messages_since_accept_ = 0;
+    }
     for (std::size_t tried = 0; tried <= connections_.size() && !connections_.empty(); ++tried) {
         if (cursor_ >= connections_.size() || burst_ >= messages_per_turn) {
             cursor_ = cursor_ >= connections_.size() ? 0 : (cursor_ + 1) % connections_.size();
@@ -191,10 +199,12 @@ bool ipfix_listener::start_tcp_message(ipfix_decoder::clock::time_point now) {
         }
         if (take_message(cursor_, now)) {
             ++burst_;
+            ++messages_since_accept_;
             return true;
         }
         burst_ = messages_per_turn; // nothing there now: on to the next connection
     }
+    accept_due_ = true;
     return false;
 }
 

@@ -99,6 +99,8 @@ private:
     std::size_t decoding_from_ = 0;  // for TCP: the connection it came from
     std::size_t cursor_ = 0;         // the connection read next
     std::size_t burst_ = 0;          // messages taken in a row from connections_[cursor_]
+    bool accept_due_ = true;         // the connections had nothing: look for new ones first
+    std::size_t messages_since_accept_ = 0;
     ipfix_decoder::clock::time_point next_expiry_{};
 };
 

@@ -10,24 +10,31 @@ reorder_source::reorder_source(std::unique_ptr<live_source> inner, std::size_t w
     : inner_(std::move(inner)), window_(std::max<std::size_t>(window, 1)), hold_(hold) {}
 
 bool reorder_source::goes_after(const held& a, const held& b) noexcept {
-    const bool a_response = a.record.status != 0, b_response = b.record.status != 0;
-    if (a.record.time != b.record.time) return a.record.time > b.record.time;
-    if (a_response != b_response) return a_response;
+    if (a.time != b.time) return a.time > b.time;
+    if (a.is_response != b.is_response) return a.is_response;
     return a.sequence > b.sequence;
 }
 
 void reorder_source::take_front(input_record& out) {
     std::pop_heap(heap_.begin(), heap_.end(), goes_after);
-    // A swap: `out` and the incoming record keep reusing their strings' capacity.
-    std::swap(out, heap_.back().record);
+    const std::uint32_t slot = heap_.back().slot;
     heap_.pop_back();
+    // A swap: `out` and the slot keep reusing their strings' capacity.
+    std::swap(out, slots_[slot]);
+    free_.push_back(slot);
 }
 
 live_source::pull reorder_source::next(input_record& out) {
     while (!inner_ended_) {
+        if (free_.empty()) {
+            free_.push_back(static_cast<std::uint32_t>(slots_.size()));
+            slots_.emplace_back();
+        }
+        const std::uint32_t slot = free_.back();
+        input_record& incoming = slots_[slot];
         pull got = pull::none;
         try {
-            got = inner_->next(incoming_);
+            got = inner_->next(incoming);
         } catch (...) { // the records read before the defect still go out first
             inner_failure_ = std::current_exception();
             got = pull::ended;
@@ -37,9 +44,9 @@ live_source::pull reorder_source::next(input_record& out) {
             inner_ended_ = true;
             break;
         }
+        free_.pop_back();
         const auto now = clock::now();
-        heap_.push_back(held{std::move(incoming_), sequence_++, now});
-        incoming_ = input_record{};
+        heap_.push_back(held{incoming.time, incoming.status != 0, sequence_++, slot, now});
         std::push_heap(heap_.begin(), heap_.end(), goes_after);
         if (heap_.size() >= window_ || now - heap_.front().arrival >= hold_) {
             take_front(out);

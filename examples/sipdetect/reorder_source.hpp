@@ -33,10 +33,13 @@ public:
     std::string name() const override { return inner_->name(); }
 
 private:
+    // A held record's place in the order; the record itself stays in its slot.
     struct held {
-        input_record record;
-        std::uint64_t sequence = 0;
-        clock::time_point arrival{};
+        sipdetect::record_time time;
+        bool is_response;
+        std::uint64_t sequence;
+        std::uint32_t slot;
+        clock::time_point arrival;
     };
     // Heap order: the earliest record at the front; at equal times a request
     // first, then the order of arrival (time_ordered_stream's order).
@@ -46,8 +49,9 @@ private:
     std::unique_ptr<live_source> inner_;
     std::size_t window_;
     clock::duration hold_;
+    std::vector<input_record> slots_; // reused: the records keep their strings' capacity
+    std::vector<std::uint32_t> free_; // slots not holding a record
     std::vector<held> heap_;
-    input_record incoming_;
     std::uint64_t sequence_ = 0;
     bool inner_ended_ = false;
     std::exception_ptr inner_failure_; // thrown once the held records are out
