@@ -886,6 +886,16 @@ TEST_CASE("reorder: a window of records, in time order, a request before its res
                                         100, std::chrono::seconds(0));
         CHECK(seconds_out(s, failed) == std::vector<int>{5, 3, 1});
     }
+    SECTION("stopping: what is held comes out at once, in time order, and the stream is not asked again") {
+        sipdetect_cli::reorder_source s(std::make_unique<scripted_source>(std::vector<std::optional<input_record>>{
+                                            at(5), at(3), std::nullopt, at(1)}),
+                                        100, std::chrono::hours(1));
+        input_record r;
+        CHECK(s.next(r) == live_source::pull::none);
+        s.stop_holding();
+        CHECK(seconds_out(s, failed) == std::vector<int>{3, 5});
+        CHECK(s.next(r) == live_source::pull::none);
+    }
     SECTION("a failure of the stream comes after the records read before it") {
         sipdetect_cli::reorder_source s(
             std::make_unique<scripted_source>(std::vector<std::optional<input_record>>{at(4), at(2)}, true), 100,

@@ -25,7 +25,7 @@ void reorder_source::take_front(input_record& out) {
 }
 
 live_source::pull reorder_source::next(input_record& out) {
-    while (!inner_ended_) {
+    while (!inner_ended_ && !stopping_) {
         if (free_.empty()) {
             free_.push_back(static_cast<std::uint32_t>(slots_.size()));
             slots_.emplace_back();
@@ -53,7 +53,7 @@ live_source::pull reorder_source::next(input_record& out) {
             return pull::record;
         }
     }
-    if (!heap_.empty() && (inner_ended_ || clock::now() - heap_.front().arrival >= hold_)) {
+    if (!heap_.empty() && (inner_ended_ || stopping_ || clock::now() - heap_.front().arrival >= hold_)) {
         take_front(out);
         return pull::record;
     }

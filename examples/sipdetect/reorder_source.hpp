@@ -28,6 +28,8 @@ public:
     reorder_source(std::unique_ptr<live_source> inner, std::size_t window, clock::duration hold);
 
     pull next(input_record& out) override;
+    // Gives what is held, in time order, without asking the inner source again.
+    void stop_holding() override { stopping_ = true; }
     int wait_fd() const noexcept override { return inner_->wait_fd(); }
     reader_counters counters() const override { return inner_->counters(); }
     std::string name() const override { return inner_->name(); }
@@ -54,6 +56,7 @@ private:
     std::vector<held> heap_;
     std::uint64_t sequence_ = 0;
     bool inner_ended_ = false;
+    bool stopping_ = false;
     std::exception_ptr inner_failure_; // thrown once the held records are out
 };
 
