@@ -1,6 +1,7 @@
 // sipdetect command-line program: the live loop.
 #include "live_loop.hpp"
 
+#include "idle_clock.hpp"
 #include "privileges.hpp"
 
 #include <sipdetect/fmt.hpp>
@@ -26,7 +27,8 @@ namespace sipdetect_cli {
 
 namespace {
 
-using wall_clock = std::chrono::steady_clock;
+using wall_clock = idle_clock::wall_clock;
+using live_feeder = record_feeder<event_printer>;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -138,7 +140,7 @@ public:
     }
 
     // Saves the state when due. A failed save is said and retried at the next checkpoint.
-    void maybe_save(wall_clock::time_point now, record_feeder& feeder, scan_type& scans, proxy_type& proxies) {
+    void maybe_save(wall_clock::time_point now, live_feeder& feeder, scan_type& scans, proxy_type& proxies) {
         if (interval_ == seconds::zero() || now < next_) return;
         feeder.feed_pending();
         try {
@@ -156,44 +158,20 @@ private:
     wall_clock::time_point next_{};
 };
 
-// Record time advanced by the wall clock while the input is idle (live_loop.hpp).
-class idle_clock {
-public:
-    void record_arrived(wall_clock::time_point now) noexcept { last_record_ = now; }
-
-    // Polls the detectors with their clock at the newest record time plus the
-    // wall time idle, once per wall second after a full second without a record.
-    void maybe_advance(wall_clock::time_point now, record_feeder& feeder, scan_type& scans, proxy_type& proxies) {
-        const auto idle = now - last_record_;
-        if (idle < seconds(1) || now < next_poll_) return;
-        next_poll_ = now + seconds(1);
-        const sipdetect::record_time newest = std::max(scans.watermark(), proxies.watermark());
-        if (newest == sipdetect::record_time::min()) return; // no record time yet to advance from
-        const sipdetect::record_time advanced =
-            newest + std::chrono::duration_cast<sipdetect::record_duration>(idle);
-        feeder.feed_pending();
-        scans.clock().set(advanced);
-        proxies.clock().set(advanced);
-        feeder.poll();
-    }
-
-private:
-    wall_clock::time_point last_record_ = wall_clock::now();
-    wall_clock::time_point next_poll_{};
-};
-
 } // namespace
 
 live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source>>& sources, scan_type& scans,
                      proxy_type& proxies, event_printer& print, const live_hooks& hooks) {
+    // The sources are open: what opened them is no longer needed.
     if (opt.user) drop_privileges(*opt.user);
+    else if (::geteuid() != 0) drop_capabilities();
     signal_pipe signals;
     live_result result;
     reader_counters ended;
-    record_feeder feeder(scans, proxies, print);
+    live_feeder feeder(scans, proxies, print);
     status_line status(seconds(opt.status_interval));
     checkpoints checkpoint(opt);
-    idle_clock idle;
+    idle_clock idle(wall_clock::now());
     {
         std::vector<std::string> names;
         for (const auto& s : sources) names.push_back(s->name());
@@ -254,7 +232,12 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
         }
 
         const wall_clock::time_point now = wall_clock::now();
-        idle.maybe_advance(now, feeder, scans, proxies);
+        if (const auto advanced = idle.advance(now, std::max(scans.watermark(), proxies.watermark()))) {
+            feeder.feed_pending();
+            scans.clock().set(*advanced);
+            proxies.clock().set(*advanced);
+            feeder.poll();
+        }
         if (status.due(now)) status.print(now, feeder.taken(), all_counters(sources, ended), scans, proxies);
         checkpoint.maybe_save(now, feeder, scans, proxies);
     }

@@ -3,13 +3,9 @@
 //
 // Records go through the same record_feeder as a file run, so a stream gives
 // the events its file gives. On top of that the loop
-//  - advances record time by the wall clock while the input is idle: after a
-//    full second of wall time without a record, the detectors' clock is set
-//    to the newest record time plus the wall time idle since that record
-//    arrived, and the detectors are polled, once per wall second while the
-//    idleness lasts. A scan then ends after its idle timeout although no
-//    traffic comes; input that keeps flowing never sees this clock, so its
-//    events are those of its file.
+//  - advances record time by the wall clock while the input is idle
+//    (idle_clock.hpp), so that a scan ends after its idle timeout although
+//    no traffic comes,
 //  - checkpoints the state every --checkpoint seconds (atomically),
 //  - prints a status line every --status-interval seconds,
 //  - stops on SIGTERM or SIGINT, and calls the output's reopen hook on SIGHUP.
@@ -44,8 +40,9 @@ struct live_result {
     std::optional<std::string> input_failure; // the first source that failed, when one did
 };
 
-// Drops privileges when opt.user is set (after the sources are open: they
-// keep their descriptors), then reads every source until SIGTERM or SIGINT,
+// Drops privileges once the sources are open (they keep their descriptors):
+// root for opt.user when set, else every capability of a process that is not
+// root (as root with --allow-root it keeps them). Then reads every source until SIGTERM or SIGINT,
 // or until every source has ended or failed. Records left in the batch are
 // fed before it returns; what is due at the end (flush, or poll and save with
 // --state) is the caller's, as after a file run. Throws privilege_error when

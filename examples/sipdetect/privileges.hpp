@@ -19,6 +19,12 @@ public:
 // as is that root cannot be regained. Throws privilege_error, saying why.
 void drop_privileges(const std::string& user);
 
+// For a process that is not root but holds capabilities (systemd's
+// AmbientCapabilities=CAP_NET_RAW): gives up every capability, ambient,
+// permitted, effective and inheritable, once the inputs are open, and checks
+// it. Throws privilege_error, saying why.
+void drop_capabilities();
+
 // Why a live run that faces the network must not start, or nullopt: as root
 // it needs --user (or --allow-root) so that hostile traffic is never parsed
 // with root's privileges.

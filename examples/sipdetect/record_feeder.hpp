@@ -3,7 +3,6 @@
 // and the live loop share it, so that a stream gives the events its file gives.
 #pragma once
 
-#include "event_output.hpp"
 #include "input_record.hpp"
 
 #include <sipdetect/sipdetect.hpp>
@@ -22,12 +21,14 @@ using proxy_type = sipdetect::proxy_detector<input_record>;
 // Events are polled as a live collector polls once a second: right after the
 // first record of a new second of record time, so a batch ends there (and at
 // batch_size records). Feeding a batch early changes nothing: the polls stay
-// at the same records.
+// at the same records. Printer: called with each poll's std::vector of events
+// (event_output.hpp's event_printer).
+template <class Printer>
 class record_feeder {
 public:
     static constexpr std::size_t batch_size = 1024;
 
-    record_feeder(scan_type& scans, proxy_type& proxies, event_printer& print)
+    record_feeder(scan_type& scans, proxy_type& proxies, Printer& print)
         : scans_(scans), proxies_(proxies), print_(print), batch_(batch_size) {}
 
     // Where the next record is read into; reused, so its strings keep their capacity.
@@ -67,7 +68,7 @@ public:
 private:
     scan_type& scans_;
     proxy_type& proxies_;
-    event_printer& print_;
+    Printer& print_;
     std::vector<input_record> batch_;
     std::size_t filled_ = 0;
     std::uint64_t analysed_ = 0;

@@ -25,3 +25,17 @@ if(SIPDETECT_INTEGRATION_TESTS)
         endforeach()
     endif()
 endif()
+
+# The sensor: live capture of real SIP software in a network namespace, and the systemd units.
+if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_cli)
+    add_test(NAME "integration: live capture of kamailio, SIPp and sipvicious in a network namespace"
+        COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/live_capture.sh $<TARGET_FILE:sipdetect_cli>
+                ${CMAKE_CURRENT_BINARY_DIR}/live_capture)
+    set_tests_properties("integration: live capture of kamailio, SIPp and sipvicious in a network namespace"
+        PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 300 RUN_SERIAL TRUE)
+    add_test(NAME "integration: systemd units pass systemd-analyze verify and security"
+        COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/systemd_units.sh $<TARGET_FILE:sipdetect_cli>
+                ${CMAKE_CURRENT_BINARY_DIR}/systemd_units)
+    set_tests_properties("integration: systemd units pass systemd-analyze verify and security"
+        PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 60)
+endif()
