@@ -3,6 +3,7 @@
 // test), standard input and other streams (pipes), followed logs (appended,
 // rotated, truncated), and the reorder buffer that puts them in record time.
 #include "catch.hpp"
+#include "temp_dir.hpp"
 #include "ipfix_writer.hpp"
 
 #include "sipdetect/ipfix_decoder.hpp"
@@ -12,13 +13,11 @@
 #include "sipdetect/stream_source.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,36 +37,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
-
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<unsigned> counter{0};
-        std::random_device rd;
-        path_ = std::filesystem::temp_directory_path() /
-                ("sipdetect_test_live_" + std::to_string(rd()) + "_" + std::to_string(counter++));
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    std::filesystem::path path(const std::string& name) const { return path_ / name; }
-    std::filesystem::path write(const std::string& name, const std::string& content) const {
-        std::ofstream out(path_ / name, std::ios::binary);
-        out.write(content.data(), static_cast<std::streamsize>(content.size()));
-        return path_ / name;
-    }
-    void append(const std::string& name, const std::string& content) const {
-        std::ofstream out(path_ / name, std::ios::binary | std::ios::app);
-        out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    }
-
-private:
-    std::filesystem::path path_;
-};
 
 std::vector<input_record> records_of(const std::filesystem::path& file) {
     auto reader = sipdetect_cli::open_reader(file);
@@ -540,6 +509,56 @@ TEST_CASE("ipfix listener: UDP, templates per exporter address and port; bad dat
     CHECK(listener.counters().ipfix_defective_messages == 3);
     CHECK(listener.udp_sessions() == 2);
     CHECK(listener.templates() == 2);
+}
+
+TEST_CASE("ipfix listener: IPv6, over UDP and TCP on ::1") {
+    {
+        const int probe = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_addr = in6addr_loopback;
+        const void* raw = &a;
+        const bool usable = probe >= 0 && ::bind(probe, static_cast<const sockaddr*>(raw), sizeof a) == 0;
+        if (probe >= 0) ::close(probe);
+        if (!usable) {
+            WARN("SKIPPED: no IPv6 loopback address here");
+            return;
+        }
+    }
+    const auto records = registers("2001:db8::1", "2001:db8::10", 5);
+    const auto messages = exporter_messages(records, true);
+    for (const char* transport : {"udp", "tcp"}) {
+        INFO(transport);
+        sipdetect_cli::ipfix_listener listener(
+            sipdetect_cli::parse_ipfix_listen_address(std::string(transport) + ":[::1]:0"), 1800s);
+        sockaddr_in6 to{};
+        to.sin6_family = AF_INET6;
+        to.sin6_addr = in6addr_loopback;
+        to.sin6_port = htons(listener.local_port());
+        const void* raw = &to;
+        const bool tcp = std::string(transport) == "tcp";
+        socket_fd exporter(::socket(AF_INET6, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
+        REQUIRE(::connect(exporter.get(), static_cast<const sockaddr*>(raw), sizeof to) == 0);
+        for (const auto& m : messages) send_all(exporter.get(), m); // a connected UDP socket sends one datagram per call
+        check_same_records(pull(listener, records.size()), records);
+    }
+}
+
+TEST_CASE("ipfix listener: a UDP exporter's templates expire when not sent again within the timeout") {
+    sipdetect_cli::ipfix_listener listener(sipdetect_cli::parse_ipfix_listen_address("udp:127.0.0.1:0"), 1s);
+    const auto records = registers("10.0.0.1", "192.0.2.10", 8);
+    const auto messages = exporter_messages(records, false);
+    auto exporter = udp_sender();
+    send_datagram(*exporter, listener.local_port(), messages[0]);
+    CHECK(pull(listener, 4).size() == 4);
+    // Past the timeout (the listener looks once a second), the data alone finds no template.
+    std::this_thread::sleep_for(2500ms);
+    CHECK(pull(listener, 1, 100ms).empty());
+    CHECK(listener.counters().ipfix_templates_expired == 1);
+    CHECK(listener.templates() == 0);
+    send_datagram(*exporter, listener.local_port(), messages[1]);
+    CHECK(pull(listener, 1, 500ms).empty());
+    CHECK(listener.counters().sets_without_template == 1);
 }
 
 TEST_CASE("ipfix listener: a port in use is an input error naming the address") {
