@@ -20,6 +20,21 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 run() { "$sipdetect" --closed-season 0 --threshold 5 --json --no-progress --status-interval 0 "$@"; }
 
+# 0. What the command line refuses (exit status 2, the option named).
+refused() { # EXPECTED-TEXT ARGS...
+    local expected=$1; shift
+    "$sipdetect" "$@" >/dev/null 2>"$tmp/usage"; local rc=$?
+    if [ "$rc" -ne 2 ] || ! grep -qF -- "$expected" "$tmp/usage"; then
+        fail "sipdetect $*: exit $rc, expected 2 and \"$expected\""; cat "$tmp/usage" >&2
+    fi
+}
+refused "--ipfix-listen" --ipfix-listen sctp:127.0.0.1:4739
+refused "--ipfix-listen" --ipfix-listen udp:localhost:4739
+refused "--ipfix-listen" --ipfix-listen tcp:127.0.0.1:70000
+refused "--ipfix-template-timeout" --ipfix-listen udp:127.0.0.1:4739 --ipfix-template-timeout 0
+refused "standard input (-) cannot be read with other files" - "$source_dir/examples/data/demo.pcap"
+refused "cannot be read in one run" --follow /nonexistent/sip.log "$source_dir/examples/data/demo.pcap"
+
 # 1. Standard input.
 inputs=("$source_dir/examples/data/demo.pcap")
 shared=(initconf-sip-attacks/SIP-Bruteforce-Single-IP.pcap initconf-sip-attacks/SIP-212.32.250.134.pcap
