@@ -2,6 +2,7 @@
 // types, Microsoft NetMon 2.x, Zeek sip.log (TSV and JSON), ipfixprobe UniRec
 // CSV, IPFIX files, hostile input.
 #include "catch.hpp"
+#include "temp_dir.hpp"
 
 #include "ipfix_writer.hpp"
 #include "sipdetect/readers.hpp"
@@ -28,36 +29,6 @@ using sipdetect::ip_address;
 using sipdetect::sip_method;
 
 namespace {
-
-// ---------------------------------------------------------------------------
-// Scratch files
-
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<unsigned> counter{0};
-        std::random_device rd;
-        path_ = std::filesystem::temp_directory_path() /
-                ("sipdetect_test_readers_" + std::to_string(rd()) + "_" + std::to_string(counter++));
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-
-    std::filesystem::path write(const std::string& name, const std::string& content) const {
-        const auto p = path_ / name;
-        std::ofstream out(p, std::ios::binary);
-        out.write(content.data(), static_cast<std::streamsize>(content.size()));
-        return p;
-    }
-
-private:
-    std::filesystem::path path_;
-};
 
 // ---------------------------------------------------------------------------
 // Byte builders for synthetic captures (std::string as a byte buffer)

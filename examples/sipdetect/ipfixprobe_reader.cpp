@@ -40,17 +40,26 @@ public:
         }
     }
 
+    // A stream: its template is its first line, or its last, in which case
+    // the lines before it are held in a temporary file until it arrives.
+    ipfixprobe_reader(const std::filesystem::path& name, read_some_function read)
+        : record_reader(name, input_format::ipfixprobe_csv), lines_(name, std::move(read)), stream_(true) {}
+
     bool next(input_record& out) override {
         if (error_) throw input_exception(*error_);
         try {
-            while (lines_.next(line_)) {
+            while (next_line()) {
                 if (detail::trim(line_).empty()) continue;
                 if (template_offset_ && lines_.line_offset() == *template_offset_) continue; // the template itself
                 if (!have_template_) {
-                    // No template at the end: the first line must be one.
-                    if (!detail::is_unirec_template(line_))
-                        fail_here("no UniRec template (\"type NAME,...\") as the last or first line");
+                    if (!detail::is_unirec_template(line_)) {
+                        // No template at the end: the first line must be one.
+                        if (!stream_) fail_here("no UniRec template (\"type NAME,...\") as the last or first line");
+                        hold(line_);
+                        continue;
+                    }
                     set_template(line_, lines_.where());
+                    replay_held();
                     continue;
                 }
                 ++counters_.lines;
@@ -80,7 +89,38 @@ private:
         "SIP_USER_AGENT", "SIP_VIA"};
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
-    [[noreturn]] void fail_here(std::string what) const { detail::fail(path(), lines_.where(), std::move(what)); }
+    [[noreturn]] void fail_here(std::string what) const {
+        detail::fail(path(), replay_ ? replay_->where() + " (held until the template came)" : lines_.where(),
+                     std::move(what));
+    }
+
+    // The next line: first those held while the template had not come.
+    bool next_line() {
+        if (replay_) {
+            if (replay_->next(line_)) return true;
+            replay_.reset();
+            held_.reset();
+        }
+        return lines_.next(line_);
+    }
+    void hold(const std::string& line) {
+        if (!held_) {
+            held_.reset(std::tmpfile());
+            if (!held_) fail_here(std::string("cannot create a temporary file: ") + std::strerror(errno));
+        }
+        if (std::fwrite(line.data(), 1, line.size(), held_.get()) != line.size() || std::fputc('\n', held_.get()) == EOF)
+            fail_here(std::string("cannot write to a temporary file: ") + std::strerror(errno));
+    }
+    void replay_held() {
+        if (!held_) return;
+        if (std::fflush(held_.get()) != 0 || std::fseek(held_.get(), 0, SEEK_SET) != 0)
+            fail_here(std::string("cannot read back a temporary file: ") + std::strerror(errno));
+        std::FILE* held = held_.get();
+        replay_.emplace(path(), [held](char* to, std::size_t n) -> std::ptrdiff_t {
+            const std::size_t got = std::fread(to, 1, n, held);
+            return got == 0 && std::ferror(held) ? -1 : static_cast<std::ptrdiff_t>(got);
+        });
+    }
 
     void set_template(std::string_view line, const std::string& where) {
         index_.fill(npos);
@@ -171,6 +211,9 @@ private:
     }
 
     detail::line_source lines_;
+    bool stream_ = false;
+    detail::file_ptr held_;                     // a stream's lines before its template
+    std::optional<detail::line_source> replay_; // reading them back
     std::string line_;
     std::vector<std::string> fields_;
     std::optional<std::uint64_t> template_offset_;
@@ -186,5 +229,11 @@ private:
 std::unique_ptr<record_reader> open_ipfixprobe_reader(const std::filesystem::path& path) {
     return std::make_unique<ipfixprobe_reader>(path);
 }
+
+namespace detail {
+std::unique_ptr<record_reader> open_ipfixprobe_stream(const std::string& name, read_some_function read) {
+    return std::make_unique<ipfixprobe_reader>(name, std::move(read));
+}
+} // namespace detail
 
 } // namespace sipdetect_cli

@@ -255,6 +255,15 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
         if (status.due(now)) status.print(now, feeder.taken(), counted(), scans, proxies);
         checkpoint.maybe_save(now, feeder, scans, proxies);
     }
+    // Stopped: what the sources hold back is analysed too.
+    for (const auto& source : sources) {
+        source->stop_holding();
+        try {
+            while (source->next(feeder.slot()) == live_source::pull::record) feeder.commit();
+        } catch (const input_exception& e) {
+            if (!result.input_failure) result.input_failure = e.what();
+        }
+    }
     feeder.feed_pending();
     result.analysed = feeder.analysed();
     result.input = counted();

@@ -39,6 +39,11 @@ public:
     // and skipped, as the file readers do.
     virtual pull next(input_record& out) = 0;
 
+    // The run is stopping (SIGTERM, SIGINT): from now on next() gives at once
+    // what the source holds back (records waiting to be put in time order)
+    // and then none. The loop calls it once, then next() until none.
+    virtual void stop_holding() {}
+
     // A descriptor that becomes readable when next() may have something, for
     // poll(2); -1 when the source has none and must be asked periodically.
     virtual int wait_fd() const noexcept = 0;

@@ -195,6 +195,13 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
     if (in.beyond_clock_skew > 0)
         fmt::print(stderr, "live: {} records dated later than the wall clock plus max_clock_skew, not analysed\n",
                    in.beyond_clock_skew);
+    if (in.ipfix_connections > 0 || in.ipfix_defective_messages > 0 || in.ipfix_refused > 0 ||
+        in.ipfix_templates_expired > 0)
+        fmt::print(stderr,
+                   "ipfix listener: {} TCP connections, {} peers disconnected for a stream not IPFIX, {} defective "
+                   "messages dropped, {} connections or UDP exporters refused, {} UDP templates expired\n",
+                   in.ipfix_connections, in.ipfix_peers_disconnected, in.ipfix_defective_messages, in.ipfix_refused,
+                   in.ipfix_templates_expired);
     if (in.unsupported_link_packets > 0)
         fmt::print(stderr, "pcapng: {} packets skipped: their interface's link type is not decoded\n",
                    in.unsupported_link_packets);

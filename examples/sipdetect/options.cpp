@@ -1,6 +1,8 @@
 // sipdetect command-line program: parsing the command line.
 #include "options.hpp"
 
+#include "ipfix_listener.hpp"
+
 #include <sipdetect/fmt.hpp>
 #include <sipdetect/version.hpp>
 
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string_view>
 
 namespace sipdetect_cli {
@@ -74,6 +77,19 @@ Live (runs until SIGTERM or SIGINT; see "Running it as a service" in the README)
   --user NAME               drop root for NAME (its uid, gid, no supplementary
                             groups, no capabilities) once the inputs are open
   --allow-root              run a live capture as root without --user
+  --ipfix-listen udp:ADDR:PORT, --ipfix-listen tcp:ADDR:PORT
+                            collect IPFIX (RFC 7011) from exporters such as
+                            ipfixprobe on this address (IPv4, or IPv6 as
+                            [ADDR] or bare), repeatable; templates are kept per
+                            exporter session and observation domain
+  --ipfix-template-timeout SECONDS
+                            forget a UDP exporter's template not refreshed for
+                            this long (default 1800)
+  --follow FILE             read a growing Zeek sip.log (TSV or JSON) like
+                            tail -F, from its start, through rotation and
+                            truncation (repeatable)
+  FILE "-"                  standard input as a stream, any format but NetMon,
+                            detected from its first bytes (then the only FILE)
   While the input is idle for a second or more, record time is advanced by the
   wall time it has been idle, so that scans end without traffic. SIGTERM or
   SIGINT: stop, print what is due, save the state, exit 0. SIGHUP: reopen the
@@ -228,6 +244,19 @@ options parse_options(int argc, char** argv) {
             o.user = std::string(value());
         } else if (arg == "--allow-root") {
             o.allow_root = true;
+        } else if (arg == "--ipfix-listen") {
+            const std::string_view where = value();
+            try {
+                (void)parse_ipfix_listen_address(where);
+            } catch (const std::invalid_argument& e) {
+                throw usage_error{fmt::format("--ipfix-listen: {}", e.what())};
+            }
+            o.ipfix_listen.emplace_back(where);
+        } else if (arg == "--ipfix-template-timeout") {
+            o.ipfix_template_timeout = parse_integer<unsigned>(arg, value());
+            if (o.ipfix_template_timeout == 0) throw usage_error{"--ipfix-template-timeout must be at least 1 second"};
+        } else if (arg == "--follow") {
+            o.follow.emplace_back(value());
         } else if (arg == "--") {
             for (++i; i < args.size(); ++i) o.inputs.emplace_back(args[i]);
         } else if (arg.size() > 1 && arg[0] == '-') {
@@ -236,9 +265,12 @@ options parse_options(int argc, char** argv) {
             o.inputs.emplace_back(arg);
         }
     }
-    if (o.inputs.empty() && o.interfaces.empty()) throw usage_error{"no input file given"};
-    if (!o.inputs.empty() && !o.interfaces.empty())
-        throw usage_error{"files and live inputs (-i) cannot be read in one run"};
+    const bool live_inputs = !o.interfaces.empty() || !o.ipfix_listen.empty() || !o.follow.empty();
+    if (o.inputs.empty() && !live_inputs) throw usage_error{"no input file given"};
+    if (std::find(o.inputs.begin(), o.inputs.end(), "-") != o.inputs.end() && !o.standard_input())
+        throw usage_error{"standard input (-) cannot be read with other files"};
+    if (!o.inputs.empty() && !o.standard_input() && live_inputs)
+        throw usage_error{"files and live inputs (-i, --ipfix-listen, --follow) cannot be read in one run"};
     if (o.checkpoint && !o.state) throw usage_error{"--checkpoint needs --state"};
     if ((o.bpf || o.promiscuous) && o.interfaces.empty()) throw usage_error{"--bpf and --promiscuous apply to -i"};
     return o;

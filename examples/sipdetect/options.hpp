@@ -34,6 +34,12 @@ struct options {
     unsigned status_interval = 60;           // --status-interval SECONDS; 0: no status line
     std::optional<std::string> user;         // --user: drop root for this user once inputs are open
     bool allow_root = false;                 // --allow-root: run live as root without --user
+
+    // Live IPFIX, standard input, followed logs (ipfix_listener.hpp, stream_source.hpp)
+    std::vector<std::string> ipfix_listen;          // --ipfix-listen udp:ADDR:PORT / tcp:ADDR:PORT
+    unsigned ipfix_template_timeout = 30 * 60;      // --ipfix-template-timeout SECONDS (UDP)
+    std::vector<std::string> follow;                // --follow FILE
+    bool standard_input() const { return inputs.size() == 1 && inputs.front() == "-"; } // "-"
 };
 
 // Parses the command line. Prints --help or --version and exits; throws

@@ -57,18 +57,30 @@ public:
         char errbuf[PCAP_ERRBUF_SIZE] = {};
         pcap_.reset(pcap_open_offline(path.c_str(), errbuf));
         if (!pcap_) detail::fail(path, "", errbuf[0] != '\0' ? errbuf : "cannot open capture");
+        check_link_type();
+    }
+    // A stream, which libpcap reads packet by packet as it arrives.
+    pcap_reader(const std::filesystem::path& name, detail::file_ptr stream) : capture_reader(name, input_format::pcap) {
+        char errbuf[PCAP_ERRBUF_SIZE] = {};
+        pcap_.reset(pcap_fopen_offline(stream.get(), errbuf));
+        if (!pcap_) detail::fail(name, "", errbuf[0] != '\0' ? errbuf : "cannot open capture");
+        (void)stream.release(); // pcap_close closes it
+        check_link_type();
+    }
+
+private:
+    void check_link_type() {
         const int linktype = pcap_datalink(pcap_.get());
         nano_ = pcap_get_tstamp_precision(pcap_.get()) == PCAP_TSTAMP_PRECISION_NANO;
         const auto link = link_layer_of_dlt(linktype);
         if (!link) {
             const char* name = pcap_datalink_val_to_name(linktype);
-            detail::fail(path, "", "unsupported link type " + std::to_string(linktype) +
-                                       (name ? std::string(" (") + name + ")" : std::string()));
+            detail::fail(path(), "", "unsupported link type " + std::to_string(linktype) +
+                                         (name ? std::string(" (") + name + ")" : std::string()));
         }
         link_ = *link;
     }
 
-private:
     bool read_more() override {
         pcap_pkthdr* header = nullptr;
         const u_char* data = nullptr;
@@ -345,5 +357,11 @@ std::unique_ptr<record_reader> open_pcap_reader(const std::filesystem::path& pat
     }
     return std::make_unique<pcap_reader>(path);
 }
+
+namespace detail {
+std::unique_ptr<record_reader> open_pcap_stream(const std::string& name, file_ptr stream) {
+    return std::make_unique<pcap_reader>(name, std::move(stream));
+}
+} // namespace detail
 
 } // namespace sipdetect_cli

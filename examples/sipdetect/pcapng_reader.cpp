@@ -49,6 +49,7 @@
 #include "readers_detail.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -131,16 +132,26 @@ public:
         std::error_code ec;
         file_size_ = std::filesystem::file_size(path, ec);
         if (ec) detail::fail(path, "", "cannot read the file size: " + ec.message());
+        start();
+    }
+    // A stream, whose size is not known: a block cut short shows as an unexpected end.
+    pcapng_reader(const std::filesystem::path& name, detail::file_ptr stream)
+        : capture_reader(name, input_format::pcap), file_(std::move(stream)),
+          file_size_(std::numeric_limits<std::uint64_t>::max()) {
+        start();
+    }
+
+private:
+    void start() {
         std::array<std::uint8_t, 8> head{};
         const std::size_t got = read_block_header(head);
         if (got >= 4 && detail::le32(head.data()) != detail::pcapng_section_header_type)
-            detail::fail(path, "", "not a pcapng file (no section header block at its start)");
+            detail::fail(path(), "", "not a pcapng file (no section header block at its start)");
         if (got < head.size())
             fail_here("truncated section header block (" + std::to_string(got) + " of 28 bytes or more)");
         read_section_header(head);
     }
 
-private:
     bool read_more() override {
         for (;;) {
             std::array<std::uint8_t, 8> head{};
@@ -214,9 +225,13 @@ private:
 
     void skip_block(std::uint32_t length) {
         check_length(length, 12);
-        if (std::fseek(file_.get(), static_cast<long>(length - 12), SEEK_CUR) != 0)
-            fail_here(std::string("seek error: ") + std::strerror(errno));
-        offset_ += length - 12;
+        // Read, not sought past: a stream cannot seek.
+        std::array<std::uint8_t, 4096> skipped{};
+        for (std::size_t left = length - 12; left > 0;) {
+            const std::size_t n = std::min(left, skipped.size());
+            read_exact(skipped.data(), n);
+            left -= n;
+        }
         std::array<std::uint8_t, 4> trailer{};
         read_exact(trailer.data(), trailer.size());
         check_trailer(length, u32(trailer.data()));
@@ -389,5 +404,11 @@ private:
 std::unique_ptr<record_reader> open_pcapng_reader(const std::filesystem::path& path) {
     return std::make_unique<pcapng_reader>(path);
 }
+
+namespace detail {
+std::unique_ptr<record_reader> open_pcapng_stream(const std::string& name, file_ptr stream) {
+    return std::make_unique<pcapng_reader>(name, std::move(stream));
+}
+} // namespace detail
 
 } // namespace sipdetect_cli

@@ -103,6 +103,11 @@ reader_counters& reader_counters::operator+=(const reader_counters& o) noexcept 
     ipfix_templates += o.ipfix_templates;
     sets_without_template += o.sets_without_template;
     reserved_sets += o.reserved_sets;
+    ipfix_defective_messages += o.ipfix_defective_messages;
+    ipfix_connections += o.ipfix_connections;
+    ipfix_peers_disconnected += o.ipfix_peers_disconnected;
+    ipfix_refused += o.ipfix_refused;
+    ipfix_templates_expired += o.ipfix_templates_expired;
     return *this;
 }
 

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -99,6 +100,13 @@ struct reader_counters {
     std::uint64_t ipfix_templates = 0;       // template and options template records defined
     std::uint64_t sets_without_template = 0; // data sets skipped: their template was never defined
     std::uint64_t reserved_sets = 0;         // sets with an id reserved for future use (4-255), skipped
+
+    // IPFIX listener (--ipfix-listen)
+    std::uint64_t ipfix_defective_messages = 0; // messages dropped: not whole IPFIX messages, or defective
+    std::uint64_t ipfix_connections = 0;        // TCP connections accepted
+    std::uint64_t ipfix_peers_disconnected = 0; // TCP peers disconnected for a stream that is not IPFIX
+    std::uint64_t ipfix_refused = 0;            // connections and UDP exporters beyond the listener's limits
+    std::uint64_t ipfix_templates_expired = 0;  // UDP templates not refreshed within the template timeout
 
     reader_counters& operator+=(const reader_counters& o) noexcept;
 };
@@ -215,6 +223,30 @@ private:
     std::uint64_t out_of_order_ = 0;
     std::optional<std::string> failure_;
 };
+
+// A byte stream (standard input, a followed log): read_some(buffer, size)
+// waits until something arrives and returns how many bytes, at most size, it
+// put in the buffer; 0 at the end of the stream, -1 on an error (errno says
+// which).
+using read_some_function = std::function<std::ptrdiff_t(char*, std::size_t)>;
+
+// The format of a stream from its first bytes, as detect_format() would judge
+// the file, except that text which is neither Zeek TSV nor JSON is taken as
+// ipfixprobe CSV (its template, when it is the last line, comes only at the
+// end). unknown when the bytes are not enough yet: stream_head_complete()
+// says when they are.
+input_format detect_stream_format(std::string_view head) noexcept;
+// Whether `head` (with `ended`: all the stream holds) decides the format.
+bool stream_head_complete(std::string_view head, bool ended) noexcept;
+
+// A reader on a stream whose first bytes, `head`, were already read (for
+// detect_stream_format) and whose rest comes from `rest`. Records come as
+// soon as the bytes that hold them do. An ipfixprobe CSV stream whose
+// template is its last line is kept in a temporary file until the template
+// arrives. NetMon captures, whose frame table is at their end, are refused.
+// `name` names the stream in errors ("-" for standard input).
+std::unique_ptr<record_reader> open_stream_reader(const std::string& name, input_format format, std::string head,
+                                                  read_some_function rest);
 
 // Longest text line any reader accepts; a longer line is an input_error.
 inline constexpr std::size_t max_line_length = std::size_t{1} << 20; // 1 MiB

@@ -155,10 +155,15 @@ protected:
     }
 };
 
-// Reads a text file line by line with a bounded line length.
+// Reads a text file, or a stream through a read_some_function, line by line
+// with a bounded line length.
 class line_source {
 public:
     explicit line_source(const std::filesystem::path& path) : path_(path), file_(open_file(path)), buf_(1 << 16) {}
+    // A stream: `read` returns what has arrived, so that a line is returned
+    // as soon as it is complete, without waiting for a full buffer.
+    line_source(std::filesystem::path name, read_some_function read)
+        : path_(std::move(name)), read_(std::move(read)), buf_(1 << 16) {}
 
     // The next line without its "\n" or "\r\n"; false at the end of the file.
     bool next(std::string& line) {
@@ -201,8 +206,16 @@ public:
 private:
     bool fill() {
         pos_ = 0;
-        end_ = std::fread(buf_.data(), 1, buf_.size(), file_.get());
-        if (end_ == 0 && std::ferror(file_.get()))
+        bool failed = false;
+        if (file_) {
+            end_ = std::fread(buf_.data(), 1, buf_.size(), file_.get());
+            failed = end_ == 0 && std::ferror(file_.get());
+        } else {
+            const std::ptrdiff_t got = read_(buf_.data(), buf_.size());
+            end_ = got > 0 ? static_cast<std::size_t>(got) : 0;
+            failed = got < 0;
+        }
+        if (failed)
             fail(path_, "line " + std::to_string(line_number_ + 1), std::string("read error: ") + std::strerror(errno));
         return end_ > 0;
     }
@@ -213,6 +226,7 @@ private:
 
     std::filesystem::path path_;
     file_ptr file_;
+    read_some_function read_;
     std::vector<char> buf_;
     std::size_t pos_ = 0, end_ = 0;
     std::uint64_t offset_ = 0, line_offset_ = 0, line_number_ = 0;
@@ -426,5 +440,13 @@ inline std::string split_csv(std::string_view line, std::vector<std::string>& fi
         ++i; // the comma
     }
 }
+
+// Readers on streams (see open_stream_reader), by format.
+std::unique_ptr<record_reader> open_zeek_tsv_stream(const std::string& name, read_some_function read);
+std::unique_ptr<record_reader> open_zeek_json_stream(const std::string& name, read_some_function read);
+std::unique_ptr<record_reader> open_ipfixprobe_stream(const std::string& name, read_some_function read);
+std::unique_ptr<record_reader> open_pcap_stream(const std::string& name, file_ptr stream);
+std::unique_ptr<record_reader> open_pcapng_stream(const std::string& name, file_ptr stream);
+std::unique_ptr<record_reader> open_ipfix_stream(const std::string& name, file_ptr stream);
 
 } // namespace sipdetect_cli::detail

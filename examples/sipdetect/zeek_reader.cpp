@@ -37,6 +37,8 @@ struct zeek_transaction {
 class zeek_reader_base : public detail::batch_reader {
 protected:
     zeek_reader_base(const std::filesystem::path& p, input_format f) : batch_reader(p, f), lines_(p) {}
+    zeek_reader_base(const std::filesystem::path& name, input_format f, read_some_function read)
+        : batch_reader(name, f), lines_(name, std::move(read)) {}
 
     [[noreturn]] void fail_here(std::string what) const { detail::fail(path(), lines_.where(), std::move(what)); }
 
@@ -144,6 +146,8 @@ void split(std::string_view line, std::string_view sep, std::vector<std::string_
 class zeek_tsv_reader final : public zeek_reader_base {
 public:
     explicit zeek_tsv_reader(const std::filesystem::path& p) : zeek_reader_base(p, input_format::zeek_tsv) {}
+    zeek_tsv_reader(const std::filesystem::path& name, read_some_function read)
+        : zeek_reader_base(name, input_format::zeek_tsv, std::move(read)) {}
 
 private:
     enum column : std::size_t {
@@ -267,6 +271,8 @@ private:
 class zeek_json_reader final : public zeek_reader_base {
 public:
     explicit zeek_json_reader(const std::filesystem::path& p) : zeek_reader_base(p, input_format::zeek_json) {}
+    zeek_json_reader(const std::filesystem::path& name, read_some_function read)
+        : zeek_reader_base(name, input_format::zeek_json, std::move(read)) {}
 
 private:
     using json = nlohmann::json;
@@ -394,5 +400,14 @@ std::unique_ptr<record_reader> open_zeek_tsv_reader(const std::filesystem::path&
 std::unique_ptr<record_reader> open_zeek_json_reader(const std::filesystem::path& path) {
     return std::make_unique<zeek_json_reader>(path);
 }
+
+namespace detail {
+std::unique_ptr<record_reader> open_zeek_tsv_stream(const std::string& name, read_some_function read) {
+    return std::make_unique<zeek_tsv_reader>(name, std::move(read));
+}
+std::unique_ptr<record_reader> open_zeek_json_stream(const std::string& name, read_some_function read) {
+    return std::make_unique<zeek_json_reader>(name, std::move(read));
+}
+} // namespace detail
 
 } // namespace sipdetect_cli

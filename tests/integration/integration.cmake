@@ -13,6 +13,17 @@ if(SIPDETECT_INTEGRATION_TESTS)
         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/build-flow-tools.sh ${SIPDETECT_FLOW_TOOLS_PREFIX})
     set_tests_properties("integration: flow tools built from ../shared/third_party" PROPERTIES
         FIXTURES_SETUP flow_tools LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 1200)
+
+    # sipdetect --ipfix-listen fed by ipfixsend2 and the real ipfixprobe (ipfix_listen.sh).
+    if(TARGET sipdetect_cli)
+        foreach(transport tcp udp)
+            set(name "integration: sipdetect --ipfix-listen ${transport} fed by ipfixsend2 and ipfixprobe gives the files' events")
+            add_test(NAME "${name}" COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/ipfix_listen.sh
+                $<TARGET_FILE:sipdetect_cli> ${SIPDETECT_FLOW_TOOLS_PREFIX} ${transport})
+            set_tests_properties("${name}" PROPERTIES
+                FIXTURES_REQUIRED flow_tools LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 900)
+        endforeach()
+    endif()
 endif()
 
 # The sensor: live capture of real SIP software in a network namespace, and the systemd units.
