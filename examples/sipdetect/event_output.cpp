@@ -2,6 +2,9 @@
 #include "event_output.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <vector>
 
 namespace sipdetect_cli {
 
@@ -25,10 +28,15 @@ std::string event_printer::stats_line() const {
 }
 
 std::optional<std::string> event_printer::loss_notice() const {
-    const std::uint64_t syslog_lost = syslog_ ? syslog_->counters().lost : 0;
-    if (lost_ == 0 && syslog_lost == 0) return std::nullopt;
-    return fmt::format("{} of {} events could not be written to the output and {} could not be sent to syslog", lost_,
-                       events_, syslog_lost);
+    std::vector<std::string> parts;
+    if (lost_ > 0)
+        parts.push_back(fmt::format("{} of {} events could not be written to {}", lost_, events_,
+                                    lines_ && lines_->path() ? *lines_->path() : "standard output"));
+    if (syslog_ && syslog_->counters().lost > 0)
+        parts.push_back(
+            fmt::format("{} of {} events could not be sent to syslog {}", syslog_->counters().lost, events_, syslog_->name()));
+    if (parts.empty()) return std::nullopt;
+    return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 } // namespace sipdetect_cli
