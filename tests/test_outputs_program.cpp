@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -261,4 +262,30 @@ TEST_CASE("sipdetect --syslog tcp to a receiver that is not there: events counte
     const std::string n = std::to_string(json.size());
     CHECK(r.err.find("sipdetect: " + n + " of " + n + " events could not be sent to syslog " + target) != std::string::npos);
     CHECK(r.err.find("syslog " + target + ": 0 sent, " + n + " lost, 0 connections") != std::string::npos);
+}
+
+TEST_CASE("the README's format samples are what the program writes for the demo") {
+    const std::string readme = read_file(std::filesystem::path(SIPDETECT_SOURCE_DIR) / "examples" / "sipdetect" / "README.md");
+    const capture c{demo(), "--closed-season 0"};
+    const std::vector<std::string> text = events_of(c, "");
+    const std::vector<std::string> json = events_of(c, "--json");
+    const std::vector<std::string> cef = events_of(c, "--format cef");
+    const auto shown = [&](const std::vector<std::string>& lines) {
+        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return readme.find("\n" + l + "\n") != std::string::npos; });
+    };
+    CHECK(shown(text));
+    CHECK(shown(json));
+    CHECK(shown(cef));
+    // The IDEA sample: valid, and the demo's proxy alert but for the ID and CreateTime, which change each run.
+    const std::size_t begin = readme.find("```json\n{\n  \"Format\": \"IDEA0\"");
+    REQUIRE(begin != std::string::npos);
+    const std::size_t body = readme.find('\n', begin) + 1;
+    const auto sample = nlohmann::json::parse(readme.substr(body, readme.find("```", body) - body));
+    CHECK(idea_violations(sample).empty());
+    const std::vector<std::string> idea = events_of(c, "--format idea");
+    REQUIRE_FALSE(idea.empty());
+    auto written = nlohmann::json::parse(idea.back());
+    written["ID"] = sample["ID"];
+    written["CreateTime"] = sample["CreateTime"];
+    CHECK(written == sample);
 }
