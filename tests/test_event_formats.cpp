@@ -362,3 +362,18 @@ TEST_CASE("syslog over TCP: a receiver that is gone loses events, counted, and i
     CHECK(sink.counters().connects == 1);
     CHECK(sink.counters().connect_failures == 1);
 }
+
+TEST_CASE("syslog over UDP: a message too large for a datagram is lost alone; the next one goes out") {
+    syslog_receiver receiver(syslog_receiver::kind::udp);
+    const auto target = sipdetect_cli::parse_syslog_target(receiver.target());
+    REQUIRE(target);
+    sipdetect_cli::syslog_sink sink(*target, 16);
+    sink.send({std::string(70000, 'x'), "sipscan", sipdetect_cli::syslog_severity::notice});
+    sink.send({"small", "sipscan", sipdetect_cli::syslog_severity::notice});
+    const std::vector<std::string> got = receiver.stop();
+    REQUIRE(got.size() == 1);
+    CHECK(parse_rfc5424(got[0]).msg == "small");
+    CHECK(sink.counters().lost == 1);
+    CHECK(sink.counters().sent == 1);
+    CHECK(sink.counters().connect_failures == 0);
+}

@@ -31,7 +31,8 @@ Output:
                             object per line) or cef (ArcSight CEF lines)
   --json                    the same as --format json
   --output FILE             append events to FILE instead of standard output
-                            (created mode 0640; reopened on SIGHUP, for logrotate)
+                            (created mode 0640; the live modes reopen it on
+                            SIGHUP, for logrotate)
   --syslog TARGET           send each event as an RFC 5424 syslog message, its
                             MSG the event in the chosen format, to TARGET: unix
                             (/dev/log), unix:PATH, udp:HOST:PORT or tcp:HOST:PORT

@@ -243,6 +243,10 @@ void syslog_sink::send(const formatted_event& event) {
         ++counters_.sent;
         return;
     }
+    if (errno == EMSGSIZE) { // a datagram too large for the transport: this event only
+        ++counters_.lost;
+        return;
+    }
     // A TCP frame cut short would corrupt the stream, and a datagram socket
     // whose receiver restarted needs a new connect: either way, once more anew.
     if (connect_now() && transmit(frame)) {
