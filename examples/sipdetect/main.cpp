@@ -238,9 +238,10 @@ int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_prin
         fmt::print(stderr, "{}\n", print.stats_line());
     }
     if (const auto lost = print.loss_notice()) fmt::print(stderr, "sipdetect: {}\n", *lost);
+    const bool json = opt.output.format == sipdetect_cli::event_format::json;
     if (opt.learned_proxies)
         for (const sipdetect::known_proxy& known : proxies.learned_proxies())
-            fmt::print(stderr, "{}\n", opt.output.format == sipdetect_cli::event_format::json ? sipdetect::to_json(known) : fmt::format("{}", known));
+            fmt::print(stderr, "{}\n", json ? sipdetect::to_json(known) : fmt::format("{}", known));
     if (summary.analysed > 0 && proxies.watermark() < proxies.season_end() && p.learned_in_training > 0)
         fmt::print(stderr,
                    "sipdetect: sipproxy is still in its ClosedSeason (until {}); {} proxies were learned silently "
