@@ -221,7 +221,7 @@ TEST_CASE("run_live: reads every source to its end, counts a failed one, and ref
         std::vector<input_record>{request_at(now - 1s, "sip:d@example.com")}, std::string("cut short")));
     scan_type scans;
     proxy_type proxies;
-    event_printer print(false);
+    event_printer print(sipdetect_cli::output_options{});
     const live_result result = run_live(opt, sources, scans, proxies, print);
     CHECK(sources.empty()); // both ended: the loop stopped by itself
     CHECK(result.analysed == 3);

@@ -143,7 +143,12 @@ run_summary run_live(const options& opt, scan_type& scans, proxy_type& proxies, 
     run_summary summary;
     try {
         auto sources = sipdetect_cli::open_live_sources(opt);
-        sipdetect_cli::live_result live = sipdetect_cli::run_live(opt, sources, scans, proxies, print);
+        sipdetect_cli::live_hooks hooks;
+        if (opt.output.file)
+            hooks.reopen_output = [&print] {
+                if (const auto failure = print.reopen()) fmt::print(stderr, "sipdetect: SIGHUP: {}\n", *failure);
+            };
+        sipdetect_cli::live_result live = sipdetect_cli::run_live(opt, sources, scans, proxies, print, hooks);
         summary.analysed = live.analysed;
         summary.input = live.input;
         summary.input_failure = std::move(live.input_failure);
@@ -246,10 +251,15 @@ int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_prin
     const sipdetect::scan_stats s = scans.stats();
     const sipdetect::proxy_stats p = proxies.stats();
     print_order_notices(opt, summary, before, s, p);
-    if (opt.stats) print_stats(summary.input, s, p);
+    if (opt.stats) {
+        print_stats(summary.input, s, p);
+        fmt::print(stderr, "{}\n", print.stats_line());
+    }
+    if (const auto lost = print.loss_notice()) fmt::print(stderr, "sipdetect: {}\n", *lost);
+    const bool json = opt.output.format == sipdetect_cli::event_format::json;
     if (opt.learned_proxies)
         for (const sipdetect::known_proxy& known : proxies.learned_proxies())
-            fmt::print(stderr, "{}\n", opt.json ? sipdetect::to_json(known) : fmt::format("{}", known));
+            fmt::print(stderr, "{}\n", json ? sipdetect::to_json(known) : fmt::format("{}", known));
     if (summary.analysed > 0 && proxies.watermark() < proxies.season_end() && p.learned_in_training > 0)
         fmt::print(stderr,
                    "sipdetect: sipproxy is still in its ClosedSeason (until {}); {} proxies were learned silently "
@@ -283,7 +293,14 @@ int main(int argc, char** argv) {
     proxy_type proxies(opt.proxy);
     if (!load(opt, scans, proxies)) return 1;
     const drop_baseline before{scans.stats().late_dropped, proxies.stats().late_dropped};
-    event_printer print(opt.json);
+    std::optional<event_printer> opened;
+    try {
+        opened.emplace(opt.output);
+    } catch (const sipdetect_cli::output_error& e) {
+        fmt::print(stderr, "sipdetect: {}\n", e.what());
+        return 1;
+    }
+    event_printer& print = *opened;
     const run_summary summary = sipdetect_cli::live_mode(opt) ? run_live(opt, scans, proxies, print)
                                                               : run(opt, scans, proxies, print);
     return finish(opt, scans, proxies, print, summary, before);

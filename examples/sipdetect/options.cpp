@@ -30,7 +30,21 @@ The format of each FILE is detected from its content; several files
 are read as one time-ordered stream. Record time comes from the input.
 
 Output:
-  --json                    one JSON object per event per line (default: text)
+  --format FORMAT           events as text (the default), json (one JSON object
+                            per line), idea (CESNET IDEA0 alerts, one JSON
+                            object per line) or cef (ArcSight CEF lines)
+  --json                    the same as --format json
+  --output FILE             append events to FILE instead of standard output
+                            (created mode 0640; the live modes reopen it on
+                            SIGHUP, for logrotate)
+  --syslog TARGET           send each event as an RFC 5424 syslog message, its
+                            MSG the event in the chosen format, to TARGET: unix
+                            (/dev/log), unix:PATH, udp:HOST:PORT or tcp:HOST:PORT
+                            (octet-counted frames, reconnected after a failure);
+                            events that cannot be sent are counted; with
+                            --syslog and no --output nothing goes to stdout
+  --syslog-facility NAME    local0 (the default) ... local7, user, daemon, ... or 0-23
+  --idea-node NAME          the IDEA Node.Name (default local.sipdetect)
   --stats                   print reader and detector counters to stderr at the
                             end, every drop among them (with --state the detector
                             counters include the earlier runs)
@@ -175,8 +189,8 @@ options parse_options(int argc, char** argv) {
         } else if (arg == "--version") {
             fmt::print("sipdetect {}\n", SIPDETECT_VERSION_STRING);
             std::exit(0);
-        } else if (arg == "--json") {
-            o.json = true;
+        } else if (parse_output_option(arg, value, o.output)) {
+            // --format, --json, --output, --syslog, --syslog-facility, --idea-node: applied
         } else if (arg == "--stats") {
             o.stats = true;
         } else if (arg == "--learned-proxies") {

@@ -1,6 +1,8 @@
 // sipdetect command-line program: its options, as the command line gives them.
 #pragma once
 
+#include "output_options.hpp"
+
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
@@ -16,10 +18,10 @@ struct usage_error {
 };
 
 struct options {
-    bool json = false;
     bool stats = false;
     bool learned_proxies = false;
     bool progress = true;
+    output_options output; // --format, --json, --output, --syslog, ...
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
     std::optional<std::string> state;
