@@ -57,14 +57,18 @@ SIPPROXY:
 
 State:
   --state FILE              load both detectors from FILE if it exists, save
-                            them there atomically at exit; scans still active
-                            at the end are kept open in the state instead of
-                            being closed
+                            them there atomically at exit; scans still open and
+                            proxy verdicts still inside their answer grace at
+                            the end stay pending in the state, for the next run
+                            to finish, and a line on stderr counts them
+  --flush                   with --state: end the stream, closing and reporting
+                            everything as a run without --state does, then save
+                            the state (for the last file of an investigation)
 
   --help                    this text
   --version                 the version
 
-Notices on stderr: records more than the reorder window out of time order
+Notices on stderr: with --state, what the saved state leaves pending; records more than the reorder window out of time order
 in their file (analysed where they came), records the detectors dropped as
 older than the newest record time minus max_lateness (one hour), a raised
 max_distinct, and a ClosedSeason still running.
@@ -196,6 +200,8 @@ options parse_options(int argc, char** argv) {
             else throw usage_error{fmt::format("--proxy-filter-mode: \"{}\" is neither devices nor internal", mode)};
         } else if (arg == "--state") {
             o.state = std::string(value());
+        } else if (arg == "--flush") {
+            o.flush = true;
         } else if (arg == "--") {
             for (++i; i < args.size(); ++i) o.inputs.emplace_back(args[i]);
         } else if (arg.size() > 1 && arg[0] == '-') {
@@ -205,6 +211,7 @@ options parse_options(int argc, char** argv) {
         }
     }
     if (o.inputs.empty()) throw usage_error{"no input file given"};
+    if (o.flush && !o.state) throw usage_error{"--flush needs --state: without it every run ends its stream"};
     return o;
 }
 

@@ -20,6 +20,7 @@ struct options {
     bool stats = false;
     bool learned_proxies = false;
     bool progress = true;
+    bool flush = false; // with --state: close and report everything at the end, then save
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
     std::optional<std::string> state;
