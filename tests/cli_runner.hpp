@@ -42,16 +42,21 @@ inline std::string quoted(const std::string& s) {
     return out + "'";
 }
 
-// Runs the program with `args` and `redirection`; returns its exit status and what it wrote to the pipe.
-inline std::pair<int, std::string> run_program(const std::string& args, const char* redirection) {
-    const std::string command = quoted(SIPDETECT_CLI) + " --no-progress " + args + " " + redirection;
-    std::FILE* pipe = ::popen(command.c_str(), "r");
+// Runs a shell command with `redirection`; returns its exit status and what it wrote to the pipe.
+inline std::pair<int, std::string> run_command(const std::string& command, const std::string& redirection) {
+    const std::string line = command + " " + redirection;
+    std::FILE* pipe = ::popen(line.c_str(), "r");
     REQUIRE(pipe != nullptr);
     std::string out;
     char buf[65536];
     for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
     const int status = ::pclose(pipe);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Runs the program with `args` and `redirection`.
+inline std::pair<int, std::string> run_program(const std::string& args, const std::string& redirection) {
+    return run_command(quoted(SIPDETECT_CLI) + " --no-progress " + args, redirection);
 }
 
 inline run_result run_cli(const std::string& args) {

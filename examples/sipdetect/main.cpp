@@ -279,8 +279,9 @@ int main(int argc, char** argv) {
 
     scan_type scans(opt.scan);
     proxy_type proxies(opt.proxy);
-    proxies.refuse_scanners_of(scans); // a source SIPSCAN holds as a scanner is not a proxy
     if (!load(opt, scans, proxies)) return 1;
+    // After load(): loading assigns freshly loaded detectors, which carry no link.
+    proxies.refuse_scanners_of(scans); // a source SIPSCAN holds as a scanner is not a proxy
     const drop_baseline before{scans.stats().late_dropped, proxies.stats().late_dropped};
     event_printer print(opt.json);
     const run_summary summary = run(opt, scans, proxies, print);

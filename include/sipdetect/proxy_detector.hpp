@@ -217,8 +217,9 @@ public:
     // scanner at its verdict (an active scan of any submethod) is not a
     // proxy, and is forgotten. ScanDetector is any type with
     // `bool holds_as_scanner(const ip_address&) const`. `scans` must outlive
-    // the link; the link is not part of the saved state: link again after
-    // load(). A scanner slower than answer_grace per threshold can be judged
+    // the link. The link is not state: load() keeps it, but a detector
+    // assigned from another (load_state_file() assigns freshly loaded ones)
+    // takes the other's, so link after loading. A scanner slower than answer_grace per threshold can be judged
     // before SIPSCAN holds it; the URI rule above still applies to it.
     template <class ScanDetector> void refuse_scanners_of(const ScanDetector& scans) noexcept {
         scanners_ = &scans;
