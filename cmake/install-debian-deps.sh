@@ -5,6 +5,8 @@
 #   cmake/install-debian-deps.sh          the build, tests, examples and benchmarks with g++
 #   cmake/install-debian-deps.sh --full   also clang, libFuzzer and the i386 toolchain, and
 #                                         what the integration suites run (tests/run-all.sh --full)
+#   cmake/install-debian-deps.sh --lab    the traffic lab that regenerates our captures
+#                                         (tests/data/lab/make-*.sh); no test needs it
 set -euo pipefail
 
 packages=(
@@ -19,7 +21,8 @@ case ${1:-} in
         # The live capture suite's SIP network and scanners, and systemd-analyze for the units.
         packages+=(kamailio sip-tester sipvicious iproute2 systemd)
         ;;
-    *) echo "usage: $0 [--full]" >&2; exit 2 ;;
+    --lab) packages+=(sipvicious kamailio sip-tester tcpdump iproute2) ;;
+    *) echo "usage: $0 [--full | --lab]" >&2; exit 2 ;;
 esac
 
 missing=()

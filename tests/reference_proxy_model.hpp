@@ -99,6 +99,23 @@ private:
         bool crossed = false, judged_scanner_like = false;
     };
 
+    // The From URI as a sender: the parts that mirror the target (a host that
+    // is the destination's address; outside REGISTER, a user that is the
+    // called user) replaced by a mark.
+    static std::string sender_of(const sipdetect::detail::record_view& v) {
+        using namespace sipdetect;
+        const std::string host(uri_host(v.from_uri)), user(uri_user(v.from_uri));
+        const auto address = ip_address::try_parse(host);
+        const bool host_mirrored = address && *address == v.server;
+        const bool registering = v.is_counters ? v.counters.register_requests > 0 : v.method == sip_method::register_;
+        std::string called(uri_user(v.to_uri));
+        if (called.empty()) called = std::string(uri_user(v.request_uri));
+        const bool user_mirrored = !registering && !user.empty() && user == called;
+        if (!host_mirrored && !user_mirrored) return std::string(v.from_uri);
+        return "\x01" + (user_mirrored ? std::string("<called>") : user) + "@" +
+               (host_mirrored ? std::string("<target>") : host);
+    }
+
     bool filtered(const sipdetect::detail::record_view& v) {
         if (cfg_.filter.empty()) return false;
         const bool out = cfg_.filter.contains(v.client) &&
@@ -148,11 +165,12 @@ private:
             c.max_via = std::max(c.max_via, via);
         }
         const std::string uri(v.from_uri);
-        const bool known = std::find(c.uris.begin(), c.uris.end(), uri) != c.uris.end();
+        const std::string sender = sender_of(v);
+        const bool known = std::find(c.uris.begin(), c.uris.end(), sender) != c.uris.end();
         if (!known && !c.uris.empty()) c.evidence = true;
         if (!known && c.uris.size() >= cfg_.max_distinct) c.uris_saturated = true;
         if (!known && c.uris.size() < cfg_.max_distinct) {
-            c.uris.push_back(uri);
+            c.uris.push_back(sender);
             // The first URI is the phone's own: samples start with the second.
             if (c.uris.size() >= 2 && c.uri_sample.size() < cfg_.uri_samples) c.uri_sample.push_back(uri.substr(0, 256));
         }

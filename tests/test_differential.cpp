@@ -299,6 +299,12 @@ std::vector<msg> random_proxy_stream(rng& r, const std::vector<ip_address>& clie
         const std::uint32_t user = role == 0 ? r.below(30) : role == 1 ? r.below(60) : who + r.below(2) * 1000;
         m.from_uri = r.chance(0.01) ? long_uri : "sip:u" + std::to_string(user) + "@example.net";
         m.to_uri = m.request_uri = "sip:" + std::to_string(r.below(9)) + "@example.org";
+        // Scanners whose From follows the target: its host (svmap -6), or the called user.
+        if (role == 1 && r.chance(0.3))
+            m.from_uri = "\"scanner\" <sip:100@" + (m.dst.is_v4() ? m.dst.to_string() : "[" + m.dst.to_string() + "]") +
+                         ">;tag=" + std::to_string(r.below(1000));
+        else if (role == 1 && r.chance(0.2))
+            m.from_uri = "sip:" + std::string(uri_user(m.to_uri)) + "@10.9.9." + std::to_string(r.below(3));
         m.user_agent = r.chance(0.2) ? "" : r.chance(0.05) ? std::string(200, 'a') : "agent" + std::to_string(r.below(6));
         m.via_count = role == 0 ? 2 + r.below(2) : r.chance(0.1) ? 0 : 1;
         out.push_back(m);

@@ -3,6 +3,7 @@
 // in ../shared/data/README.md.
 #include "catch.hpp"
 
+#include "cli_runner.hpp"
 #include "ipfix_writer.hpp"
 #include "sipdetect/readers.hpp"
 
@@ -28,50 +29,6 @@
 
 namespace {
 
-struct run_result {
-    int exit_code = -1;
-    std::vector<nlohmann::json> events;
-};
-
-std::string quoted(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// Runs the program with `args` and `redirection`; returns its exit status and what it wrote to the pipe.
-std::pair<int, std::string> run_program(const std::string& args, const char* redirection) {
-    const std::string command = quoted(SIPDETECT_CLI) + " --no-progress " + args + " " + redirection;
-    std::FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    char buf[65536];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-    const int status = ::pclose(pipe);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-run_result run_cli(const std::string& args) {
-    const auto [status, out] = run_program("--json " + args, "2>/dev/null");
-    run_result r;
-    r.exit_code = status;
-    std::size_t at = 0;
-    while (at < out.size()) {
-        const std::size_t nl = out.find('\n', at);
-        const std::string line = out.substr(at, nl - at);
-        at = nl == std::string::npos ? out.size() : nl + 1;
-        if (!line.empty()) r.events.push_back(nlohmann::json::parse(line)); // throws on a malformed line
-    }
-    return r;
-}
-
-// What the program writes to stderr, its events discarded.
-std::string cli_stderr(const std::string& args) {
-    const auto [status, err] = run_program(args, "2>&1 >/dev/null");
-    REQUIRE(status == 0);
-    return err;
-}
-
 run_result run_on(const std::filesystem::path& file, const std::string& options = "--closed-season 0") {
     return run_cli(options + " " + quoted(file.string()));
 }
@@ -89,24 +46,6 @@ std::set<std::string> keys_of(const std::map<std::string, nlohmann::json>& m) {
     for (const auto& [k, v] : m) out.insert(k);
     return out;
 }
-
-// A scratch file of this process, removed when the object goes.
-class scratch_file {
-public:
-    explicit scratch_file(const std::string& name)
-        : path_(std::filesystem::temp_directory_path() / ("sipdetect_e2e_" + std::to_string(::getpid()) + "_" + name)) {}
-    ~scratch_file() {
-        std::error_code ec;
-        std::filesystem::remove(path_, ec);
-    }
-    scratch_file(const scratch_file&) = delete;
-    scratch_file& operator=(const scratch_file&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-    std::string arg() const { return quoted(path_.string()); }
-
-private:
-    std::filesystem::path path_;
-};
 
 // One Zeek sip.log (TSV) request line: seconds, source, destination, method and From user.
 struct zeek_request {
@@ -171,7 +110,11 @@ TEST_CASE("records older than a saved state's newest minus max_lateness are drop
     CHECK(cli_stderr(with_state + log.arg()).find("were dropped") == std::string::npos);
     const std::string notice = "sipdetect: records older than the newest record time minus 1 h (max_lateness) were "
                                "dropped, not analysed: 3 by sipscan, 3 by sipproxy\n";
-    CHECK(cli_stderr(with_state + old_log.arg()) == notice);
+    // A's scan and its proxy verdict stay pending in the state.
+    const std::string saved = "sipdetect: " + state.path().string() +
+                              ": saved; open scans: 1, pending proxy verdicts: 1 (the next run with --state continues "
+                              "them; --flush closes and reports them)\n";
+    CHECK(cli_stderr(with_state + old_log.arg()) == saved + notice);
     // The counters saved in the state add up across runs; the notice speaks of this run.
     const std::string again = cli_stderr("--stats " + with_state + old_log.arg());
     INFO(again);
@@ -454,10 +397,7 @@ TEST_CASE("lab kamailio: proxies .10 and .20, no scan") {
     CHECK(after.find("learned_in_training=true") == std::string::npos);
     // With --json the baseline lines are JSON objects too, told from events by "baseline".
     const std::string as_json = cli_stderr("--json --closed-season 1 --learned-proxies " + quoted(file.string()));
-    std::vector<nlohmann::json> baseline;
-    std::istringstream lines(as_json);
-    for (std::string line; std::getline(lines, line);)
-        if (!line.empty() && line.front() == '{') baseline.push_back(nlohmann::json::parse(line));
+    const std::vector<nlohmann::json> baseline = json_lines(as_json, true);
     REQUIRE(baseline.size() == 2);
     CHECK(baseline[0]["baseline"] == "learned_proxy");
     CHECK(baseline[0]["source"] == "127.0.0.10");
@@ -585,7 +525,7 @@ TEST_CASE("live options: what the command line refuses, and root without --user"
                                                                            "Try 'sipdetect --help'.\n"});
     CHECK(usage("--bpf udp x.pcap").second.find("--bpf and --promiscuous apply to -i") != std::string::npos);
     CHECK(usage("--promiscuous x.pcap").first == 2);
-    CHECK(usage("-i lo x.pcap").second.find("files and live inputs (-i) cannot be read in one run") !=
+    CHECK(usage("-i lo x.pcap").second.find("files and live inputs (-i, --ipfix-listen, --follow) cannot be read in one run") !=
           std::string::npos);
     CHECK(usage("-i lo --status-interval 1.5").second.find("--status-interval expects a whole number, not \"1.5\"") !=
           std::string::npos);
@@ -599,4 +539,57 @@ TEST_CASE("live options: what the command line refuses, and root without --user"
         CHECK(opened == 1);
         CHECK(why.starts_with("sipdetect: no-such-interface0: No such device exists"));
     }
+}
+TEST_CASE("lab scanners whose From follows the target are scanners, not proxies") {
+    // Ours: tests/data/lab/make-scanner-not-proxy.sh made them.
+    const auto lab = std::filesystem::path(SIPDETECT_SOURCE_DIR) / "tests/data/lab";
+    const auto v6 = finals(run_on(lab / "svmap-ipv6-options.pcap"));
+    REQUIRE(keys_of(v6) == std::set<std::string>{"sipscan fd00:5ec::66 options"});
+    CHECK(v6.at("sipscan fd00:5ec::66 options")["kind"] == "horizontal");
+    CHECK(v6.at("sipscan fd00:5ec::66 options")["hosts"] == 30);
+    CHECK(v6.at("sipscan fd00:5ec::66 options")["successful_targets"] == 30);
+    CHECK(v6.at("sipscan fd00:5ec::66 options")["tool"] == "sipvicious");
+    const auto v4 = finals(run_on(lab / "sipp-from-follows-target.pcap"));
+    REQUIRE(keys_of(v4) == std::set<std::string>{"sipscan 127.0.0.77 options", "sipscan 127.0.0.78 options"});
+    CHECK(v4.at("sipscan 127.0.0.77 options")["kind"] == "horizontal");
+    CHECK(v4.at("sipscan 127.0.0.77 options")["hosts"] == 30);
+    CHECK(v4.at("sipscan 127.0.0.78 options")["kind"] == "vertical");
+    CHECK(v4.at("sipscan 127.0.0.78 options")["users"] == 30);
+    // With SIPSCAN's threshold out of reach nothing holds them as scanners:
+    // the From rule alone keeps them from being proxies.
+    for (const char* name : {"svmap-ipv6-options.pcap", "sipp-from-follows-target.pcap"}) {
+        INFO(name);
+        const auto r = run_on(lab / name, "--closed-season 0 --threshold 1000");
+        CHECK(r.exit_code == 0);
+        CHECK(r.events.empty());
+    }
+}
+
+TEST_CASE("sipdetect --flush ends a --state run as a run without --state, and the saved state's pending work is counted") {
+    scratch_file log("capped.log"), state("state"), second_state("second-state"), fresh("fresh-state"),
+        fresh_for_stats("fresh-state-stats");
+    write_zeek_log(log.path(), capped_run);
+    const run_result plain = run_cli(capped_options + log.arg());
+    // A's scan start and end; A crossed the proxy minimum too, but it is a scanner, so not a proxy.
+    REQUIRE(plain.events.size() == 2);
+    // --state alone: A's scan stays open and its proxy verdict pending, and stderr says so.
+    const auto [kept_status, kept_err] = run_program(capped_options + "--state " + state.arg() + " " + log.arg(),
+                                                     "2>&1 >/dev/null");
+    CHECK(kept_status == 0);
+    CHECK(kept_err == "sipdetect: " + state.path().string() +
+                          ": saved; open scans: 1, pending proxy verdicts: 1 (the next run with --state continues them; "
+                          "--flush closes and reports them)\n");
+    // Only A's scan start was due; its end waits for the next run.
+    CHECK(run_cli(capped_options + "--state " + second_state.arg() + " " + log.arg()).events.size() == 1);
+    // --flush: the events of the run without --state, and nothing left pending.
+    const run_result flushed = run_cli(capped_options + "--flush --state " + fresh.arg() + " " + log.arg());
+    CHECK(flushed.events == plain.events);
+    const std::string stats =
+        cli_stderr(capped_options + "--stats --flush --state " + fresh_for_stats.arg() + " " + log.arg());
+    CHECK(stats.find("sipdetect: " + fresh_for_stats.path().string() + ": saved; open scans: 0, pending proxy verdicts: 0\n") !=
+          std::string::npos);
+    CHECK(stats.find("left pending: open scans: 0, pending proxy verdicts: 0\n") != std::string::npos);
+    CHECK(usage("--flush " + log.arg()) ==
+          std::pair<int, std::string>{2, "sipdetect: --flush needs --state: without it every run ends its stream\n"
+                                         "Try 'sipdetect --help'.\n"});
 }

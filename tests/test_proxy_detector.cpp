@@ -3,6 +3,12 @@
 #include "test_support.hpp"
 
 #include <sipdetect/proxy_detector.hpp>
+#include <sipdetect/scan_detector.hpp>
+
+#include <algorithm>
+#include <span>
+#include <string>
+#include <vector>
 
 using namespace sipdetect;
 using detector = proxy_detector<msg>;
@@ -371,4 +377,165 @@ TEST_CASE("proxy configuration is validated") {
     c = proxy_config{};
     c.max_proxies = (std::size_t{1} << 30) + 1;
     CHECK_THROWS_AS(detector(c), config_error);
+}
+
+// ---------------------------------------------------------------------------
+// Scanners are not proxies.
+
+namespace {
+
+using scan_type = scan_detector<msg>;
+
+scan_config scans_at(std::uint32_t threshold) {
+    scan_config c;
+    c.threshold = threshold;
+    return c;
+}
+
+// A request sent at t, and its 200 50 ms later, through both detectors as a collector feeds them.
+void feed_both(scan_type& scans, detector& proxies, msg r, double t, bool answered = true) {
+    r.time = at_seconds(t);
+    std::vector<msg> records{r};
+    if (answered) records.push_back(response(r, t + 0.05, 200));
+    feed_all(std::span<const msg>(records), scans, proxies);
+}
+
+} // namespace
+
+TEST_CASE("a scanner whose From host is its target (svmap -6) is not a proxy, though every probe is answered") {
+    detector d(quick(5));
+    for (int h = 1; h <= 30; ++h) {
+        const std::string target = "fd00:5ec::" + std::to_string(100 + h);
+        msg r = request(h, "fd00:5ec::66", target.c_str(), sip_method::options, "100");
+        r.from_uri = "\"sipvicious\"<sip:100@[" + target + "]>";
+        r.to_uri = r.from_uri;
+        r.request_uri = "sip:100@[" + target + "]";
+        d.feed(r);
+        d.feed(response(r, h + 0.05, 200));
+    }
+    CHECK(d.flush().empty());
+    CHECK(d.stats().candidates == 1);
+    CHECK_FALSE(d.is_learned(ip("fd00:5ec::66")));
+}
+
+TEST_CASE("a probe whose From user is the called user is not a proxy; From host = Request-URI host is a domain") {
+    detector d(quick(10));
+    for (int u = 0; u < 30; ++u) {
+        // From user follows the called user (svwar, a SIPp probe), at one host.
+        msg by_user = request(u, "192.0.2.78", "192.0.2.101", sip_method::invite, std::to_string(200 + u));
+        by_user.from_uri = "sip:" + std::to_string(200 + u) + "@scanner.invalid";
+        d.feed(by_user);
+        d.feed(response(by_user, u + 0.05, 200));
+        // A proxy relaying calls of a domain named by address: From and
+        // Request-URI share the host, the relay sends to the next hop.
+        msg relayed = request(u + 0.5, "192.0.2.20", "192.0.2.40", sip_method::invite, "900");
+        relayed.request_uri = "sip:900@192.0.2.20";
+        relayed.from_uri = "<sip:user" + std::to_string(u % 8) + "@192.0.2.20>";
+        relayed.via_count = 3;
+        d.feed(relayed);
+        d.feed(response(relayed, u + 0.55, 200));
+        msg bye = relayed; // in-dialog: the Request-URI is the callee's contact
+        bye.method = sip_method::bye;
+        bye.request_uri = "sip:900@192.0.2.40:5062";
+        bye.time = at_seconds(u + 0.7);
+        d.feed(bye);
+    }
+    const auto events = d.flush();
+    CHECK(events.empty()); // 8 users are below the minimum of 10, whatever their requests' Request-URIs
+    CHECK(d.stats().proxies == 0);
+}
+
+TEST_CASE("proxies whose users' From names the next hop's address are still proxies") {
+    detector d(quick(10));
+    for (int u = 0; u < 20; ++u) {
+        // Phones configured with the registrar's address as their domain: each From host is the destination.
+        const std::string user = "u" + std::to_string(u);
+        msg reg = request(u, "192.0.2.10", "192.0.2.20", sip_method::register_, user);
+        reg.via_count = 2;
+        d.feed(reg); // From == To: a REGISTER's From user is its To user by design
+        d.feed(response(reg, u + 0.05, 200));
+        msg inv = request(u + 0.5, "192.0.2.10", "192.0.2.20", sip_method::invite, "900");
+        inv.from_uri = "sip:" + user + "@192.0.2.20";
+        inv.via_count = 2;
+        d.feed(inv);
+        d.feed(response(inv, u + 0.55, 200));
+    }
+    const auto events = d.flush();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].source == ip("192.0.2.10"));
+    CHECK(events[0].uris == 20);
+    CHECK(events[0].uri_sample[0] == "sip:u1@192.0.2.20"); // samples keep the URIs as sent
+}
+
+TEST_CASE("linked to SIPSCAN: a source it holds as a scanner is not a proxy, and is forgotten") {
+    // A scanner rotating From users over 30 hosts that all answer 200: by
+    // URIs and answers alone it looks like a proxy.
+    const auto probe = [](int h) {
+        msg r = request(0, "192.0.2.66", ("198.51.100." + std::to_string(h)).c_str(), sip_method::options, "100");
+        r.from_uri = "sip:caller" + std::to_string(h) + "@scanner.invalid";
+        return r;
+    };
+    {
+        scan_type scans(scans_at(20));
+        detector proxies(quick(10));
+        for (int h = 1; h <= 30; ++h) feed_both(scans, proxies, probe(h), h);
+        const auto events = proxies.flush();
+        REQUIRE(events.size() == 1); // unlinked, the proxy detector cannot tell
+        CHECK(events[0].source == ip("192.0.2.66"));
+    }
+    scan_type scans(scans_at(20));
+    detector proxies(quick(10));
+    proxies.refuse_scanners_of(scans);
+    for (int h = 1; h <= 30; ++h) feed_both(scans, proxies, probe(h), h); // its verdict waits for the flush
+    CHECK(scans.holds_as_scanner(ip("192.0.2.66")));
+    CHECK(scans.open_scans() == 1);
+    CHECK(proxies.flush().empty());
+    CHECK(proxies.stats().judged_scanner_like == 1);
+    CHECK(proxies.stats().candidates == 0); // forgotten: nothing left to learn once the scan ends
+    CHECK(proxies.pending_verdicts() == 0);
+    REQUIRE(scans.flush().size() == 2); // start and end
+    CHECK_FALSE(scans.holds_as_scanner(ip("192.0.2.66")));
+}
+
+TEST_CASE("linked to SIPSCAN: a B2BUA (one Via) and a proxy relaying a scan are still proxies") {
+    scan_type scans(scans_at(20));
+    detector proxies(quick(10));
+    proxies.refuse_scanners_of(scans);
+    for (int u = 0; u < 30; ++u) {
+        // A B2BUA: one Via, 30 users calling one number at its gateway: one target for SIPSCAN.
+        msg call = request(u, "192.0.2.50", "192.0.2.60", sip_method::invite, "18005550100");
+        call.from_uri = "sip:ext" + std::to_string(u) + "@pbx.example";
+        call.via_count = 1;
+        feed_both(scans, proxies, call, u);
+        // A proxy relaying a scanner's INVITEs (From is To, 2 Via) beside its users' calls.
+        msg relayed_probe = request(u + 0.3, "192.0.2.10", "192.0.2.20", sip_method::invite, std::to_string(100 + u));
+        relayed_probe.via_count = 2;
+        feed_both(scans, proxies, relayed_probe, u + 0.3, false);
+        if (u < 12) {
+            msg relayed_call = request(u + 0.6, "192.0.2.10", "192.0.2.20", sip_method::invite, "900");
+            relayed_call.from_uri = "sip:user" + std::to_string(u) + "@example.net";
+            relayed_call.via_count = 2;
+            feed_both(scans, proxies, relayed_call, u + 0.6);
+        }
+    }
+    CHECK(scans.open_scans() == 0);
+    auto events = proxies.flush();
+    REQUIRE(events.size() == 2);
+    std::sort(events.begin(), events.end(), [](const proxy_event& a, const proxy_event& b) { return a.source < b.source; });
+    CHECK(events[0].source == ip("192.0.2.10"));
+    CHECK(events[0].uris == 13); // its 12 users and the relayed scan as one
+    CHECK(events[1].source == ip("192.0.2.50"));
+    CHECK(events[1].uris == 30);
+    CHECK(scans.flush().empty());
+}
+
+TEST_CASE("pending_verdicts() counts candidates inside their answer grace until decided") {
+    detector d(quick(5));
+    relay_users(d, "192.0.2.10", "192.0.2.20", 5, 0);
+    CHECK(d.pending_verdicts() == 1);
+    d.clock().set(at_seconds(10));
+    CHECK(d.poll().empty());
+    CHECK(d.pending_verdicts() == 1);
+    CHECK(d.flush().size() == 1);
+    CHECK(d.pending_verdicts() == 0);
 }

@@ -168,8 +168,13 @@ std::string duration_text(sipdetect::record_duration d) {
     return fmt::format("{} s", duration<double>(d).count());
 }
 
+// What a state-keeping run leaves for the next one.
+std::string pending_text(const scan_type& scans, const proxy_type& proxies) {
+    return fmt::format("open scans: {}, pending proxy verdicts: {}", scans.open_scans(), proxies.pending_verdicts());
+}
+
 void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan_stats& s,
-                 const sipdetect::proxy_stats& p) {
+                 const sipdetect::proxy_stats& p, const std::string& pending) {
     fmt::print(stderr,
                "input: {} records, {} packets, {} SIP messages, {} not SIP, {} malformed, {} ICMP skipped, "
                "{} records or lines without a SIP message\n"
@@ -193,6 +198,7 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
                p.records, p.filtered, p.malformed_dropped, p.late_dropped, p.future_dropped, p.candidates,
                p.candidates_evicted, p.candidates_rejected, p.candidates_expired, p.proxies, p.learned_in_training,
                p.new_proxy_events, p.judged_scanner_like, p.proxies_evicted, p.proxies_expired, p.memory_bytes);
+    fmt::print(stderr, "left pending: {}\n", pending);
     if (in.ipfix_messages > 0)
         fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
                    in.ipfix_messages, in.ipfix_templates, in.sets_without_template, in.reserved_sets);
@@ -229,30 +235,36 @@ void print_order_notices(const options& opt, const run_summary& summary, const d
                    duration_text(opt.scan.max_lateness), scan_late, proxy_late);
 }
 
-// Finish: close what is active (or keep it open in the state), save the
-// state, print counters and notices. Returns the exit status.
+// Finish: close what is active (or, with --state and no --flush, leave it
+// pending in the state), save the state, print counters and notices.
+// Returns the exit status.
 int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print, const run_summary& summary,
            const drop_baseline& before) {
     int status = 0;
+    // With --state, what is pending continues in the next run, from the
+    // state file, and is not polled here: the next run polls it where one
+    // run over the whole stream would.
+    if (!opt.state || opt.flush) {
+        // The proxies first: their verdicts ask SIPSCAN about scans its flush() ends.
+        const std::vector<sipdetect::proxy_event> proxy_events = proxies.flush();
+        print(scans.flush());
+        print(proxy_events);
+    }
     if (opt.state) {
-        // What is still open continues in the next run, from the state file.
-        print(scans.poll());
-        print(proxies.poll());
         try {
             sipdetect::save_state_file(*opt.state, scans, proxies);
+            fmt::print(stderr, "sipdetect: {}: saved; {}{}\n", *opt.state, pending_text(scans, proxies),
+                       opt.flush ? "" : " (the next run with --state continues them; --flush closes and reports them)");
         } catch (const sipdetect::state_error& e) {
             fmt::print(stderr, "sipdetect: {}\n", e.what());
             status = 1;
         }
-    } else {
-        print(scans.flush());
-        print(proxies.flush());
     }
     const sipdetect::scan_stats s = scans.stats();
     const sipdetect::proxy_stats p = proxies.stats();
     print_order_notices(opt, summary, before, s, p);
     if (opt.stats) {
-        print_stats(summary.input, s, p);
+        print_stats(summary.input, s, p, pending_text(scans, proxies));
         fmt::print(stderr, "{}\n", print.stats_line());
     }
     if (const auto lost = print.loss_notice()) fmt::print(stderr, "sipdetect: {}\n", *lost);
@@ -292,6 +304,8 @@ int main(int argc, char** argv) {
     scan_type scans(opt.scan);
     proxy_type proxies(opt.proxy);
     if (!load(opt, scans, proxies)) return 1;
+    // After load(): loading assigns freshly loaded detectors, which carry no link.
+    proxies.refuse_scanners_of(scans); // a source SIPSCAN holds as a scanner is not a proxy
     const drop_baseline before{scans.stats().late_dropped, proxies.stats().late_dropped};
     std::optional<event_printer> opened;
     try {

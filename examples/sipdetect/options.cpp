@@ -75,9 +75,13 @@ SIPPROXY:
 
 State:
   --state FILE              load both detectors from FILE if it exists, save
-                            them there atomically at exit; scans still active
-                            at the end are kept open in the state instead of
-                            being closed
+                            them there atomically at exit; scans still open and
+                            proxy verdicts still inside their answer grace at
+                            the end stay pending in the state, for the next run
+                            to finish, and a line on stderr counts them
+  --flush                   with --state: end the stream, closing and reporting
+                            everything as a run without --state does, then save
+                            the state (for the last file of an investigation)
 
 Live (runs until SIGTERM or SIGINT; see "Running it as a service" in the README):
   -i, --interface IFACE     capture SIP live on IFACE with libpcap (repeatable)
@@ -112,7 +116,7 @@ Live (runs until SIGTERM or SIGINT; see "Running it as a service" in the README)
   --help                    this text
   --version                 the version
 
-Notices on stderr: records more than the reorder window out of time order
+Notices on stderr: with --state, what the saved state leaves pending; records more than the reorder window out of time order
 in their file (analysed where they came), records the detectors dropped as
 older than the newest record time minus max_lateness (one hour), a raised
 max_distinct, and a ClosedSeason still running.
@@ -271,6 +275,8 @@ options parse_options(int argc, char** argv) {
             if (o.ipfix_template_timeout == 0) throw usage_error{"--ipfix-template-timeout must be at least 1 second"};
         } else if (arg == "--follow") {
             o.follow.emplace_back(value());
+        } else if (arg == "--flush") {
+            o.flush = true;
         } else if (arg == "--") {
             for (++i; i < args.size(); ++i) o.inputs.emplace_back(args[i]);
         } else if (arg.size() > 1 && arg[0] == '-') {
@@ -287,6 +293,7 @@ options parse_options(int argc, char** argv) {
         throw usage_error{"files and live inputs (-i, --ipfix-listen, --follow) cannot be read in one run"};
     if (o.checkpoint && !o.state) throw usage_error{"--checkpoint needs --state"};
     if ((o.bpf || o.promiscuous) && o.interfaces.empty()) throw usage_error{"--bpf and --promiscuous apply to -i"};
+    if (o.flush && !o.state) throw usage_error{"--flush needs --state: without it every run ends its stream"};
     return o;
 }
 

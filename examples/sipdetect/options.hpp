@@ -22,6 +22,7 @@ struct options {
     bool learned_proxies = false;
     bool progress = true;
     output_options output; // --format, --json, --output, --syslog, ...
+    bool flush = false; // with --state: close and report everything at the end, then save
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
     std::optional<std::string> state;

@@ -28,8 +28,13 @@ class record_feeder {
 public:
     static constexpr std::size_t batch_size = 1024;
 
+    // A loaded state resumes the polling of the run it continues: a stream
+    // cut into files, even within a second, is polled where one run polls it.
     record_feeder(scan_type& scans, proxy_type& proxies, Printer& print)
-        : scans_(scans), proxies_(proxies), print_(print), batch_(batch_size) {}
+        : scans_(scans), proxies_(proxies), print_(print), batch_(batch_size),
+          polled_second_(scans.watermark() == sipdetect::record_time::min()
+                             ? std::numeric_limits<std::int64_t>::min()
+                             : sipdetect::micros_of(scans.watermark()) / 1'000'000) {}
 
     // Where the next record is read into; reused, so its strings keep their capacity.
     input_record& slot() noexcept { return batch_[filled_]; }
@@ -72,7 +77,7 @@ private:
     std::vector<input_record> batch_;
     std::size_t filled_ = 0;
     std::uint64_t analysed_ = 0;
-    std::int64_t polled_second_ = std::numeric_limits<std::int64_t>::min();
+    std::int64_t polled_second_;
 };
 
 } // namespace sipdetect_cli

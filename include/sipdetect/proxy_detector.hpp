@@ -6,6 +6,12 @@
 // learned silently; a proxy found afterwards raises one new_proxy event
 // (possible man-in-the-middle). A learned proxy silent for TimeToDeath is
 // forgotten and is new again when it reappears.
+//
+// Scanners are not proxies (README "Scanners are not proxies"): a From URI
+// built from the target (its host the destination's address, or outside
+// REGISTER its user the called user) counts as the same URI whatever the
+// target, and a candidate that a linked SIPSCAN detector holds as a scanner
+// at its verdict is refused (refuse_scanners_of()).
 #pragma once
 
 #include <sipdetect/address.hpp>
@@ -115,7 +121,7 @@ struct proxy_stats {
     std::uint64_t proxies = 0;               // learned now
     std::uint64_t learned_in_training = 0;
     std::uint64_t new_proxy_events = 0;
-    std::uint64_t judged_scanner_like = 0;   // verdicts refused for failing requests
+    std::uint64_t judged_scanner_like = 0;   // verdicts refused: failing requests, or held as a scanner by SIPSCAN
     std::uint64_t candidates_evicted = 0;
     std::uint64_t candidates_rejected = 0;   // newcomers refused: every candidate sampled was further along
     std::uint64_t candidates_expired = 0;
@@ -202,8 +208,25 @@ public:
     // New-proxy events due now. Verdicts whose answer grace has passed by
     // the later of the newest record time and the clock are made first.
     std::vector<proxy_event> poll();
-    // End of input: make every pending verdict now.
+    // End of input: make every pending verdict now. With a linked SIPSCAN
+    // detector, flush this one first: the scans' flush() ends their scans.
     std::vector<proxy_event> flush();
+
+    // Links a SIPSCAN detector fed the same records (feed_all(records,
+    // scans, proxies) feeds both): a candidate that `scans` holds as a
+    // scanner at its verdict (an active scan of any submethod) is not a
+    // proxy, and is forgotten. ScanDetector is any type with
+    // `bool holds_as_scanner(const ip_address&) const`. `scans` must outlive
+    // the link. The link is not state: load() keeps it, but a detector
+    // assigned from another (load_state_file() assigns freshly loaded ones)
+    // takes the other's, so link after loading. A scanner slower than answer_grace per threshold can be judged
+    // before SIPSCAN holds it; the URI rule above still applies to it.
+    template <class ScanDetector> void refuse_scanners_of(const ScanDetector& scans) noexcept {
+        scanners_ = &scans;
+        holds_as_scanner_ = [](const void* linked, const ip_address& a) {
+            return static_cast<const ScanDetector*>(linked)->holds_as_scanner(a);
+        };
+    }
 
     const proxy_config& config() const noexcept { return config_; }
     proxy_stats stats() const;
@@ -212,6 +235,10 @@ public:
     // Training ends here; record_time::max() before the first record.
     record_time season_end() const noexcept;
     bool is_learned(const ip_address& a) const { return proxies_.find(key_of(a)) != nullptr; }
+    // Verdicts not yet reported: candidates awaiting theirs (inside the
+    // answer grace, or refused for now as scanner-like) and events made but
+    // not yet polled. A saved state keeps them for the next run.
+    std::size_t pending_verdicts() const noexcept { return crossed_.size() + pending_.size(); }
     // Every learned proxy, in address order.
     std::vector<known_proxy> learned_proxies() const;
     // The seed in use: the configured one, else the loaded state's or this process's.
@@ -283,6 +310,8 @@ private:
     bool responses_seen_ = false;
     std::uint64_t next_event_id_ = 1;
     proxy_stats stats_;
+    const void* scanners_ = nullptr; // refuse_scanners_of()
+    bool (*holds_as_scanner_)(const void*, const ip_address&) = nullptr;
 };
 
 SIPDETECT_NAMESPACE_END

@@ -38,6 +38,31 @@ inline const auto proxy_config_fields = std::make_tuple(
     proxy_field<record_duration>{"max_clock_skew", &proxy_config::max_clock_skew, record_duration::zero(),
                                  unbounded_duration});
 
+// The fingerprint of a request's From URI as a sender. Scanners often build
+// From from their target: svmap -6 sends From sip:100@[target], svwar and
+// many scripts copy the called user into From. Such a URI names the target,
+// not a party the requester sends for, so the mirrored part is left out:
+// a scanner counts as one From URI however many targets it probes, while a
+// proxy that relays for many users to the registrar named in their URIs
+// still counts each user. A REGISTER's From user is its To user by design
+// (a user registers itself), so users are compared outside REGISTER only.
+inline std::uint32_t sender_key(const record_view& v, std::uint64_t seed) noexcept {
+    const std::string_view host = uri_host(v.from_uri);
+    // Only the destination's address, not the Request-URI's host: a user's
+    // From host is its domain, which the Request-URI also names whenever
+    // the callee is in the same domain; the same user would then count twice.
+    const std::optional<ip_address> from_address = ip_address::try_parse(host);
+    const bool host_mirrored = from_address && *from_address == v.server;
+    const std::string_view user = uri_user(v.from_uri);
+    const bool registering = v.is_counters ? v.counters.register_requests > 0 : v.method == sip_method::register_;
+    const bool user_mirrored = !registering && !user.empty() && user == called_user(v);
+    if (!host_mirrored && !user_mirrored) return fingerprint_set::key_of(hash_bytes(v.from_uri, seed));
+    // Seeded apart from whole URIs: the parts kept never collide with a URI by construction.
+    constexpr std::uint64_t mirrored_salt = 0x6d6972726f726564; // "mirrored"
+    const std::uint64_t kept_user = hash_bytes(user_mirrored ? std::string_view() : user, seed ^ mirrored_salt);
+    return fingerprint_set::key_of(hash_bytes(host_mirrored ? std::string_view() : host, kept_user));
+}
+
 } // namespace detail
 
 inline void proxy_config::validate() const {
@@ -191,7 +216,7 @@ void proxy_detector<Record, Clock, Allocator>::on_success(const detail::hashed_k
 
 template <class Record, detector_clock Clock, class Allocator>
 void proxy_detector<Record, Clock, Allocator>::add_uri(candidate_type& c, const record_view& v) {
-    const std::uint32_t key = detail::fingerprint_set::key_of(detail::hash_bytes(v.from_uri, hash_seed_));
+    const std::uint32_t key = detail::sender_key(v, hash_seed_);
     if (!c.heavy) {
         if (c.uri_key == key) return;
         if (c.uri_key == 0) {
@@ -251,6 +276,13 @@ void proxy_detector<Record, Clock, Allocator>::decide_due(record_time now, bool 
 template <class Record, detector_clock Clock, class Allocator>
 bool proxy_detector<Record, Clock, Allocator>::decide(const detail::source_key& key, candidate_type& c,
                                            record_time at) {
+    if (holds_as_scanner_ != nullptr && holds_as_scanner_(scanners_, key.address)) {
+        // Its URIs come from its probing. Forgotten rather than judged again
+        // later, so that nothing is left to learn once its scan has ended.
+        if (!c.judged_scanner_like) ++stats_.judged_scanner_like;
+        candidates_.erase(key);
+        return true;
+    }
     if (responses_seen_ &&
         static_cast<double>(c.successes) < config_.min_success_share * static_cast<double>(c.requests)) {
         // Mostly failing or unanswered: a scanner rotating From users. Look

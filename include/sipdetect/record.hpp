@@ -402,4 +402,32 @@ constexpr std::string_view uri_user(std::string_view uri) noexcept {
     return detail::until(detail::head(uri, at), ':'); // drop a password
 }
 
+// The host of a SIP URI, without the brackets of an IPv6 reference:
+// "<sip:100@[fd00::1]:5060>" -> "fd00::1", "sip:gw.example.net;lr" -> "gw.example.net".
+constexpr std::string_view uri_host(std::string_view uri) noexcept {
+    if (const auto lt = uri.find('<'); lt != std::string_view::npos) {
+        uri.remove_prefix(lt + 1);
+        uri = detail::until(uri, '>');
+    }
+    const auto colon = uri.find(':');
+    if (colon == std::string_view::npos) return {};
+    uri.remove_prefix(colon + 1);
+    if (const auto at = uri.find('@'); at != std::string_view::npos) uri.remove_prefix(at + 1);
+    if (!uri.empty() && uri.front() == '[') {
+        uri.remove_prefix(1);
+        return detail::until(uri, ']');
+    }
+    return detail::head(uri, uri.find_first_of(":;?"));
+}
+
+namespace detail {
+// The called user: the To user, else the Request-URI user (a REGISTER's
+// Request-URI names only the registrar).
+constexpr std::string_view called_user(const record_view& v) noexcept {
+    std::string_view user = uri_user(v.to_uri);
+    if (user.empty()) user = uri_user(v.request_uri);
+    return user;
+}
+} // namespace detail
+
 SIPDETECT_NAMESPACE_END

@@ -275,6 +275,11 @@ public:
     record_time watermark() const noexcept { return time_.watermark; }
     // The seed in use: the configured one, else the loaded state's or this process's.
     std::uint64_t hash_seed() const noexcept { return hash_seed_; }
+    // Scans started and not ended (their start event may still be due). A
+    // saved state keeps them open for the next run.
+    std::size_t open_scans() const noexcept { return active_.size(); }
+    // Whether `a` has an open scan of any submethod (proxy_detector::refuse_scanners_of()).
+    bool holds_as_scanner(const ip_address& a) const noexcept;
 
     // Persistent state (format in README "State files"). load() leaves the
     // detector untouched and throws state_error on any defect.

@@ -78,13 +78,6 @@ scan_detector<Record, Clock, Allocator>::scan_detector(scan_config config, Clock
 }
 
 namespace detail {
-// The called user: the To user, else the Request-URI user (a REGISTER's
-// Request-URI names only the registrar).
-inline std::string_view called_user(const record_view& v) noexcept {
-    std::string_view user = uri_user(v.to_uri);
-    if (user.empty()) user = uri_user(v.request_uri);
-    return user;
-}
 inline constexpr std::size_t max_hashed_user = 256; // longer users are identified by their prefix
 // A target that accepted once (2xx) is reported as accepted: that is the finding.
 inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t fresh) noexcept {
@@ -359,6 +352,15 @@ scan_event scan_detector<Record, Clock, Allocator>::make_event(scan_phase phase,
     for (const auto& ua : h.user_agents) e.user_agents.emplace_back(ua.data(), ua.size());
     e.tool = std::string(detail::scanner_tool_name(h.tool));
     return e;
+}
+
+template <class Record, detector_clock Clock, class Allocator>
+bool scan_detector<Record, Clock, Allocator>::holds_as_scanner(const ip_address& a) const noexcept {
+    for (std::uint8_t tag = 0; tag < scan_submethod_names.size(); ++tag) {
+        const source_type* s = table_.find(detail::source_key{a, tag});
+        if (s != nullptr && s->heavy && s->heavy->active) return true;
+    }
+    return false;
 }
 
 template <class Record, detector_clock Clock, class Allocator>
