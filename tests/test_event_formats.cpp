@@ -265,7 +265,7 @@ std::filesystem::path scratch_dir(const std::string& name) {
 
 } // namespace
 
-TEST_CASE("--output: reopen() after a rename (logrotate) writes to a new file at the path") {
+TEST_CASE("output file: reopen() after a rename (logrotate) writes to a new file at the path") {
     const auto dir = scratch_dir("reopen");
     const auto log = dir / "events.log";
     sipdetect_cli::output_options options;
@@ -302,7 +302,7 @@ TEST_CASE("--output: reopen() after a rename (logrotate) writes to a new file at
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("--output appends to what the file holds, and an unopenable path is an error naming it") {
+TEST_CASE("output file: appends to what the file holds, and an unopenable path is an error naming it") {
     const auto dir = scratch_dir("append");
     const auto log = dir / "events.log";
     { std::ofstream(log) << "kept\n"; }
