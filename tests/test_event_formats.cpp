@@ -302,7 +302,7 @@ TEST_CASE("output file: reopen() after a rename (logrotate) writes to a new file
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("output file: --output appends to what the file holds, and an unopenable path is an error naming it") {
+TEST_CASE("output file: appends to what the file holds, and an unopenable path is an error naming it") {
     const auto dir = scratch_dir("append");
     const auto log = dir / "events.log";
     { std::ofstream(log) << "kept\n"; }
