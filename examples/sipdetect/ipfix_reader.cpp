@@ -23,6 +23,7 @@
 // Sets with ids reserved for future use (4-255) are skipped and counted.
 #include "readers.hpp"
 
+#include "ipfix_time.hpp"
 #include "readers_detail.hpp"
 
 #include <algorithm>
@@ -50,7 +51,6 @@ constexpr std::uint32_t iana = 0, cesnet = 8057, reverse_pen = 29305;
 // than this is broken or hostile, and would otherwise grow memory without bound.
 constexpr std::size_t max_templates = 4096;
 constexpr std::size_t max_template_fields = std::size_t{1} << 20; // 12 MB of field descriptions in all
-constexpr std::int64_t ntp_to_unix_seconds = 2208988800;
 
 // What a template field means to the reader. The SIP roles stand in the
 // order of CESNET's elements 100 to 108; sip_call_id is not read.
@@ -398,30 +398,20 @@ private:
 
     // A time beyond what record_time holds is an error, not a wrapped value.
     sipdetect::record_time time_of(role field, std::uint64_t v) const {
-        std::int64_t micros = 0;
-        // NTP format: seconds since 1900, then a 32-bit fraction of a second.
-        // dateTimeMicroseconds is read as ipfixprobe writes it, fraction =
-        // usec * 2^32 / 999999, which this inverts exactly; a time from an
-        // exporter that scales by 10^6 reads up to 1 us early.
-        const auto ntp = [&](std::uint64_t fraction_scale, std::int64_t micros_per_unit_divisor) {
-            const auto seconds = static_cast<std::int64_t>(v >> 32) - ntp_to_unix_seconds;
-            const auto units = static_cast<std::int64_t>(((v & 0xffffffffu) * fraction_scale + (1ull << 31)) >> 32);
-            return seconds * 1'000'000 + units / micros_per_unit_divisor;
-        };
-        switch (field) {
-        case role::end_seconds:
-        case role::start_seconds: micros = static_cast<std::int64_t>(v) * 1'000'000; break;
-        case role::end_millis:
-        case role::start_millis:
-            if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() / 1000))
-                fail_here(set_place() + ": flow time " + std::to_string(v) + " ms is out of range");
-            micros = static_cast<std::int64_t>(v) * 1000;
-            break;
-        case role::end_micros:
-        case role::start_micros: micros = ntp(999'999, 1); break;
-        default: micros = ntp(1'000'000'000, 1000); break; // nanoseconds
-        }
-        return sipdetect::record_time_from_micros(micros);
+        const auto unit = [&] {
+            switch (field) {
+            case role::end_seconds:
+            case role::start_seconds: return ipfix_time_unit::seconds;
+            case role::end_millis:
+            case role::start_millis: return ipfix_time_unit::milliseconds;
+            case role::end_micros:
+            case role::start_micros: return ipfix_time_unit::microseconds;
+            default: return ipfix_time_unit::nanoseconds;
+            }
+        }();
+        const std::optional<std::int64_t> micros = ipfix_time_micros(unit, v);
+        if (!micros) fail_here(set_place() + ": flow time " + std::to_string(v) + " ms is out of range");
+        return sipdetect::record_time_from_micros(*micros);
     }
 
     detail::file_ptr file_;

@@ -1,0 +1,30 @@
+// sipdetect ipfixcol2 output plugin: its <params>, with the sipdetect
+// program's defaults and limits (examples/sipdetect/option_values.hpp).
+#pragma once
+
+#include <sipdetect/proxy_detector.hpp>
+#include <sipdetect/scan_detector.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sipdetect_ipfixcol2 {
+
+struct plugin_config {
+    sipdetect::scan_config scan;
+    sipdetect::proxy_config proxy;
+    std::optional<std::string> state;          // loaded at start, saved at checkpoints and at shutdown
+    std::chrono::seconds checkpoint_interval{300}; // 0: saved only at shutdown
+    std::optional<std::string> output;         // appended to; nullopt: standard output
+    bool json = true;
+    std::size_t reorder_window = 65536;          // records held to put them in time order (the program's window)
+    std::vector<std::string> notices;          // to log at start (a raised max_distinct)
+};
+
+// Parses the XML <params> element. Throws sipdetect_cli::usage_error whose
+// message names the parameter it refuses (or the XML defect).
+plugin_config parse_plugin_config(const char* params);
+
+} // namespace sipdetect_ipfixcol2
