@@ -14,7 +14,8 @@ packages=(
 )
 case ${1:-} in
     "") ;;
-    --full) packages+=(clang llvm libclang-rt-14-dev g++-multilib) ;;
+    --full) packages+=(clang llvm libclang-rt-14-dev g++-multilib
+                       iproute2) ;; # ss: the ipfixcol2 plugin tests wait for the collector's ports
     *) echo "usage: $0 [--full]" >&2; exit 2 ;;
 esac
 

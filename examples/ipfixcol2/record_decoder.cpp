@@ -136,6 +136,8 @@ struct record_fields {
     std::array<const fds_drec_field*, static_cast<std::size_t>(role::count)> by_role{};
     std::array<fds_drec_field, static_cast<std::size_t>(role::count)> storage{};
     std::optional<role> time; // flowEnd* first, else flowStart*
+    bool sip = false;        // a SIP field, of any size
+    bool wrong_size = false; // a field to read with a size its type does not allow
 
     const fds_drec_field* get(role r) const noexcept { return by_role[static_cast<std::size_t>(r)]; }
     std::uint64_t number(role r) const noexcept {
@@ -158,27 +160,24 @@ struct record_fields {
     }
 };
 
-// Collects the fields; false when a field to read has a size its type does not allow.
-bool collect(fds_drec& record, record_fields& fields) noexcept {
+// Collects the fields, the first of each role.
+void collect(fds_drec& record, record_fields& fields) noexcept {
     fds_drec_iter it{};
     fds_drec_iter_init(&it, &record, 0);
     while (fds_drec_iter_next(&it) != FDS_EOC) {
         const role r = role_of(it.field.info->en, it.field.info->id);
         const auto slot = static_cast<std::size_t>(r);
         if (r == role::ignored || fields.by_role[slot] != nullptr) continue;
-        if (!size_fits(r, it.field.size)) return false;
+        fields.sip = fields.sip || r >= role::sip_msg_type;
+        if (!size_fits(r, it.field.size)) {
+            fields.wrong_size = true;
+            continue;
+        }
         fields.storage[slot] = it.field;
         fields.by_role[slot] = &fields.storage[slot];
         if (is_end_time(r) && (!fields.time || is_start_time(*fields.time))) fields.time = r;
         if (is_start_time(r) && !fields.time) fields.time = r;
     }
-    return true;
-}
-
-bool has_sip_fields(const record_fields& f) noexcept {
-    for (std::size_t r = static_cast<std::size_t>(role::sip_msg_type); r < f.by_role.size(); ++r)
-        if (f.by_role[r] != nullptr) return true;
-    return false;
 }
 
 decode_result decode_ipfixprobe(const record_fields& f, sipdetect_cli::input_record& r) {
@@ -222,9 +221,9 @@ decode_result decode_flowmon(const record_fields& f, sipdetect_cli::input_record
 decode_result decode(fds_drec& record, sipdetect_cli::input_record& r) {
     if (record.tmplt->type != FDS_TYPE_TEMPLATE) return decode_result::not_sip; // options records
     record_fields f;
-    const bool sizes_fit = collect(record, f);
-    if (!has_sip_fields(f)) return decode_result::not_sip;
-    if (!sizes_fit) return decode_result::wrong_size;
+    collect(record, f);
+    if (!f.sip) return decode_result::not_sip;
+    if (f.wrong_size) return decode_result::wrong_size;
     const bool ipfixprobe = f.get(role::sip_msg_type) != nullptr;
     if (ipfixprobe && f.number(role::sip_msg_type) == 0) return decode_result::not_sip;
     if ((f.get(role::src_v4) == nullptr && f.get(role::src_v6) == nullptr) ||
