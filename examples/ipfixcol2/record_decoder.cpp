@@ -134,7 +134,7 @@ sipdetect_cli::ipfix_time_unit unit_of(role r) noexcept {
 // The fields of one record, by role.
 struct record_fields {
     std::array<const fds_drec_field*, static_cast<std::size_t>(role::count)> by_role{};
-    std::array<fds_drec_field, static_cast<std::size_t>(role::count)> storage{};
+    std::array<fds_drec_field, static_cast<std::size_t>(role::count)> storage; // read only through by_role
     std::optional<role> time; // flowEnd* first, else flowStart*
     bool sip = false;        // a SIP field, of any size
     bool wrong_size = false; // a field to read with a size its type does not allow

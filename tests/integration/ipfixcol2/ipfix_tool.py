@@ -259,23 +259,32 @@ def hostile(kind, path, host, port):
 
 
 def multiply(paths, wanted, out):
-    templates, records = {}, []
+    """Copies of every file's SIP records, one after another in time: in each
+    copy the files follow one another, each moved to start where the previous
+    one ended."""
+    templates, per_file = {}, []
     for p in paths:
         t, r = read_records(p)
         templates.update(t)
-        records += r
-    sip = [r for r in records if any(pen == 8057 for pen, _, _ in templates[(r[3], r[4])][0])]
-    if not sip:
+        sip = [x for x in r if any(pen == 8057 for pen, _, _ in t[(x[3], x[4])][0])]
+        if sip:
+            start = min(x[0] for x in sip) // 1_000_000
+            per_file.append((sip, start, (max(x[0] for x in sip) // 1_000_000) - start + 1))
+    if not per_file:
         raise SystemExit('no SIP records in the inputs')
-    # Each copy comes the inputs' whole span (in seconds) after the previous one.
-    span_s = (max(r[0] for r in sip) - min(r[0] for r in sip)) // 1_000_000 + 1
+    base = min(start for _, start, _ in per_file)
+    copy_seconds = sum(span for _, _, span in per_file)
     made = []
     copy = 0
     while len(made) < wanted:
-        for t, is_response, _, domain, tid, raw in sip:
-            fields = templates[(domain, tid)][0]
-            shift_s = copy * span_s
-            made.append((t + shift_s * 1_000_000, is_response, len(made), domain, tid, vary(fields, raw, copy, shift_s)))
+        offset = base + copy * copy_seconds
+        for sip, start, span in per_file:
+            shift_s = offset - start
+            for t, is_response, _, domain, tid, raw in sip:
+                fields = templates[(domain, tid)][0]
+                made.append((t + shift_s * 1_000_000, is_response, len(made), domain, tid,
+                             vary(fields, raw, copy, shift_s)))
+            offset += span
         copy += 1
     made.sort(key=lambda r: (r[0], r[1], r[2]))
     write_records(out, templates, made, limit=8000)
