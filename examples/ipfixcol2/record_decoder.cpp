@@ -17,6 +17,7 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <span>
 
 namespace sipdetect_ipfixcol2 {
 namespace {
@@ -140,11 +141,11 @@ struct record_fields {
     bool wrong_size = false; // a field to read with a size its type does not allow
 
     const fds_drec_field* get(role r) const noexcept { return by_role[static_cast<std::size_t>(r)]; }
+    // Byte by byte: libfds' fds_get_uint_be loads through a cast pointer,
+    // misaligned in a record (UBSan reports it), where fields sit at any byte.
     std::uint64_t number(role r) const noexcept {
-        std::uint64_t v = 0;
         const fds_drec_field* f = get(r);
-        if (f != nullptr) (void)fds_get_uint_be(f->data, f->size, &v);
-        return v;
+        return f == nullptr ? 0 : sipdetect_cli::detail::read_be(std::span<const std::uint8_t>(f->data, f->size));
     }
     // Fixed-length text fields are padded with NULs.
     std::string_view text(role r) const noexcept {

@@ -20,7 +20,8 @@ enum class decode_result : std::uint8_t {
     no_request, // Flowmon SIP fields without a Request-URI (a response: its status is not exported): skipped
 };
 
-// Reads the record's fields through libfds (fds_drec_iter, fds_get_*):
+// Reads the record's fields through libfds (fds_drec_iter; the integers
+// byte by byte, see record_decoder.cpp):
 // ipfixprobe's SIP elements (enterprise 8057, 100-108), Flowmon's
 // (enterprise 39499: 34 sipCallingParty, 35 sipCalledParty, 36 sipVia,
 // 51 sipUserAgent, 52 sipRequestUri, 53 sipCSeq), and the IANA addresses,
