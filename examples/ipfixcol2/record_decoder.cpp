@@ -9,7 +9,7 @@
 // (reference.md §2, the direction trap).
 #include "record_decoder.hpp"
 
-#include "ipfix_time.hpp"
+#include "ipfix_elements.hpp"
 #include "readers_detail.hpp"
 
 #include <libfds.h>
@@ -22,55 +22,11 @@
 namespace sipdetect_ipfixcol2 {
 namespace {
 
-constexpr std::uint32_t iana = 0, cesnet = 8057, reverse_pen = 29305, flowmon = 39499;
+using sipdetect_cli::ipfix::role;
 
-// What a field means to the plugin; the first field of each role is read.
-enum class role : std::uint8_t {
-    ignored, src_v4, dst_v4, src_v6, dst_v6, src_port, dst_port, packets, packets_rev,
-    end_seconds, end_millis, end_micros, end_nanos, start_seconds, start_millis, start_micros, start_nanos,
-    // ipfixprobe's (CESNET 8057/100-108; 102 SIPCallID is not read)
-    sip_msg_type, sip_status, sip_calling_party, sip_called_party, sip_via, sip_user_agent, sip_request_uri, sip_cseq,
-    // Flowmon's (39499)
-    fm_calling_party, fm_called_party, fm_via, fm_user_agent, fm_request_uri, fm_cseq,
-    count
-};
-
-role iana_role(std::uint16_t id) noexcept {
-    switch (id) {
-    case 8: return role::src_v4;
-    case 12: return role::dst_v4;
-    case 27: return role::src_v6;
-    case 28: return role::dst_v6;
-    case 7: return role::src_port;
-    case 11: return role::dst_port;
-    case 2: return role::packets; // packetDeltaCount
-    case 150: return role::start_seconds;
-    case 151: return role::end_seconds;
-    case 152: return role::start_millis;
-    case 153: return role::end_millis;
-    case 154: return role::start_micros;
-    case 155: return role::end_micros;
-    case 156: return role::start_nanos;
-    case 157: return role::end_nanos;
-    default: return role::ignored;
-    }
-}
-
-role cesnet_role(std::uint16_t id) noexcept {
-    switch (id) {
-    case 100: return role::sip_msg_type;
-    case 101: return role::sip_status;
-    case 103: return role::sip_calling_party;
-    case 104: return role::sip_called_party;
-    case 105: return role::sip_via;
-    case 106: return role::sip_user_agent;
-    case 107: return role::sip_request_uri;
-    case 108: return role::sip_cseq;
-    default: return role::ignored;
-    }
-}
-
-role flowmon_role(std::uint16_t id) noexcept {
+// The program's elements (ipfix_elements.hpp), and Flowmon's.
+role role_of(std::uint32_t pen, std::uint16_t id) noexcept {
+    if (pen != sipdetect_cli::ipfix::flowmon) return sipdetect_cli::ipfix::role_of(pen, id);
     switch (id) {
     case 34: return role::fm_calling_party;
     case 35: return role::fm_called_party;
@@ -81,19 +37,6 @@ role flowmon_role(std::uint16_t id) noexcept {
     default: return role::ignored;
     }
 }
-
-role role_of(std::uint32_t pen, std::uint16_t id) noexcept {
-    switch (pen) {
-    case iana: return iana_role(id);
-    case reverse_pen: return id == 2 ? role::packets_rev : role::ignored; // RFC 5103 reverse packetDeltaCount
-    case cesnet: return cesnet_role(id);
-    case flowmon: return flowmon_role(id);
-    default: return role::ignored;
-    }
-}
-
-bool is_end_time(role r) noexcept { return r >= role::end_seconds && r <= role::end_nanos; }
-bool is_start_time(role r) noexcept { return r >= role::start_seconds && r <= role::start_nanos; }
 
 // The sizes the plugin accepts for a role's field; text takes any size.
 bool size_fits(role r, std::uint16_t size) noexcept {
@@ -117,18 +60,6 @@ bool size_fits(role r, std::uint16_t size) noexcept {
     case role::packets:
     case role::packets_rev: return size >= 1 && size <= 8;
     default: return true;
-    }
-}
-
-sipdetect_cli::ipfix_time_unit unit_of(role r) noexcept {
-    switch (r) {
-    case role::end_seconds:
-    case role::start_seconds: return sipdetect_cli::ipfix_time_unit::seconds;
-    case role::end_millis:
-    case role::start_millis: return sipdetect_cli::ipfix_time_unit::milliseconds;
-    case role::end_micros:
-    case role::start_micros: return sipdetect_cli::ipfix_time_unit::microseconds;
-    default: return sipdetect_cli::ipfix_time_unit::nanoseconds;
     }
 }
 
@@ -176,9 +107,19 @@ void collect(fds_drec& record, record_fields& fields) noexcept {
         }
         fields.storage[slot] = it.field;
         fields.by_role[slot] = &fields.storage[slot];
-        if (is_end_time(r) && (!fields.time || is_start_time(*fields.time))) fields.time = r;
-        if (is_start_time(r) && !fields.time) fields.time = r;
+        if (sipdetect_cli::ipfix::is_time(r) &&
+            (!fields.time || sipdetect_cli::ipfix::time_rank(r) < sipdetect_cli::ipfix::time_rank(*fields.time)))
+            fields.time = r;
     }
+}
+
+// From, To, User-Agent and the number of Via values.
+void read_parties(const record_fields& f, sipdetect_cli::input_record& r, role from, role to, role user_agent,
+                  role via) {
+    r.from_uri = f.text(from);
+    r.to_uri = f.text(to);
+    r.user_agent = f.text(user_agent);
+    r.via_count = sipdetect_cli::detail::count_via_values(f.text(via));
 }
 
 decode_result decode_ipfixprobe(const record_fields& f, sipdetect_cli::input_record& r) {
@@ -195,10 +136,7 @@ decode_result decode_ipfixprobe(const record_fields& f, sipdetect_cli::input_rec
         r.method = sipdetect_cli::detail::ipfixprobe_request_method(type);
         r.request_uri = f.text(role::sip_request_uri);
     }
-    r.from_uri = f.text(role::sip_calling_party);
-    r.to_uri = f.text(role::sip_called_party);
-    r.user_agent = f.text(role::sip_user_agent);
-    r.via_count = sipdetect_cli::detail::count_via_values(f.text(role::sip_via));
+    read_parties(f, r, role::sip_calling_party, role::sip_called_party, role::sip_user_agent, role::sip_via);
     return decode_result::sip;
 }
 
@@ -210,10 +148,7 @@ decode_result decode_flowmon(const record_fields& f, sipdetect_cli::input_record
     r.status = 0;
     r.method = sipdetect::cseq_method(sipdetect_cli::detail::trim(f.text(role::fm_cseq)));
     r.request_uri = f.text(role::fm_request_uri);
-    r.from_uri = f.text(role::fm_calling_party);
-    r.to_uri = f.text(role::fm_called_party);
-    r.user_agent = f.text(role::fm_user_agent);
-    r.via_count = sipdetect_cli::detail::count_via_values(f.text(role::fm_via));
+    read_parties(f, r, role::fm_calling_party, role::fm_called_party, role::fm_user_agent, role::fm_via);
     return decode_result::sip;
 }
 
@@ -231,7 +166,8 @@ decode_result decode(fds_drec& record, sipdetect_cli::input_record& r) {
         (f.get(role::dst_v4) == nullptr && f.get(role::dst_v6) == nullptr) || f.get(role::dst_port) == nullptr ||
         !f.time)
         return decode_result::incomplete;
-    const std::optional<std::int64_t> micros = sipdetect_cli::ipfix_time_micros(unit_of(*f.time), f.number(*f.time));
+    const std::optional<std::int64_t> micros =
+        sipdetect_cli::ipfix::time_micros(sipdetect_cli::ipfix::unit_of(*f.time), f.number(*f.time));
     if (!micros) return decode_result::incomplete;
 
     const decode_result result = ipfixprobe ? decode_ipfixprobe(f, r) : decode_flowmon(f, r);

@@ -23,7 +23,7 @@
 // Sets with ids reserved for future use (4-255) are skipped and counted.
 #include "readers.hpp"
 
-#include "ipfix_time.hpp"
+#include "ipfix_elements.hpp"
 #include "readers_detail.hpp"
 
 #include <algorithm>
@@ -46,51 +46,16 @@ constexpr std::uint16_t ipfix_version = 10;
 constexpr std::size_t message_header_size = 16;
 constexpr std::uint16_t template_set_id = 2, options_template_set_id = 3, first_data_set_id = 256;
 constexpr std::uint16_t variable_length = 0xffff;
-constexpr std::uint32_t iana = 0, cesnet = 8057, reverse_pen = 29305;
+using ipfix::iana;
 // A collector keeps every template of its sessions; a file that defines more
 // than this is broken or hostile, and would otherwise grow memory without bound.
 constexpr std::size_t max_templates = 4096;
 constexpr std::size_t max_template_fields = std::size_t{1} << 20; // 12 MB of field descriptions in all
 
-// What a template field means to the reader. The SIP roles stand in the
-// order of CESNET's elements 100 to 108; sip_call_id is not read.
-enum class role : std::uint8_t {
-    ignored, src_v4, dst_v4, src_v6, dst_v6, src_port, dst_port, packets, packets_rev,
-    end_seconds, end_millis, end_micros, end_nanos, start_seconds, start_millis, start_micros, start_nanos,
-    sip_msg_type, sip_status, sip_call_id, sip_calling_party, sip_called_party, sip_via, sip_user_agent,
-    sip_request_uri, sip_cseq,
-};
-
-role role_of(std::uint32_t pen, std::uint16_t id) noexcept {
-    if (pen == iana) {
-        switch (id) {
-        case 8: return role::src_v4;
-        case 12: return role::dst_v4;
-        case 27: return role::src_v6;
-        case 28: return role::dst_v6;
-        case 7: return role::src_port;
-        case 11: return role::dst_port;
-        case 2: return role::packets; // packetDeltaCount
-        case 150: return role::start_seconds;
-        case 151: return role::end_seconds;
-        case 152: return role::start_millis;
-        case 153: return role::end_millis;
-        case 154: return role::start_micros;
-        case 155: return role::end_micros;
-        case 156: return role::start_nanos;
-        case 157: return role::end_nanos;
-        default: return role::ignored;
-        }
-    }
-    if (pen == reverse_pen && id == 2) return role::packets_rev; // RFC 5103 reverse packetDeltaCount
-    if (pen == cesnet && id >= 100 && id <= 108)
-        return static_cast<role>(static_cast<unsigned>(role::sip_msg_type) + (id - 100u));
-    return role::ignored;
-}
-
-bool is_time(role r) noexcept { return r >= role::end_seconds && r <= role::start_nanos; }
-// The preference among time fields: flow end before flow start (see the file comment).
-int time_rank(role r) noexcept { return r >= role::start_seconds ? 1 : 0; }
+using ipfix::role;
+using ipfix::role_of;
+using ipfix::is_time;
+using ipfix::time_rank;
 
 struct template_field {
     std::uint32_t pen = 0;
@@ -398,18 +363,7 @@ private:
 
     // A time beyond what record_time holds is an error, not a wrapped value.
     sipdetect::record_time time_of(role field, std::uint64_t v) const {
-        const auto unit = [&] {
-            switch (field) {
-            case role::end_seconds:
-            case role::start_seconds: return ipfix_time_unit::seconds;
-            case role::end_millis:
-            case role::start_millis: return ipfix_time_unit::milliseconds;
-            case role::end_micros:
-            case role::start_micros: return ipfix_time_unit::microseconds;
-            default: return ipfix_time_unit::nanoseconds;
-            }
-        }();
-        const std::optional<std::int64_t> micros = ipfix_time_micros(unit, v);
+        const std::optional<std::int64_t> micros = ipfix::time_micros(ipfix::unit_of(field), v);
         if (!micros) fail_here(set_place() + ": flow time " + std::to_string(v) + " ms is out of range");
         return sipdetect::record_time_from_micros(*micros);
     }

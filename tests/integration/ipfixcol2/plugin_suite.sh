@@ -102,6 +102,13 @@ capture_of() { # NAME.ipfix -> its capture
     find "$data" -name "$name.pcap" -not -path '*/ipfix/*' | head -1
 }
 
+# expect_events INPUT OUT WHAT: OUT (the plugin's events) is what sipdetect --json reports for INPUT.
+expect_events() {
+    touch "$2"
+    "$sipdetect" --json --closed-season 0 "$1" >"$2.expected"
+    same_events "$2.expected" "$2" "$3"
+}
+
 same_events() { # EXPECTED ACTUAL WHAT
     if ! cmp -s "$1" "$2"; then
         diff <(cut -c1-300 "$1") <(cut -c1-300 "$2") | head -20 >&2
@@ -112,23 +119,21 @@ same_events() { # EXPECTED ACTUAL WHAT
 replay() { # TCP|UDP
     local proto=$1 checked=0
     for f in "$data"/ipfix/*.ipfix; do
-        local name port out log cfg expected records
+        local name port out log cfg records
         name=$(basename "$f" .ipfix); port=$(free_port)
         out=$work/$name.$proto.jsonl; log=$work/$name.$proto.log
         cfg=$(config "$port" "$out" - closedSeason=0)
         start_collector "$cfg" "$log" "$port"
         send "$f" "$port" "$proto"
         stop_collector "$log"
-        touch "$out"
-        "$sipdetect" --json --closed-season 0 "$f" >"$work/$name.expected.jsonl"
-        same_events "$work/$name.expected.jsonl" "$out" "$name over $proto vs sipdetect --json on the IPFIX file"
+        expect_events "$f" "$out" "$name over $proto vs sipdetect --json on the IPFIX file"
         records=$(data_records "$f")
         grep -q "INFO: .*: $records data records:" "$log" || { grep 'data records' "$log" >&2; fail "$name over $proto: not $records data records"; }
         local capture
         capture=$(capture_of "$f")
         [ -n "$capture" ] || fail "no capture for $name"
-        "$sipdetect" --json --closed-season 0 "$capture" >"$work/$name.capture.jsonl"
-        same_events "$work/$name.capture.jsonl" "$out" "$name over $proto vs sipdetect --json on its capture"
+        "$sipdetect" --json --closed-season 0 "$capture" >"$out.capture"
+        same_events "$out.capture" "$out" "$name over $proto vs sipdetect --json on its capture"
         echo "$name over $proto: $(wc -l <"$out") events, $records data records, as sipdetect on the file and the capture"
         checked=$((checked + 1))
     done
@@ -146,9 +151,7 @@ live() {
         timeout 300 "$prefix/bin/ipfixprobe" -i "pcap;file=$capture" -p sip -o "ipfix;h=127.0.0.1;p=$port;I=1" \
             >"$work/$name.probe.log" 2>&1 || { cat "$work/$name.probe.log" >&2; fail "ipfixprobe on $name"; }
         stop_collector "$log"
-        touch "$out"
-        "$sipdetect" --json --closed-season 0 "$capture" >"$work/$name.expected.jsonl"
-        same_events "$work/$name.expected.jsonl" "$out" "ipfixprobe exporting $name vs sipdetect --json on the capture"
+        expect_events "$capture" "$out" "ipfixprobe exporting $name vs sipdetect --json on the capture"
         echo "$name exported live by ipfixprobe: $(wc -l <"$out") events, as sipdetect on the capture"
         checked=$((checked + 1))
     done
@@ -165,13 +168,21 @@ run_half() {
         local port log cfg
         port=$(free_port); log=$work/$(basename "$file").log
         cfg=$(config "$port" "$out" "$state" "$@")
+        local fresh=false
+        [ -e "$state" ] || fresh=true
         start_collector "$cfg" "$log" "$port"
         send "$file" "$port" TCP
+        if $fresh && [[ " $* " == *" checkpointInterval=1 "* ]]; then
+            # A checkpoint is saved while the collector runs, before any SIGINT.
+            for _ in $(seq 100); do [ -s "$state" ] && break; sleep 0.1; done
+            [ -s "$state" ] || fail "no checkpoint of the state within 10 s (checkpointInterval 1)"
+            "$sipdetect" --state "$state" "$data/ipfix/sip.ipfix" >/dev/null 2>&1 || fail "the checkpoint does not load"
+        fi
         stop_collector "$log"
         [ -s "$state" ] || fail "no state saved at SIGINT"
     else
         local args=()
-        for kv in "$@"; do [ "${kv%%=*}" = closedSeason ] && args+=(--closed-season "${kv#*=}"); done
+        for kv in "$@"; do if [ "${kv%%=*}" = closedSeason ]; then args+=(--closed-season "${kv#*=}"); fi; done
         "$sipdetect" --json --state "$state" "${args[@]}" "$file" >>"$out"
     fi
 }
@@ -183,7 +194,7 @@ restart_case() { # NAME FILE FIRST SECOND SPLIT_SECONDS|'' PARAMS...
     mkdir -p "$dir"
     python3 "$tool" split "$file" "$dir/half1.ipfix" "$dir/half2.ipfix" "$dir/whole.ipfix" $at >"$dir/times"
     local args=()
-    for kv in "$@"; do [ "${kv%%=*}" = closedSeason ] && args+=(--closed-season "${kv#*=}"); done
+    for kv in "$@"; do if [ "${kv%%=*}" = closedSeason ]; then args+=(--closed-season "${kv#*=}"); fi; done
     "$sipdetect" --json --state "$dir/one-run.state" "${args[@]}" "$dir/whole.ipfix" >"$dir/expected.jsonl"
     : >"$dir/events.jsonl"
     run_half "$first" "$dir/half1.ipfix" "$dir/state" "$dir/events.jsonl" "$@"
@@ -196,7 +207,7 @@ restart_case() { # NAME FILE FIRST SECOND SPLIT_SECONDS|'' PARAMS...
 restart() {
     # The kamailio capture split 5 s in, its ClosedSeason (8.6 s) running across the split:
     # one proxy is learned silently before the season ends, one reported after.
-    restart_case proxy-season "$data/ipfix/live-proxy-kamailio.ipfix" plugin plugin 5 closedSeason=0.0001
+    restart_case proxy-season "$data/ipfix/live-proxy-kamailio.ipfix" plugin plugin 5 closedSeason=0.0001 checkpointInterval=1
     grep -q '"source":"127.0.0.20"' "$work/proxy-season/events.jsonl" || fail "proxy-season: the proxy after the season is missing"
     grep -q '"source":"127.0.0.10"' "$work/proxy-season/events.jsonl" && fail "proxy-season: a proxy learned in the season was reported"
     # Scans active across the split, the state passed between the plugin and the program both ways.
@@ -243,6 +254,16 @@ hostile() {
 }
 
 params() {
+    # format text: the lines of sipdetect's default output.
+    local text_port text_out text_log real=$data/ipfix/live-sipvicious-scan.ipfix
+    text_port=$(free_port); text_out=$work/text.txt; text_log=$work/text.log
+    start_collector "$(config "$text_port" "$text_out" - closedSeason=0 format=text)" "$text_log" "$text_port"
+    send "$real" "$text_port" TCP
+    stop_collector "$text_log"
+    "$sipdetect" --closed-season 0 "$real" >"$work/text.expected"
+    [ -s "$work/text.expected" ] || fail "sipdetect reports nothing for $real: the text check tests nothing"
+    same_events "$work/text.expected" "$text_out" "format text vs sipdetect's text output"
+    echo "format text: $(wc -l <"$text_out") lines, as sipdetect's text output"
     LD_PRELOAD=${SIPDETECT_PLUGIN_PRELOAD:-} "$prefix/bin/ipfixcol2" -L -p "$plugin" >"$work/list.txt" 2>&1 || true
     grep -q 'sipdetect' "$work/list.txt" || { cat "$work/list.txt" >&2; fail "ipfixcol2 -L does not list sipdetect"; }
     local port
