@@ -8,9 +8,12 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string_view>
+#include <utility>
 
 namespace sipdetect_ipfixcol2 {
 namespace {

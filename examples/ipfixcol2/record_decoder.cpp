@@ -16,8 +16,10 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
 
 namespace sipdetect_ipfixcol2 {
 namespace {

@@ -27,7 +27,6 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <span>

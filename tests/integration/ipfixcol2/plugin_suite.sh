@@ -4,7 +4,7 @@
 # PID, every wait bounded in time.
 #   usage: plugin_suite.sh CASE TOOLS_PREFIX PLUGIN_SO SIPDETECT WORKDIR
 # CASE: replay-tcp, replay-udp (every file of ../shared/data/ipfix through
-# ipfixsend2), live (ipfixprobe exporting the lab captures), restart (a file
+# ipfixsend2; with TCP also three exporters at once), live (ipfixprobe exporting the lab captures), restart (a file
 # in two halves, the collector stopped with SIGINT between), hostile (mutated
 # messages, then a real file), params (plugin listing, refused parameters).
 # The collector runs examples/ipfixcol2/startup.xml, the README's file, with
@@ -138,6 +138,25 @@ replay() { # TCP|UDP
         checked=$((checked + 1))
     done
     [ "$checked" -ge 9 ] || fail "only $checked files replayed"
+}
+
+# Three exporters at once (two over TCP, one over UDP, each its own
+# observation domain) into one pair of detectors: the events of sipdetect
+# reading the three files as one stream.
+several_exporters() {
+    local port out log a b files=("$data/ipfix/live-sipvicious-scan.ipfix" "$data/ipfix/SIP-212.32.250.134.ipfix"
+                                  "$data/ipfix/live-proxy-kamailio.ipfix")
+    port=$(free_port); out=$work/several.jsonl; log=$work/several.log
+    start_collector "$(config "$port" "$out" - closedSeason=0)" "$log" "$port"
+    timeout 120 "$prefix/bin/ipfixsend2" -i "${files[0]}" -d 127.0.0.1 -p "$port" -t TCP -n 1 -O 1 >/dev/null & a=$!
+    timeout 120 "$prefix/bin/ipfixsend2" -i "${files[1]}" -d 127.0.0.1 -p "$port" -t TCP -n 1 -O 2 >/dev/null & b=$!
+    timeout 120 "$prefix/bin/ipfixsend2" -i "${files[2]}" -d 127.0.0.1 -p "$port" -t UDP -n 1 -O 3 -S 2000 >/dev/null
+    wait "$a" "$b"
+    stop_collector "$log"
+    touch "$out"
+    "$sipdetect" --json --closed-season 0 "${files[@]}" >"$out.expected"
+    same_events "$out.expected" "$out" "three exporters at once vs sipdetect --json on the three files"
+    echo "three exporters at once: $(wc -l <"$out") events, as sipdetect on the three files"
 }
 
 live() {
@@ -282,7 +301,7 @@ params() {
 }
 
 case $case_name in
-    replay-tcp) replay TCP ;;
+    replay-tcp) replay TCP; several_exporters ;;
     replay-udp) replay UDP ;;
     live) live ;;
     restart) restart ;;
