@@ -28,7 +28,7 @@ if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_ipfixcol2_output AND TARGET 
             "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1" "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
     endif()
     foreach(case IN ITEMS
-            "replay-tcp|every shared IPFIX file over TCP, and three exporters at once, give sipdetect's events"
+            "replay-tcp|every shared IPFIX file over TCP, three exporters at once and Flowmon's elements give sipdetect's events"
             "replay-udp|every shared IPFIX file over UDP gives sipdetect's events"
             "live|ipfixprobe exporting the lab captures live gives sipdetect's events"
             "restart|a file in two halves with a SIGINT between gives one run's events"

@@ -15,6 +15,12 @@
       without a template; their SIP records date from 2000, before every
       real capture. flipped: FILE's messages with random bytes changed or
       cut short (what they decode to is anybody's guess).
+  ipfix_tool.py flowmon FILE FLOWMON IPFIXPROBE
+      FILE's SIP requests (IPv4) written twice: with Flowmon's elements
+      (enterprise 39499: 34 sipCallingParty, 35 sipCalledParty, 36 sipVia,
+      51 sipUserAgent, 52 sipRequestUri, 53 sipCSeq) as FLOWMON, and with
+      ipfixprobe's (8057) as IPFIXPROBE. FLOWMON also holds FILE's responses
+      without a Request-URI, as Flowmon exports them.
   ipfix_tool.py multiply FILE... --records N OUT
       At least N SIP records made from the files' records, with varied
       addresses and users, in time order, for the benchmark.
@@ -151,13 +157,14 @@ def write_records(path, templates, records, limit=1400):
             return
         domain, tid = key
         body = b''.join(batch)
-        seconds = max(0, batch_time[0] // 1_000_000)
-        out.extend(message(domain, sequences.get(domain, 0), seconds & 0xFFFFFFFF,
+        # A collector refuses export times that go back on a TCP session.
+        export_time[0] = max(export_time[0], batch_time[0] // 1_000_000)
+        out.extend(message(domain, sequences.get(domain, 0), export_time[0] & 0xFFFFFFFF,
                            struct.pack('>HH', tid, 4 + len(body)) + body))
         sequences[domain] = sequences.get(domain, 0) + len(batch)
         batch.clear()
 
-    batch_time = [0]
+    batch_time, export_time = [0], [0]
     for t, _, _, domain, tid, raw in records:
         if key != (domain, tid) or sum(map(len, batch)) + len(raw) > limit:
             flush()
@@ -317,11 +324,46 @@ def vary(fields, raw, copy, shift_s):
     return bytes(out)
 
 
+def flowmon(path, flowmon_out, ipfixprobe_out):
+    templates, records = read_records(path)
+    common = [ie(0, 8, 4), ie(0, 12, 4), ie(0, 7, 2), ie(0, 11, 2), ie(0, 155, 8)]
+    texts = {'from': (39499, 34, 8057, 103), 'to': (39499, 35, 8057, 104), 'via': (39499, 36, 8057, 105),
+             'ua': (39499, 51, 8057, 106), 'uri': (39499, 52, 8057, 107), 'cseq': (39499, 53, 8057, 108)}
+    fm_fields = common + [ie(fm_pen, fm_id, VARIABLE) for fm_pen, fm_id, _, _ in texts.values()]
+    fm_response_fields = common + [ie(39499, i, VARIABLE) for i in (34, 35, 53)]
+    probe_fields = common + [ie(8057, 100, 2), ie(8057, 101, 2)] + [ie(8057, i, VARIABLE) for _, _, _, i in texts.values()]
+
+    def tmpl(tid, fields):
+        return struct.pack('>HH', tid, len(fields)) + b''.join(fields)
+
+    fm_templates = {(1, 256): (None, tmpl(256, fm_fields)), (1, 257): (None, tmpl(257, fm_response_fields))}
+    probe_templates = {(1, 256): (None, tmpl(256, probe_fields))}
+    fm_records, probe_records = [], []
+    for t, is_response, seq, domain, tid, raw in records:
+        fields = templates[(domain, tid)][0]
+        values, _ = split_record(fields, raw, 0)
+        if (0, 8) not in values or (8057, 100) not in values:
+            continue
+        head = b''.join(values[(0, i)] for i in (8, 12, 7, 11, 155))
+        if is_response:
+            fm_records.append((t, True, seq, 1, 257, head + b''.join(text(values[(8057, i)]) for i in (103, 104, 108))))
+            continue
+        fm_records.append((t, False, seq, 1, 256, head + b''.join(text(values[(8057, i)]) for _, _, _, i in texts.values())))
+        probe_records.append((t, False, seq, 1, 256, head + values[(8057, 100)] + values[(8057, 101)] +
+                              b''.join(text(values[(8057, i)]) for _, _, _, i in texts.values())))
+    fm_records.sort(key=lambda r: (r[0], r[1], r[2]))
+    write_records(flowmon_out, fm_templates, fm_records)
+    write_records(ipfixprobe_out, probe_templates, probe_records)
+    print(f'{len(probe_records)} requests, {len(fm_records) - len(probe_records)} responses')
+
+
 def main(argv):
     if len(argv) in (6, 7) and argv[1] == 'split':
         split(*argv[2:])
     elif len(argv) == 6 and argv[1] == 'hostile' and argv[2] in ('structured', 'flipped'):
         hostile(argv[2], argv[3], argv[4], int(argv[5]))
+    elif len(argv) == 5 and argv[1] == 'flowmon':
+        flowmon(*argv[2:])
     elif len(argv) >= 6 and argv[1] == 'multiply' and argv[-3] == '--records':
         multiply(argv[2:-3], int(argv[-2]), argv[-1])
     else:

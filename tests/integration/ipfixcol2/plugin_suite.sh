@@ -4,7 +4,8 @@
 # PID, every wait bounded in time.
 #   usage: plugin_suite.sh CASE TOOLS_PREFIX PLUGIN_SO SIPDETECT WORKDIR
 # CASE: replay-tcp, replay-udp (every file of ../shared/data/ipfix through
-# ipfixsend2; with TCP also three exporters at once), live (ipfixprobe exporting the lab captures), restart (a file
+# ipfixsend2; with TCP also three exporters at once and Flowmon's
+# elements), live (ipfixprobe exporting the lab captures), restart (a file
 # in two halves, the collector stopped with SIGINT between), hostile (mutated
 # messages, then a real file), params (plugin listing, refused parameters).
 # The collector runs examples/ipfixcol2/startup.xml, the README's file, with
@@ -159,6 +160,25 @@ several_exporters() {
     echo "three exporters at once: $(wc -l <"$out") events, as sipdetect on the three files"
 }
 
+# Flowmon's SIP elements: the requests of an export written with them give
+# the events sipdetect reports for the same requests with ipfixprobe's; the
+# responses, without a Request-URI, are skipped and counted.
+flowmon_records() {
+    local port out log counts
+    port=$(free_port); out=$work/flowmon.jsonl; log=$work/flowmon.log
+    counts=$(python3 "$tool" flowmon "$data/ipfix/live-svmap-horizontal.ipfix" "$work/flowmon.ipfix" "$work/ipfixprobe.ipfix")
+    start_collector "$(config "$port" "$out" - closedSeason=0)" "$log" "$port"
+    send "$work/flowmon.ipfix" "$port" TCP
+    stop_collector "$log"
+    expect_events "$work/ipfixprobe.ipfix" "$out" "Flowmon's elements vs ipfixprobe's for the same requests"
+    [ -s "$out" ] || fail "no events from the Flowmon records: the check tests nothing"
+    local responses=${counts#* requests, }
+    responses=${responses%% responses}
+    grep -q "; skipped: .* $responses Flowmon records without a Request-URI" "$log" ||
+        { grep 'data records:' "$log" >&2; fail "the $responses Flowmon responses were not counted as skipped"; }
+    echo "Flowmon records ($counts): $(wc -l <"$out") events, as sipdetect on the same requests from ipfixprobe"
+}
+
 live() {
     local checked=0
     for capture in "$data"/lab/*.pcap; do
@@ -301,7 +321,8 @@ params() {
 }
 
 case $case_name in
-    replay-tcp) replay TCP; several_exporters ;;
+    replay-tcp) replay TCP; several_exporters; flowmon_records ;;
+    flowmon) flowmon_records ;;
     replay-udp) replay UDP ;;
     live) live ;;
     restart) restart ;;
