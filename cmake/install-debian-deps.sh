@@ -18,7 +18,8 @@ case ${1:-} in
     "") ;;
     --full)
         packages+=(clang llvm libclang-rt-14-dev g++-multilib)
-        # The live capture suite's SIP network and scanners, and systemd-analyze for the units.
+        # The live capture suite's SIP network and scanners, systemd-analyze for the units, and
+        # ss (iproute2), with which the ipfixcol2 plugin tests wait for the collector's ports.
         packages+=(kamailio sip-tester sipvicious iproute2 systemd)
         ;;
     --lab) packages+=(sipvicious kamailio sip-tester tcpdump iproute2) ;;

@@ -79,7 +79,17 @@ sanitized_suite() {
 # they need are built once, into the gcc-release build tree, and shared.
 integration=()
 if [ $mode = full ]; then
-    integration=(-DSIPDETECT_INTEGRATION_TESTS=ON "-DSIPDETECT_FLOW_TOOLS_PREFIX=$build_root/gcc-release/flow-tools")
+    flow_tools=$build_root/gcc-release/flow-tools
+    integration=(-DSIPDETECT_INTEGRATION_TESTS=ON "-DSIPDETECT_FLOW_TOOLS_PREFIX=$flow_tools")
+    # The ipfixcol2 plugin builds against the flow tools' headers and libfds,
+    # so they are built before configuring (77: ../shared absent, the fixture skips).
+    tools_status=0
+    bash "$root/tests/integration/build-flow-tools.sh" "$flow_tools" || tools_status=$?
+    case $tools_status in
+        0) integration+=(-DSIPDETECT_BUILD_IPFIXCOL2_PLUGIN=ON "-DCMAKE_PREFIX_PATH=$flow_tools") ;;
+        77) ;;
+        *) exit "$tools_status" ;;
+    esac
 fi
 
 run_quick() {

@@ -14,41 +14,12 @@ namespace {
 
 constexpr std::uint16_t template_set_id = 2, options_template_set_id = 3, first_data_set_id = 256;
 constexpr std::uint16_t variable_length = 0xffff;
-constexpr std::uint32_t iana = 0, cesnet = 8057, reverse_pen = 29305;
-constexpr std::int64_t ntp_to_unix_seconds = 2208988800;
 
 std::string element_name(std::uint32_t pen, std::uint16_t id) {
-    return pen == iana ? "element " + std::to_string(id) : "element " + std::to_string(pen) + "/" + std::to_string(id);
+    return pen == ipfix::iana ? "element " + std::to_string(id) : "element " + std::to_string(pen) + "/" + std::to_string(id);
 }
 
 } // namespace
-
-ipfix_decoder::role ipfix_decoder::role_of(std::uint32_t pen, std::uint16_t id) noexcept {
-    if (pen == iana) {
-        switch (id) {
-        case 8: return role::src_v4;
-        case 12: return role::dst_v4;
-        case 27: return role::src_v6;
-        case 28: return role::dst_v6;
-        case 7: return role::src_port;
-        case 11: return role::dst_port;
-        case 2: return role::packets; // packetDeltaCount
-        case 150: return role::start_seconds;
-        case 151: return role::end_seconds;
-        case 152: return role::start_millis;
-        case 153: return role::end_millis;
-        case 154: return role::start_micros;
-        case 155: return role::end_micros;
-        case 156: return role::start_nanos;
-        case 157: return role::end_nanos;
-        default: return role::ignored;
-        }
-    }
-    if (pen == reverse_pen && id == 2) return role::packets_rev; // RFC 5103 reverse packetDeltaCount
-    if (pen == cesnet && id >= 100 && id <= 108)
-        return static_cast<role>(static_cast<unsigned>(role::sip_msg_type) + (id - 100u));
-    return role::ignored;
-}
 
 void ipfix_decoder::fail_here(const std::string& what) const { throw ipfix_defect(what); }
 
@@ -161,7 +132,7 @@ void ipfix_decoder::read_templates(bool options) {
             f.length = static_cast<std::uint16_t>(take(2, "template field"));
             f.id = raw_id & 0x7fffu;
             if (raw_id & 0x8000u) f.pen = static_cast<std::uint32_t>(take(4, "enterprise number"));
-            f.meaning = options ? role::ignored : role_of(f.pen, f.id);
+            f.meaning = options ? role::ignored : ipfix::role_of(f.pen, f.id);
             check_field(id, f);
             t.fields.push_back(f);
         }
@@ -206,7 +177,7 @@ void ipfix_decoder::define(std::uint16_t id, ipfix_template t) {
         src = src || f.meaning == role::src_v4 || f.meaning == role::src_v6;
         dst = dst || f.meaning == role::dst_v4 || f.meaning == role::dst_v6;
         dst_port = dst_port || f.meaning == role::dst_port;
-        if (is_time(f.meaning) && (!t.time_field || time_rank(f.meaning) < time_rank(*t.time_field)))
+        if (ipfix::is_time(f.meaning) && (!t.time_field || ipfix::time_rank(f.meaning) < ipfix::time_rank(*t.time_field)))
             t.time_field = f.meaning;
     }
     if (t.min_record_length == 0)
@@ -339,30 +310,9 @@ bool ipfix_decoder::decode_record(const ipfix_template& t, input_record& r) {
 
 // A time beyond what record_time holds is an error, not a wrapped value.
 sipdetect::record_time ipfix_decoder::time_of(role field, std::uint64_t v) const {
-    std::int64_t micros = 0;
-    // NTP format: seconds since 1900, then a 32-bit fraction of a second.
-    // dateTimeMicroseconds is read as ipfixprobe writes it, fraction =
-    // usec * 2^32 / 999999, which this inverts exactly; a time from an
-    // exporter that scales by 10^6 reads up to 1 us early.
-    const auto ntp = [&](std::uint64_t fraction_scale, std::int64_t micros_per_unit_divisor) {
-        const auto seconds = static_cast<std::int64_t>(v >> 32) - ntp_to_unix_seconds;
-        const auto units = static_cast<std::int64_t>(((v & 0xffffffffu) * fraction_scale + (1ull << 31)) >> 32);
-        return seconds * 1'000'000 + units / micros_per_unit_divisor;
-    };
-    switch (field) {
-    case role::end_seconds:
-    case role::start_seconds: micros = static_cast<std::int64_t>(v) * 1'000'000; break;
-    case role::end_millis:
-    case role::start_millis:
-        if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() / 1000))
-            fail_here(set_place() + ": flow time " + std::to_string(v) + " ms is out of range");
-        micros = static_cast<std::int64_t>(v) * 1000;
-        break;
-    case role::end_micros:
-    case role::start_micros: micros = ntp(999'999, 1); break;
-    default: micros = ntp(1'000'000'000, 1000); break; // nanoseconds
-    }
-    return sipdetect::record_time_from_micros(micros);
+    const std::optional<std::int64_t> micros = ipfix::time_micros(ipfix::unit_of(field), v);
+    if (!micros) fail_here(set_place() + ": flow time " + std::to_string(v) + " ms is out of range");
+    return sipdetect::record_time_from_micros(*micros);
 }
 
 } // namespace sipdetect_cli

@@ -29,6 +29,7 @@
 #pragma once
 
 #include "input_record.hpp"
+#include "ipfix_elements.hpp"
 #include "readers.hpp"
 
 #include <chrono>
@@ -87,14 +88,8 @@ public:
     static constexpr std::size_t max_template_fields = std::size_t{1} << 20; // 12 MB of field descriptions in all
 
 private:
-    // What a template field means to the decoder. The SIP roles stand in the
-    // order of CESNET's elements 100 to 108; sip_call_id is not read.
-    enum class role : std::uint8_t {
-        ignored, src_v4, dst_v4, src_v6, dst_v6, src_port, dst_port, packets, packets_rev,
-        end_seconds, end_millis, end_micros, end_nanos, start_seconds, start_millis, start_micros, start_nanos,
-        sip_msg_type, sip_status, sip_call_id, sip_calling_party, sip_called_party, sip_via, sip_user_agent,
-        sip_request_uri, sip_cseq,
-    };
+    // What a template field means: the program and the ipfixcol2 plugin share the meanings.
+    using role = ipfix::role;
     struct template_field {
         std::uint32_t pen = 0;
         std::uint16_t id = 0;
@@ -116,11 +111,6 @@ private:
         auto operator<=>(const template_key&) const = default;
     };
     using template_map = std::map<template_key, ipfix_template>;
-
-    static role role_of(std::uint32_t pen, std::uint16_t id) noexcept;
-    static bool is_time(role r) noexcept { return r >= role::end_seconds && r <= role::start_nanos; }
-    // The preference among time fields: flow end before flow start (see the file comment).
-    static int time_rank(role r) noexcept { return r >= role::start_seconds ? 1 : 0; }
 
     [[noreturn]] void fail_here(const std::string& what) const;
     std::string set_place() const { return "set at byte " + std::to_string(set_start_) + " of the message"; }

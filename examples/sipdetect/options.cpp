@@ -2,6 +2,7 @@
 #include "options.hpp"
 
 #include "ipfix_listener.hpp"
+#include "option_values.hpp"
 
 #include <sipdetect/fmt.hpp>
 #include <sipdetect/version.hpp>
@@ -127,54 +128,6 @@ recognised stops the run before any record is analysed; a truncated or
 corrupt one ends at its defect, and the other files are still read in full.
 )";
 
-// A whole number of type T; the detectors' validate() judges the range.
-template <class T> T parse_integer(std::string_view option, std::string_view text) {
-    T value{};
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size())
-        throw usage_error{fmt::format("{} expects a whole number, not \"{}\"", option, text)};
-    return value;
-}
-
-double parse_days(std::string_view option, std::string_view text) {
-    double value = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || !std::isfinite(value) || value < 0 ||
-        value > 100000)
-        throw usage_error{fmt::format("{} expects a number of days from 0 to 100000, not \"{}\"", option, text)};
-    return value;
-}
-
-sipdetect::prefix_set parse_cidrs(std::string_view option, std::string_view text) {
-    try {
-        return sipdetect::prefix_set::parse(text);
-    } catch (const sipdetect::parse_error& e) {
-        throw usage_error{fmt::format("{}: {}", option, e.what())};
-    }
-}
-
-// The limits are the library's: a config it refuses is a usage error naming the option.
-template <class Config> void check_config(std::string_view option, const Config& config) {
-    try {
-        config.validate();
-    } catch (const sipdetect::config_error& e) {
-        throw usage_error{fmt::format("{}: {}", option, e.what())};
-    }
-}
-
-// Distinct counts stop at max_distinct, so a threshold above it could never
-// be reached: raise it to the threshold, and say so.
-void fit_max_distinct(options& o) {
-    const std::uint32_t library_default = sipdetect::scan_config{}.max_distinct;
-    o.scan.max_distinct = std::max(library_default, o.scan.threshold);
-    o.raised_max_distinct.reset();
-    if (o.scan.max_distinct != library_default)
-        o.raised_max_distinct = fmt::format(
-            "--threshold {} is above max_distinct {}, where the distinct targets of a source stop being counted: "
-            "max_distinct raised to {} (more memory per scanning source)",
-            o.scan.threshold, library_default, o.scan.max_distinct);
-}
-
 } // namespace
 
 options parse_options(int argc, char** argv) {
@@ -202,34 +155,13 @@ options parse_options(int argc, char** argv) {
         } else if (arg == "--no-progress") {
             o.progress = false;
         } else if (arg == "--threshold") {
-            o.scan.threshold = parse_integer<std::uint32_t>(arg, value());
-            fit_max_distinct(o);
-            check_config(o.raised_max_distinct
-                             ? fmt::format("--threshold {} (which raises max_distinct to it)", o.scan.threshold)
-                             : std::string(arg),
-                         o.scan);
+            o.raised_max_distinct = set_threshold(arg, value(), o.scan);
         } else if (arg == "--submethods") {
-            o.scan.register_scan = o.scan.options_scan = o.scan.invite_scan = false;
-            const std::string_view list = value();
-            std::size_t at = 0;
-            while (at <= list.size()) {
-                const std::size_t comma = std::min(list.find(',', at), list.size());
-                const std::string_view item = list.substr(at, comma - at);
-                if (item == "register") o.scan.register_scan = true;
-                else if (item == "options") o.scan.options_scan = true;
-                else if (item == "invite") o.scan.invite_scan = true;
-                else throw usage_error{fmt::format("--submethods: unknown submethod \"{}\" (use register, options, invite)", item)};
-                at = comma + 1;
-            }
+            parse_submethods(arg, value(), o.scan);
         } else if (arg == "--scan-filter") {
             o.scan.destination_filter = parse_cidrs(arg, value());
         } else if (arg == "--max-tracked") {
-            const auto n = parse_integer<std::size_t>(arg, value());
-            o.scan.max_tracked = n;
-            o.proxy.max_candidates = n;
-            o.proxy.max_proxies = std::min(sipdetect::proxy_config{}.max_proxies, n);
-            check_config(arg, o.scan);
-            check_config(arg, o.proxy);
+            set_max_tracked(arg, value(), o.scan, o.proxy);
         } else if (arg == "--proxy-min-uris") {
             o.proxy.min_uris = parse_integer<std::uint32_t>(arg, value());
             check_config(arg, o.proxy);
@@ -242,10 +174,7 @@ options parse_options(int argc, char** argv) {
         } else if (arg == "--proxy-filter") {
             o.proxy.filter = parse_cidrs(arg, value());
         } else if (arg == "--proxy-filter-mode") {
-            const std::string_view mode = value();
-            if (mode == "devices" || mode == "12.2") o.proxy.filter_mode = sipdetect::proxy_filter_mode::exclude_devices;
-            else if (mode == "internal" || mode == "13.0") o.proxy.filter_mode = sipdetect::proxy_filter_mode::exclude_internal;
-            else throw usage_error{fmt::format("--proxy-filter-mode: \"{}\" is neither devices nor internal", mode)};
+            o.proxy.filter_mode = parse_proxy_filter_mode(arg, value());
         } else if (arg == "--state") {
             o.state = std::string(value());
         } else if (arg == "-i" || arg == "--interface") {

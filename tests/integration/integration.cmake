@@ -39,3 +39,35 @@ if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_cli)
     set_tests_properties("integration: systemd units pass systemd-analyze verify and security"
         PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 60)
 endif()
+
+# The ipfixcol2 output plugin with the real collector, exporter and sender
+# (tests/integration/ipfixcol2/plugin_suite.sh). A sanitized plugin runs in
+# an unsanitized ipfixcol2 with the ASan runtime preloaded; leak detection is
+# off, since it would report the collector's own allocations at exit.
+if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_ipfixcol2_output AND TARGET sipdetect_cli)
+    set(plugin_environment "")
+    if(SIPDETECT_SANITIZE MATCHES "address")
+        execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=libasan.so
+            OUTPUT_VARIABLE asan_runtime OUTPUT_STRIP_TRAILING_WHITESPACE)
+        set(plugin_environment "SIPDETECT_PLUGIN_PRELOAD=${asan_runtime}"
+            "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1" "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+    endif()
+    foreach(case IN ITEMS
+            "replay-tcp|every shared IPFIX file over TCP, three exporters at once and Flowmon's elements give sipdetect's events"
+            "replay-udp|every shared IPFIX file over UDP gives sipdetect's events"
+            "live|ipfixprobe exporting the lab captures live gives sipdetect's events"
+            "restart|a file in two halves with a SIGINT between gives one run's events"
+            "hostile|mutated IPFIX messages neither crash the plugin nor change its events"
+            "params|the plugin is listed and refuses wrong parameters by name")
+        string(REPLACE "|" ";" fields "${case}")
+        list(GET fields 0 id)
+        list(GET fields 1 what)
+        add_test(NAME "ipfixcol2 plugin: ${what}"
+            COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/ipfixcol2/plugin_suite.sh ${id} ${SIPDETECT_FLOW_TOOLS_PREFIX}
+                $<TARGET_FILE:sipdetect_ipfixcol2_output> $<TARGET_FILE:sipdetect_cli>
+                ${CMAKE_CURRENT_BINARY_DIR}/ipfixcol2-plugin/${id})
+        set_tests_properties("ipfixcol2 plugin: ${what}" PROPERTIES
+            FIXTURES_REQUIRED flow_tools LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 900
+            RESOURCE_LOCK ipfixcol2_plugin ENVIRONMENT "${plugin_environment}")
+    endforeach()
+endif()

@@ -1,0 +1,60 @@
+// sipdetect ipfixcol2 output plugin: records put back in time order (reorder_buffer.hpp).
+#include "reorder_buffer.hpp"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+namespace sipdetect_ipfixcol2 {
+namespace {
+std::size_t text_bytes(const sipdetect_cli::input_record& r) noexcept {
+    return r.request_uri.size() + r.from_uri.size() + r.to_uri.size() + r.user_agent.size();
+}
+} // namespace
+
+reorder_buffer::reorder_buffer(std::size_t window, std::size_t max_bytes)
+    : window_(std::max<std::size_t>(window, 1)), max_bytes_(max_bytes) {}
+
+sipdetect_cli::input_record& reorder_buffer::next_slot() {
+    if (free_.empty()) {
+        free_.push_back(static_cast<std::uint32_t>(slots_.size()));
+        slots_.emplace_back();
+    }
+    sipdetect_cli::input_record& r = slots_[free_.back()];
+    sipdetect_cli::clear_keeping_capacity(r);
+    return r;
+}
+
+void reorder_buffer::keep() {
+    const std::uint32_t slot = free_.back();
+    const sipdetect_cli::input_record& r = slots_[slot];
+    heap_.push_back(held{r.time, r.status != 0, sequence_++, slot});
+    std::push_heap(heap_.begin(), heap_.end(), goes_after);
+    free_.pop_back();
+    bytes_ += text_bytes(r);
+}
+
+void reorder_buffer::release_earliest(sipdetect_cli::input_record& out) {
+    std::pop_heap(heap_.begin(), heap_.end(), goes_after);
+    const held h = heap_.back();
+    heap_.pop_back();
+    sipdetect_cli::input_record& r = slots_[h.slot];
+    bytes_ -= text_bytes(r);
+    std::swap(out, r);
+    shed_large_strings(r);
+    free_.push_back(h.slot);
+}
+
+bool reorder_buffer::goes_after(const held& a, const held& b) noexcept {
+    if (a.time != b.time) return a.time > b.time;
+    if (a.is_response != b.is_response) return a.is_response;
+    return a.sequence > b.sequence;
+}
+
+void shed_large_strings(sipdetect_cli::input_record& r) noexcept {
+    constexpr std::size_t kept_capacity = 256;
+    for (std::string* s : {&r.request_uri, &r.from_uri, &r.to_uri, &r.user_agent})
+        if (s->capacity() > kept_capacity) std::string().swap(*s);
+}
+
+} // namespace sipdetect_ipfixcol2

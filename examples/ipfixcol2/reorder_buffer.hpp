@@ -1,0 +1,57 @@
+// sipdetect ipfixcol2 output plugin: records put back in time order.
+//
+// Exporters send records in the order flows end in their caches, not in
+// time order: ipfixprobe exports the flows still in its cache at the end of
+// a capture after later ones. The sipdetect program reads each file through a
+// window of records in time order (time_ordered_stream); this is the same
+// window over the records as they arrive, so that the detectors see the same
+// sequence: a record leaves when `window` records are held, the earliest
+// first (at equal times a request before a response, then arrival order).
+// The text the held records keep is capped at `max_bytes`: beyond it the
+// earliest records leave early, so hostile 64 KB strings cannot grow memory.
+#pragma once
+
+#include "input_record.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace sipdetect_ipfixcol2 {
+
+class reorder_buffer {
+public:
+    reorder_buffer(std::size_t window, std::size_t max_bytes);
+
+    // A cleared slot for the next record; keep() holds what was put in it.
+    sipdetect_cli::input_record& next_slot();
+    void keep();
+    // Whether the earliest record must leave now (the window or the byte cap is full).
+    bool must_release() const noexcept { return heap_.size() >= window_ || bytes_ > max_bytes_; }
+    bool empty() const noexcept { return heap_.empty(); }
+    std::size_t size() const noexcept { return heap_.size(); }
+    // Swaps the earliest record into `out`; the strings `out` held become the slot's spare capacity.
+    void release_earliest(sipdetect_cli::input_record& out);
+
+private:
+    struct held {
+        sipdetect::record_time time;
+        bool is_response;
+        std::uint64_t sequence;
+        std::uint32_t slot;
+    };
+    static bool goes_after(const held& a, const held& b) noexcept;
+
+    std::size_t window_, max_bytes_;
+    std::size_t bytes_ = 0; // text of the held records
+    std::vector<sipdetect_cli::input_record> slots_;
+    std::vector<std::uint32_t> free_;
+    std::vector<held> heap_; // the earliest at the front
+    std::uint64_t sequence_ = 0;
+};
+
+// Gives back the memory of strings longer than any real exporter sends
+// (ipfixprobe cuts them at 127 bytes), so that reused records stay small.
+void shed_large_strings(sipdetect_cli::input_record& r) noexcept;
+
+} // namespace sipdetect_ipfixcol2
