@@ -92,11 +92,11 @@ calls_through_proxy() { # twelve users call through the proxy, twice each
         fail "the SIPp calls through the proxy failed: $(tail -5 "$dir/sipp-calls.log")"
 }
 
-# As systemd starts it (a user that is not root, CAP_NET_RAW as an ambient
+# As systemd starts it (a user that is not root, no new privileges, CAP_NET_RAW as an ambient
 # capability): the capture opens, not in promiscuous mode, then no
 # capability is left. --promiscuous turns it on. Root without --user or
 # --allow-root is refused.
-ip netns exec "$ns" setpriv --reuid nobody --regid "$(id -g nobody)" --clear-groups --inh-caps +net_raw \
+ip netns exec "$ns" setpriv --reuid nobody --regid "$(id -g nobody)" --clear-groups --no-new-privs --inh-caps +net_raw \
     --ambient-caps +net_raw "$cli" -i lo --status-interval 0 >/dev/null 2>"$dir/caps.err" &
 caps_pid=$!
 pids+=("$caps_pid")
