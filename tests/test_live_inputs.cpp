@@ -671,6 +671,29 @@ TEST_CASE("streams: a pipe gives the records its file gives, for every format bu
     }
 }
 
+TEST_CASE("streams: the format from the first bytes") {
+    using sipdetect_cli::detect_stream_format;
+    using sipdetect_cli::input_format;
+    using sipdetect_cli::stream_head_complete;
+    CHECK_FALSE(stream_head_complete("{\"ts\":1", false)); // the first line is not complete yet
+    CHECK(stream_head_complete("{\"ts\":1", true));
+    CHECK(stream_head_complete("{\"ts\":1}\n", false));
+    CHECK(detect_stream_format("\n  {\"ts\":1}\n") == input_format::zeek_json);
+    CHECK(detect_stream_format("\xEF\xBB\xBF#separator \\x09\n") == input_format::zeek_tsv);
+    CHECK(detect_stream_format("ipaddr DST_IP,ipaddr SRC_IP\n") == input_format::ipfixprobe_csv);
+    CHECK(detect_stream_format("192.0.2.1,192.0.2.2,5060\n") == input_format::ipfixprobe_csv);
+    CHECK(detect_stream_format("{" + std::string(70000, 'x')) == input_format::zeek_json); // a line longer than the head
+    CHECK(stream_head_complete(std::string(70000, 'x'), false));
+    CHECK(detect_stream_format(std::string("\xd4\xc3\xb2\xa1", 4) + std::string(20, '\0')) == input_format::pcap);
+    CHECK(detect_stream_format(std::string("\x0a\x0d\x0d\x0a", 4) + std::string(20, '\0')) == input_format::pcap);
+    CHECK(detect_stream_format(std::string("\x00\x0a\x00\x20", 4) + std::string(28, '\0')) == input_format::ipfix);
+    CHECK(detect_stream_format("GMBU" + std::string(20, '\0')) == input_format::netmon);
+    CHECK(detect_stream_format(std::string(20, '\0')) == input_format::unknown);
+    CHECK_FALSE(stream_head_complete(std::string("\xd4\xc3\xb2\xa1", 4), false)); // 16 bytes first
+    CHECK(detect_stream_format("") == input_format::unknown);
+    CHECK(detect_stream_format(" \n\n") == input_format::unknown);
+}
+
 TEST_CASE("streams: records come as their bytes do, without waiting for the end of the stream") {
     pipe_stream p;
     auto source = p.source();
