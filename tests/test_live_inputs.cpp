@@ -671,6 +671,29 @@ TEST_CASE("streams: a pipe gives the records its file gives, for every format bu
     }
 }
 
+TEST_CASE("streams: the format from the first bytes") {
+    using sipdetect_cli::detect_stream_format;
+    using sipdetect_cli::input_format;
+    using sipdetect_cli::stream_head_complete;
+    CHECK_FALSE(stream_head_complete("{\"ts\":1", false)); // the first line is not complete yet
+    CHECK(stream_head_complete("{\"ts\":1", true));
+    CHECK(stream_head_complete("{\"ts\":1}\n", false));
+    CHECK(detect_stream_format("\n  {\"ts\":1}\n") == input_format::zeek_json);
+    CHECK(detect_stream_format("\xEF\xBB\xBF#separator \\x09\n") == input_format::zeek_tsv);
+    CHECK(detect_stream_format("ipaddr DST_IP,ipaddr SRC_IP\n") == input_format::ipfixprobe_csv);
+    CHECK(detect_stream_format("192.0.2.1,192.0.2.2,5060\n") == input_format::ipfixprobe_csv);
+    CHECK(detect_stream_format("{" + std::string(70000, 'x')) == input_format::zeek_json); // a line longer than the head
+    CHECK(stream_head_complete(std::string(70000, 'x'), false));
+    CHECK(detect_stream_format(std::string("\xd4\xc3\xb2\xa1", 4) + std::string(20, '\0')) == input_format::pcap);
+    CHECK(detect_stream_format(std::string("\x0a\x0d\x0d\x0a", 4) + std::string(20, '\0')) == input_format::pcap);
+    CHECK(detect_stream_format(std::string("\x00\x0a\x00\x20", 4) + std::string(28, '\0')) == input_format::ipfix);
+    CHECK(detect_stream_format("GMBU" + std::string(20, '\0')) == input_format::netmon);
+    CHECK(detect_stream_format(std::string(20, '\0')) == input_format::unknown);
+    CHECK_FALSE(stream_head_complete(std::string("\xd4\xc3\xb2\xa1", 4), false)); // 16 bytes first
+    CHECK(detect_stream_format("") == input_format::unknown);
+    CHECK(detect_stream_format(" \n\n") == input_format::unknown);
+}
+
 TEST_CASE("streams: records come as their bytes do, without waiting for the end of the stream") {
     pipe_stream p;
     auto source = p.source();
@@ -678,6 +701,8 @@ TEST_CASE("streams: records come as their bytes do, without waiting for the end 
     for (int i = 0; i < 3; ++i) first += zeek_json_line(1'700'000'000 + i, "u" + std::to_string(i));
     p.write(first);
     p.write(zeek_json_line(1'700'000'010, "partial").substr(0, 40)); // a line not complete yet
+    // Nothing is read before the first next(): the loop drops privileges first.
+    CHECK(source->format() == sipdetect_cli::input_format::unknown);
     const auto got = pull(*source, 7, 2s);
     CHECK(got.size() == 6); // 3 lines, each a request and its response: then nothing until the line ends
     CHECK(source->format() == sipdetect_cli::input_format::zeek_json);
@@ -724,8 +749,10 @@ TEST_CASE("streams: a stream that is not a known format, or NetMon, or cut short
     }
     pipe_stream p;
     auto source = p.source();
-    p.write(content);
-    p.close_writer();
+    std::thread writer([&] { // the reader starts at the first next(): the pipe may not hold it all before
+        p.write(content);
+        p.close_writer();
+    });
     input_record r;
     bool thrown = false;
     const auto deadline = steady::now() + 10s;
@@ -744,6 +771,7 @@ TEST_CASE("streams: a stream that is not a known format, or NetMon, or cut short
             (void)::poll(&w, 1, 50);
         }
     }
+    writer.join();
     CHECK(thrown);
     CHECK(last == live_source::pull::ended);
 }

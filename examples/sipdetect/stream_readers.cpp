@@ -79,19 +79,22 @@ input_format detect_stream_format(std::string_view head) noexcept {
     if (head.substr(0, 4) == "GMBU") return input_format::netmon;
     if (is_ipfix_header(head)) return input_format::ipfix;
     if (head.find('\0') != std::string_view::npos) return input_format::unknown; // binary, not text
+    // The first line, or what came of it when it is longer than the head or the stream ended inside it.
     const auto line = first_content_line(head);
-    if (!line) return input_format::unknown;
-    if (line->front() == '{') return input_format::zeek_json;
-    if (line->front() == '#') return input_format::zeek_tsv;
+    const std::string_view start = line ? *line : detail::trim(head.substr(head.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0));
+    if (start.empty()) return input_format::unknown;
+    if (start.front() == '{') return input_format::zeek_json;
+    if (start.front() == '#') return input_format::zeek_tsv;
     return input_format::ipfixprobe_csv; // its template first, or held for until it comes last
 }
 
 bool stream_head_complete(std::string_view head, bool ended) noexcept {
     if (ended || head.size() >= longest_head) return true;
-    if (head.size() < ipfix_header_size) return false; // every binary format's header is longer
-    if (has_capture_magic(head) || head.substr(0, 4) == "GMBU" || is_ipfix_header(head) ||
-        head.find('\0') != std::string_view::npos)
-        return true;
+    if (head.size() < 4) return false;
+    // A binary header (an IPFIX one starts with a zero byte) is judged on 16 bytes.
+    if (has_capture_magic(head) || head.substr(0, 4) == "GMBU" || head.front() == '\0')
+        return head.size() >= ipfix_header_size;
+    if (head.find('\0') != std::string_view::npos) return true; // binary, and no format's
     return first_content_line(head).has_value();
 }
 

@@ -145,9 +145,7 @@ std::ptrdiff_t followed_file::read_some(char* to, std::size_t n) {
 // ---------------------------------------------------------------------------
 
 stream_source::stream_source(std::string name, std::unique_ptr<byte_source> bytes)
-    : name_(std::move(name)), bytes_(std::move(bytes)), ready_fd_(new_eventfd()) {
-    reader_ = std::thread([this] { read_stream(); });
-}
+    : name_(std::move(name)), bytes_(std::move(bytes)), ready_fd_(new_eventfd()) {}
 
 stream_source::~stream_source() {
     {
@@ -156,7 +154,7 @@ stream_source::~stream_source() {
     }
     room_.notify_all();
     bytes_->stop();
-    reader_.join();
+    if (reader_.joinable()) reader_.join();
     ::close(ready_fd_);
 }
 
@@ -231,6 +229,10 @@ std::optional<live_source::pull> stream_source::take(input_record& out) {
 }
 
 live_source::pull stream_source::next(input_record& out) {
+    // The reading thread starts here, not in the constructor: the live loop
+    // drops privileges after opening the sources and before asking them, and
+    // a capability given up by one thread stays with the others.
+    if (!reader_.joinable()) reader_ = std::thread([this] { read_stream(); });
     if (const auto got = take(out)) return *got;
     std::uint64_t ignored = 0;
     (void)!::read(ready_fd_, &ignored, sizeof ignored); // cleared, then the queue looked at again

@@ -87,7 +87,8 @@ class stream_source final : public live_source {
 public:
     static constexpr std::size_t queue_capacity = 4096;
 
-    // Starts the reading thread. `name` is how the user named the stream.
+    // `name` is how the user named the stream. The reading thread starts at
+    // the first call to next().
     stream_source(std::string name, std::unique_ptr<byte_source> bytes);
     ~stream_source() override;
 
