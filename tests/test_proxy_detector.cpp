@@ -418,7 +418,7 @@ TEST_CASE("a scanner whose From host is its target (svmap -6) is not a proxy, th
     CHECK_FALSE(d.is_learned(ip("fd00:5ec::66")));
 }
 
-TEST_CASE("a probe whose From user is the called user is not a proxy; From host = Request-URI host is a domain") {
+TEST_CASE("a probe whose From user is the called user is not a proxy, and a From host that is the Request-URI host is a domain") {
     detector d(quick(10));
     for (int u = 0; u < 30; ++u) {
         // From user follows the called user (svwar, a SIPp probe), at one host.
