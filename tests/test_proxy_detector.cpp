@@ -99,7 +99,7 @@ TEST_CASE("distinct URIs are counted up to max_distinct, then the count is satur
     CHECK_THROWS_WITH(detector(config), Catch::Contains("min_uris 5 exceeds max_distinct 4"));
 }
 
-TEST_CASE("ClosedSeason: proxies found in training are learned silently; the boundary belongs to after") {
+TEST_CASE("ClosedSeason: proxies found in training are learned silently, and the boundary belongs to after") {
     detector d(quick(5, 1h));
     relay_users(d, "192.0.2.1", "192.0.2.20", 1, 0); // training starts at t = 0
     // Crosses at t = 3599, one second before the end: learned silently.
