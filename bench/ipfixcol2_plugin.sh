@@ -11,8 +11,9 @@
 # TOOLS_PREFIX: where ../shared/third_party/build.sh put the tools; PLUGIN_SO:
 # libsipdetect-output.so of a Release build (cmake -DCMAKE_BUILD_TYPE=Release
 # -DSIPDETECT_BUILD_IPFIXCOL2_PLUGIN=ON -DCMAKE_PREFIX_PATH=TOOLS_PREFIX).
-# The file (RECORDS SIP records, default 1,000,000) is made once from the
-# shared exports with varied addresses, users and times, and kept in
+# The file (at least RECORDS SIP records, default 1,000,000) is made once
+# from the shared exports with varied addresses by sipdetect_make_ipfix_export
+# (in the plugin's build tree), and kept in
 # ${SIPDETECT_BENCH_CACHE:-/tmp/sipdetect-ipfixcol2-bench}.
 set -euo pipefail
 prefix=${1:?usage: ipfixcol2_plugin.sh TOOLS_PREFIX PLUGIN_SO [RECORDS]}
@@ -20,15 +21,18 @@ plugin=${2:?usage: ipfixcol2_plugin.sh TOOLS_PREFIX PLUGIN_SO [RECORDS]}
 records=${3:-1000000}
 runs=${RUNS:-3}
 root=$(cd "$(dirname "$0")/.." && pwd)
+# The plugin's build tree also has the export generator (bench/ipfix_listen.sh's).
+build=$(cd "$(dirname "$plugin")/../.." && pwd)
+generator=$build/bench/sipdetect_make_ipfix_export
+[ -x "$generator" ] || { echo "missing $generator (build the sipdetect_make_ipfix_export target)" >&2; exit 1; }
 cache=${SIPDETECT_BENCH_CACHE:-/tmp/sipdetect-ipfixcol2-bench}
 mkdir -p "$cache"
 input=$cache/sip-$records.ipfix
 if [ ! -s "$input" ]; then
-    python3 "$root/tests/integration/ipfixcol2/ipfix_tool.py" multiply "$root"/../shared/data/ipfix/*.ipfix \
-        --records "$records" "$input.tmp"
+    "$generator" "$input.tmp" "$records" "$root"/../shared/data/ipfix/*.ipfix >"$cache/sip-$records.count"
     mv "$input.tmp" "$input"
 fi
-made=$(python3 -c "import sys; sys.path.insert(0, '$root/tests/integration/ipfixcol2'); import ipfix_tool as t; print(len(t.read_records('$input')[1]))")
+made=$(cat "$cache/sip-$records.count")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -565,7 +565,7 @@ TEST_CASE("lab scanners whose From follows the target are scanners, not proxies"
     }
 }
 
-TEST_CASE("sipdetect --flush ends a --state run as a run without --state, and the saved state's pending work is counted") {
+TEST_CASE("with --flush a --state run ends as a run without --state does, and the saved state's pending work is counted") {
     scratch_file log("capped.log"), state("state"), second_state("second-state"), fresh("fresh-state"),
         fresh_for_stats("fresh-state-stats");
     write_zeek_log(log.path(), capped_run);

@@ -46,7 +46,7 @@ template <class D> void relay(D& d, const char* proxy, double t0, int users) {
 
 } // namespace
 
-TEST_CASE("late records beyond max_lateness are dropped and counted; within it they count") {
+TEST_CASE("late records beyond max_lateness are dropped and counted, and within it they count") {
     scan_detector<msg> d(scan_cfg());
     d.feed(request(10000, "192.0.2.1", "10.1.0.1", sip_method::options, "1"));
     d.feed(request(10000 - 1800, "192.0.2.1", "10.1.0.2", sip_method::options, "1")); // 30 min late: fine

@@ -99,7 +99,7 @@ TEST_CASE("distinct URIs are counted up to max_distinct, then the count is satur
     CHECK_THROWS_WITH(detector(config), Catch::Contains("min_uris 5 exceeds max_distinct 4"));
 }
 
-TEST_CASE("ClosedSeason: proxies found in training are learned silently; the boundary belongs to after") {
+TEST_CASE("ClosedSeason: proxies found in training are learned silently, and the boundary belongs to after") {
     detector d(quick(5, 1h));
     relay_users(d, "192.0.2.1", "192.0.2.20", 1, 0); // training starts at t = 0
     // Crosses at t = 3599, one second before the end: learned silently.
@@ -418,7 +418,7 @@ TEST_CASE("a scanner whose From host is its target (svmap -6) is not a proxy, th
     CHECK_FALSE(d.is_learned(ip("fd00:5ec::66")));
 }
 
-TEST_CASE("a probe whose From user is the called user is not a proxy; From host = Request-URI host is a domain") {
+TEST_CASE("a probe whose From user is the called user is not a proxy, and a From host that is the Request-URI host is a domain") {
     detector d(quick(10));
     for (int u = 0; u < 30; ++u) {
         // From user follows the called user (svwar, a SIPp probe), at one host.

@@ -218,6 +218,19 @@ TEST_CASE("uri_user") {
     static_assert(uri_user("sip:gina@x") == "gina");
 }
 
+TEST_CASE("uri_host") {
+    CHECK(uri_host("sip:alice@example.com") == "example.com");
+    CHECK(uri_host("\"sipvicious\"<sip:100@[fd00:5ec::101]>;tag=6664") == "fd00:5ec::101");
+    CHECK(uri_host("sips:bob@[2001:db8::1]:5061") == "2001:db8::1");
+    CHECK(uri_host("sip:100@127.0.0.101:5060;transport=udp") == "127.0.0.101");
+    CHECK(uri_host("sip:gw.example.net;lr") == "gw.example.net");
+    CHECK(uri_host("sip:dave:secret@x?subject=y") == "x");
+    CHECK(uri_host("sip:100@[fd00::1") == "fd00::1"); // unclosed: to the end
+    CHECK(uri_host("") == "");
+    CHECK(uri_host("garbage") == "");
+    static_assert(uri_host("sip:gina@x:5060") == "x");
+}
+
 TEST_CASE("head and until cut a view without throwing") {
     CHECK(detail::head("abc", 2) == "ab");
     CHECK(detail::head("abc", 9) == "abc");

@@ -574,7 +574,7 @@ all_events events_of_story(const scan_config& sc, const proxy_config& pc) {
 }
 } // namespace
 
-TEST_CASE("hash seed: events do not depend on it; unset, it is random per process and taken from a loaded state") {
+TEST_CASE("hash seed: events do not depend on it, and unset it is random per process and taken from a loaded state") {
     scan_config sc = scan_cfg();
     proxy_config pc = proxy_cfg();
     REQUIRE_FALSE(sc.hash_seed.has_value()); // the default: this process's random seed

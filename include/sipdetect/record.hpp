@@ -383,15 +383,19 @@ constexpr std::string_view head(std::string_view s, std::size_t n) noexcept {
 }
 // s up to the first c (all of s when there is none).
 constexpr std::string_view until(std::string_view s, char c) noexcept { return head(s, s.find(c)); }
+// A URI without a display name and angle brackets: "\"A\" <sip:a@h>;tag=1" -> "sip:a@h".
+constexpr std::string_view bare_uri(std::string_view uri) noexcept {
+    const auto lt = uri.find('<');
+    if (lt == std::string_view::npos) return uri;
+    uri.remove_prefix(lt + 1);
+    return until(uri, '>');
+}
 } // namespace detail
 
 // The user part of a SIP or tel URI: "sip:alice@host" -> "alice", "tel:+420123" -> "+420123".
 // Angle brackets and a display name before them are tolerated.
 constexpr std::string_view uri_user(std::string_view uri) noexcept {
-    if (const auto lt = uri.find('<'); lt != std::string_view::npos) {
-        uri.remove_prefix(lt + 1);
-        uri = detail::until(uri, '>');
-    }
+    uri = detail::bare_uri(uri);
     const auto colon = uri.find(':');
     if (colon == std::string_view::npos) return {};
     const bool is_tel = colon == 3 && (uri[0] | 0x20) == 't' && (uri[1] | 0x20) == 'e' && (uri[2] | 0x20) == 'l';
@@ -405,10 +409,7 @@ constexpr std::string_view uri_user(std::string_view uri) noexcept {
 // The host of a SIP URI, without the brackets of an IPv6 reference:
 // "<sip:100@[fd00::1]:5060>" -> "fd00::1", "sip:gw.example.net;lr" -> "gw.example.net".
 constexpr std::string_view uri_host(std::string_view uri) noexcept {
-    if (const auto lt = uri.find('<'); lt != std::string_view::npos) {
-        uri.remove_prefix(lt + 1);
-        uri = detail::until(uri, '>');
-    }
+    uri = detail::bare_uri(uri);
     const auto colon = uri.find(':');
     if (colon == std::string_view::npos) return {};
     uri.remove_prefix(colon + 1);

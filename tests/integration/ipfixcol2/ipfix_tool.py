@@ -21,9 +21,6 @@
       51 sipUserAgent, 52 sipRequestUri, 53 sipCSeq) as FLOWMON, and with
       ipfixprobe's (8057) as IPFIXPROBE. FLOWMON also holds FILE's responses
       without a Request-URI, as Flowmon exports them.
-  ipfix_tool.py multiply FILE... --records N OUT
-      At least N SIP records made from the files' records, with varied
-      addresses and users, in time order, for the benchmark.
 """
 import random
 import socket
@@ -265,65 +262,6 @@ def hostile(kind, path, host, port):
     print(f'{sent} hostile sessions sent')
 
 
-def multiply(paths, wanted, out):
-    """Copies of every file's SIP records, one after another in time: in each
-    copy the files follow one another, each moved to start where the previous
-    one ended."""
-    templates, per_file = {}, []
-    for p in paths:
-        t, r = read_records(p)
-        templates.update(t)
-        sip = [x for x in r if any(pen == 8057 for pen, _, _ in t[(x[3], x[4])][0])]
-        if sip:
-            start = min(x[0] for x in sip) // 1_000_000
-            per_file.append((sip, start, (max(x[0] for x in sip) // 1_000_000) - start + 1))
-    if not per_file:
-        raise SystemExit('no SIP records in the inputs')
-    base = min(start for _, start, _ in per_file)
-    copy_seconds = sum(span for _, _, span in per_file)
-    made = []
-    copy = 0
-    while len(made) < wanted:
-        offset = base + copy * copy_seconds
-        for sip, start, span in per_file:
-            shift_s = offset - start
-            for t, is_response, _, domain, tid, raw in sip:
-                fields = templates[(domain, tid)][0]
-                made.append((t + shift_s * 1_000_000, is_response, len(made), domain, tid,
-                             vary(fields, raw, copy, shift_s)))
-            offset += span
-        copy += 1
-    made.sort(key=lambda r: (r[0], r[1], r[2]))
-    write_records(out, templates, made, limit=8000)
-    print(f'{len(made)} SIP records in {out}')
-
-
-def vary(fields, raw, copy, shift_s):
-    """The record with its addresses' last bytes, From/To users and times moved to copy number `copy`."""
-    out = bytearray()
-    pos = 0
-    for pen, fid, length in fields:
-        variable = length == VARIABLE
-        if variable:
-            length = raw[pos]
-            pos += 1
-            if length == 255:
-                length, = struct.unpack_from('>H', raw, pos)
-                pos += 2
-        value = raw[pos:pos + length]
-        pos += length
-        if pen == 0 and fid in (8, 12) and length == 4:
-            value = bytes([value[0], (value[1] + (copy >> 8)) & 0xFF, (value[2] + copy) & 0xFF, value[3]])
-        elif pen == 8057 and fid in (103, 104):
-            value = value.replace(b'sip:', b'sip:c%d' % copy, 1)
-        elif pen == 0 and (fid in END_TIMES or fid in START_TIMES):
-            unit = END_TIMES.get(fid) or START_TIMES.get(fid)
-            step = {'s': shift_s, 'ms': shift_s * 1000}.get(unit, shift_s << 32)
-            value = (int.from_bytes(value, 'big') + step).to_bytes(length, 'big')
-        out += text(value) if variable else value
-    return bytes(out)
-
-
 def flowmon(path, flowmon_out, ipfixprobe_out):
     templates, records = read_records(path)
     common = [ie(0, 8, 4), ie(0, 12, 4), ie(0, 7, 2), ie(0, 11, 2), ie(0, 155, 8)]
@@ -364,8 +302,6 @@ def main(argv):
         hostile(argv[2], argv[3], argv[4], int(argv[5]))
     elif len(argv) == 5 and argv[1] == 'flowmon':
         flowmon(*argv[2:])
-    elif len(argv) >= 6 and argv[1] == 'multiply' and argv[-3] == '--records':
-        multiply(argv[2:-3], int(argv[-2]), argv[-1])
     else:
         raise SystemExit(__doc__)
 
