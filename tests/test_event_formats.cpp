@@ -363,7 +363,7 @@ TEST_CASE("syslog over TCP: a receiver that is gone loses events, counted, and i
     CHECK(sink.counters().connect_failures == 1);
 }
 
-TEST_CASE("syslog over UDP: a message too large for a datagram is lost alone; the next one goes out") {
+TEST_CASE("syslog over UDP: a message too large for a datagram is lost alone, the next one goes out") {
     syslog_receiver receiver(syslog_receiver::kind::udp);
     const auto target = sipdetect_cli::parse_syslog_target(receiver.target());
     REQUIRE(target);

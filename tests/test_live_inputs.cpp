@@ -430,7 +430,7 @@ TEST_CASE("ipfix listener: TCP, two exporters with different templates under one
     CHECK(listener.templates() == 1);
 }
 
-TEST_CASE("ipfix listener: a TCP peer sending garbage is disconnected and counted; the others go on") {
+TEST_CASE("ipfix listener: a TCP peer sending garbage is disconnected and counted, the others go on") {
     auto listener = tcp_listener();
     const auto good_records = registers("10.0.0.1", "192.0.2.10", 5);
     auto good = tcp_connect(listener.local_port());
@@ -478,7 +478,7 @@ TEST_CASE("ipfix listener: a TCP message cut by the exporter's close is counted,
     CHECK(listener.templates() == 0);
 }
 
-TEST_CASE("ipfix listener: UDP, templates per exporter address and port; bad datagrams dropped and counted") {
+TEST_CASE("ipfix listener: UDP, templates per exporter address and port, bad datagrams dropped and counted") {
     sipdetect_cli::ipfix_listener listener(sipdetect_cli::parse_ipfix_listen_address("udp:127.0.0.1:0"), 1800s);
     REQUIRE(listener.local_port() != 0);
     const auto v4 = registers("10.0.0.1", "192.0.2.10", 6);
