@@ -72,7 +72,10 @@ template <class D> std::vector<typename D::event_type> events_of(D& d, bool flus
 template <class D>
 void check_caps(const D& d) {
     const auto s = d.stats();
-    if constexpr (requires { s.tracked; }) {
+    if constexpr (requires { s.groups; }) {
+        FUZZ_CHECK(s.tracked <= d.config().max_tracked);
+        FUZZ_CHECK(s.groups <= d.config().max_groups);
+    } else if constexpr (requires { s.tracked; }) {
         FUZZ_CHECK(s.tracked <= d.config().max_tracked);
     } else {
         FUZZ_CHECK(s.candidates <= d.config().max_candidates);
