@@ -3,7 +3,12 @@
 #include "test_support.hpp"
 
 #include <sipdetect/campaign_detector.hpp>
+#include <sipdetect/proxy_detector.hpp>
+#include <sipdetect/state_file.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -278,4 +283,36 @@ TEST_CASE("the configuration refuses what cannot work") {
     c.campaign_threshold = 100000;
     c.max_members = 10;
     CHECK_THROWS_AS(detector(c), config_error);
+}
+
+TEST_CASE("a state bundle saved before SIPCAMPAIGN existed loads, and campaigns start fresh") {
+    const auto path = std::filesystem::temp_directory_path() / ("sipdetect_campaign_bundle_" + std::to_string(::getpid()));
+    scan_detector<msg> scans;
+    proxy_detector<msg> proxies;
+    scans.feed(request(1, "192.0.2.1", "10.0.0.1", sip_method::options, "100"));
+    save_state_file(path, scans, proxies);
+
+    scan_detector<msg> loaded_scans;
+    proxy_detector<msg> loaded_proxies;
+    detector campaigns(small_config());
+    horizontal(campaigns, 30, 1);
+    load_report report;
+    REQUIRE(load_state_file_upgrading(path, &report, 2, loaded_scans, loaded_proxies, campaigns));
+    CHECK(loaded_scans.stats().records == 1);
+    CHECK(campaigns.stats().records == 0);
+    CHECK(campaigns.config() == small_config());
+    // Without the allowance, as before, the count must match.
+    CHECK_THROWS_AS(load_state_file(path, loaded_scans, loaded_proxies, campaigns), state_error);
+    // Three detectors saved load as three; a bundle of more is refused.
+    horizontal(campaigns, 30, 1);
+    save_state_file(path, loaded_scans, loaded_proxies, campaigns);
+    detector again(small_config());
+    REQUIRE(load_state_file_upgrading(path, &report, 2, loaded_scans, loaded_proxies, again));
+    campaign_stats reloaded = again.stats(), saved = campaigns.stats();
+    reloaded.memory_bytes = saved.memory_bytes = 0; // capacities need not be reproduced
+    CHECK(reloaded == saved);
+    CHECK(reloaded.tracked == 30);
+    save_state_file(path, loaded_scans, loaded_proxies, campaigns, again);
+    CHECK_THROWS_AS(load_state_file_upgrading(path, &report, 2, loaded_scans, loaded_proxies, again), state_error);
+    std::filesystem::remove(path);
 }

@@ -83,7 +83,8 @@ bool load(const options& opt, scan_type& scans, proxy_type& proxies, campaign_ty
     if (!opt.state) return true;
     try {
         sipdetect::load_report report;
-        if (sipdetect::load_state_file_reporting(*opt.state, &report, scans, proxies, campaigns) &&
+        // A state saved before SIPCAMPAIGN existed holds SIPSCAN and SIPPROXY only: campaigns start fresh.
+        if (sipdetect::load_state_file_upgrading(*opt.state, &report, 2, scans, proxies, campaigns) &&
             !report.config_differences.empty())
             fmt::print(stderr, "sipdetect: {}: saved with other settings for: {}; the command line's apply\n",
                        *opt.state, fmt::join(report.config_differences, ", "));

@@ -31,10 +31,12 @@ trap cleanup EXIT
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
 inns() { ip netns exec "$ns" "$@"; }
+# Background jobs call ip directly, not through a function: `ip netns exec`
+# execs the command, so that $! is the process itself, to stop by its PID.
 export HOME="$run" # sipvicious keeps its sessions under ~/.sipvicious
 
 start() { # a background server in the namespace; its PID is kept for cleanup
-    inns "$@" > "$run/server-${#pids[@]}.log" 2>&1 &
+    ip netns exec "$ns" "$@" > "$run/server-${#pids[@]}.log" 2>&1 &
     pids+=("$!")
 }
 start kamailio -f "$lab/many.cfg" -Y "$run/c" -DD -E
@@ -44,7 +46,7 @@ start sipp -sf "$lab/uas_rr.xml" -i 127.0.0.40 -p 5062 -nostdin
 sleep 2
 
 capture() { # capture NAME: tcpdump into OUTDIR/NAME until stop_capture
-    inns tcpdump -i lo -U -n -s 0 -w "$out/$1" 'udp' > "$run/tcpdump.log" 2>&1 &
+    ip netns exec "$ns" tcpdump -i lo -U -n -s 0 -w "$out/$1" 'udp' > "$run/tcpdump.log" 2>&1 &
     capture_pid=$!
     sleep 1
 }
@@ -54,21 +56,30 @@ stop_capture() {
     wait "$capture_pid" 2>/dev/null || true
 }
 
+# Probes are dealt out in turn over the targets, so that together they cover all of them.
+probe=0
 capture campaign-horizontal.pcap
 for i in $(seq 1 34); do
     hosts=()
-    for j in $(seq 0 $((i % 3))); do hosts+=("127.0.0.$((101 + ((i - 1) * 3 + j) % 50))"); done
+    for j in $(seq 0 $((i % 3))); do
+        hosts+=("127.0.0.$((101 + probe % 50))")
+        probe=$((probe + 1))
+    done
     inns timeout 20 svmap -b "127.0.1.$i" "${hosts[@]}" > /dev/null 2>&1 || true
     sleep 4
 done
 stop_capture
 
+probe=0
 capture campaign-vertical.pcap
 for i in $(seq 1 32); do
     csv="$run/probe-$i.csv"
     echo SEQUENTIAL > "$csv"
     n=$((1 + i % 3))
-    for j in $(seq 0 $((n - 1))); do echo "$((100 + ((i - 1) * 2 + j) % 60));" >> "$csv"; done
+    for j in $(seq 1 "$n"); do
+        echo "$((100 + probe % 60));" >> "$csv"
+        probe=$((probe + 1))
+    done
     inns timeout 20 sipp 127.0.0.20:5060 -sf "$here/campaign_register_probe.xml" -inf "$csv" -i "127.0.2.$i" \
         -p 5070 -m "$n" -r 10 -nostdin -timeout 10s > /dev/null 2>&1 || true
     sleep 4
@@ -79,7 +90,7 @@ capture campaign-legit.pcap
 port=5080
 for trunk in 127.0.0.10:5060 127.0.0.20:5060 127.0.0.40:5062; do
     port=$((port + 1))
-    inns timeout 40 sipp "$trunk" -sf "$here/campaign_options_monitor.xml" -i 127.0.3.200 -p "$port" -m 15 -r 1 -rp 2000 \
+    ip netns exec "$ns" timeout 40 sipp "$trunk" -sf "$here/campaign_options_monitor.xml" -i 127.0.3.200 -p "$port" -m 15 -r 1 -rp 2000 \
         -nostdin -timeout 35s > /dev/null 2>&1 &
     pids+=("$!")
 done
@@ -92,7 +103,7 @@ for i in $(seq 1 36); do
         -nostdin -timeout 15s -timeout_error > /dev/null 2>&1 || true
 done
 for i in $(seq 1 36); do
-    inns timeout 30 sipp 127.0.0.10:5060 -sf "$lab/uac_users.xml" -inf "$run/call-$i.csv" -i "127.0.3.$i" -p 5070 -m 1 \
+    ip netns exec "$ns" timeout 30 sipp 127.0.0.10:5060 -sf "$lab/uac_users.xml" -inf "$run/call-$i.csv" -i "127.0.3.$i" -p 5070 -m 1 \
         -nostdin -timeout 25s -timeout_error > /dev/null 2>&1 &
     pids+=("$!")
     sleep 0.5
