@@ -90,6 +90,26 @@ std::vector<msg> random_stream(rng& r, const stream_shape& shape) {
     return out;
 }
 
+// Feeds a stream up to a record in batches of random sizes, drawn from a
+// generator of its own so that the caller's stays as its streams were drawn.
+template <class Record, class Feed> class batch_feeder {
+public:
+    batch_feeder(const std::vector<Record>& stream, Feed feed) : stream_(stream), feed_(std::move(feed)) {}
+    void feed_until(std::size_t end) {
+        while (unfed_ < end) {
+            const std::size_t n = std::min<std::size_t>(end - unfed_, 1 + sizes_.below(40));
+            feed_(std::span<const Record>(stream_).subspan(unfed_, n));
+            unfed_ += n;
+        }
+    }
+
+private:
+    const std::vector<Record>& stream_;
+    Feed feed_;
+    rng sizes_{stream_.size()};
+    std::size_t unfed_ = 0; // first record not yet fed
+};
+
 // The model, the detector fed record by record and the detector fed in
 // batches of random sizes (feed(std::span), which prefetches) must agree.
 // Between polls the clock is set up to clock_jump seconds either side of the
@@ -100,20 +120,12 @@ scan_stats compare(const scan_config& cfg, const std::vector<Record>& stream, rn
     scan_detector<Record> real(cfg);
     scan_detector<Record> batched(cfg);
     reference_scan_model<Record> model(cfg);
-    std::size_t unbatched = 0; // first record not yet given to `batched`
-    rng batch_sizes{stream.size()}; // its own stream: `r` stays as the streams were drawn for
-    auto feed_batches = [&](std::size_t end) {
-        while (unbatched < end) {
-            const std::size_t n = std::min<std::size_t>(end - unbatched, 1 + batch_sizes.below(40));
-            batched.feed(std::span<const Record>(stream).subspan(unbatched, n));
-            unbatched += n;
-        }
-    };
+    batch_feeder feeder(stream, [&](std::span<const Record> batch) { batched.feed(batch); });
     for (std::size_t i = 0; i < stream.size(); ++i) {
         real.feed(stream[i]);
         model.feed(stream[i]);
         if (r.chance(0.05)) {
-            feed_batches(i + 1);
+            feeder.feed_until(i + 1);
             // The clock jumps around, backwards included.
             real.clock().set(real.watermark() + std::chrono::seconds(r.below(2 * clock_jump)) -
                              std::chrono::seconds(clock_jump));
@@ -124,7 +136,7 @@ scan_stats compare(const scan_config& cfg, const std::vector<Record>& stream, rn
             REQUIRE(batched.poll() == a);
         }
     }
-    feed_batches(stream.size());
+    feeder.feed_until(stream.size());
     const auto a = real.flush();
     const auto b = model.flush(real.clock().now());
     REQUIRE(a == b);
@@ -705,19 +717,12 @@ campaign_stats compare_campaign(const campaign_config& cfg, const std::vector<ms
     campaign_detector<msg> real(cfg), batched(cfg);
     scan_detector<msg> scans;
     reference_campaign_model<msg> model(cfg);
-    std::size_t unbatched = 0;
-    auto feed_batches = [&](std::size_t end) {
-        while (unbatched < end) {
-            const std::size_t n = std::min<std::size_t>(end - unbatched, 1 + r.below(40));
-            feed_all(std::span<const msg>(stream).subspan(unbatched, n), scans, batched);
-            unbatched += n;
-        }
-    };
+    batch_feeder feeder(stream, [&](std::span<const msg> batch) { feed_all(batch, scans, batched); });
     for (std::size_t i = 0; i < stream.size(); ++i) {
         real.feed(stream[i]);
         model.feed(stream[i]);
         if (r.chance(0.05)) {
-            feed_batches(i + 1);
+            feeder.feed_until(i + 1);
             real.clock().set(real.watermark() + std::chrono::seconds(r.below(7200)) - std::chrono::seconds(3600));
             batched.clock().set(real.clock().now());
             const auto a = real.poll();
@@ -725,7 +730,7 @@ campaign_stats compare_campaign(const campaign_config& cfg, const std::vector<ms
             REQUIRE(batched.poll() == a);
         }
     }
-    feed_batches(stream.size());
+    feeder.feed_until(stream.size());
     const auto a = real.flush();
     REQUIRE(a == model.flush(real.clock().now()));
     REQUIRE(batched.flush() == a);

@@ -123,13 +123,6 @@ template <class Group> std::string fingerprint_text(const Group& g) {
     return out;
 }
 
-// Bit m is set when submethod m is switched on.
-inline std::uint8_t submethod_mask(const campaign_config& c) noexcept {
-    return static_cast<std::uint8_t>((c.register_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::register_) |
-                                     (c.options_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::options) |
-                                     (c.invite_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::invite));
-}
-
 // Distinct values of a list, sorting it.
 inline std::uint32_t distinct_count(std::vector<std::uint32_t>& keys) {
     std::sort(keys.begin(), keys.end());
@@ -207,14 +200,8 @@ void campaign_detector<Record, Clock, Allocator>::on_request(const record_view& 
         return;
     }
 
-    const std::string_view user = detail::called_user(v);
-    const std::uint64_t host_hash = detail::hash_address(v.server, hash_seed_);
-    const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), hash_seed_);
-    detail::probed_target t;
-    t.target_key = detail::fingerprint_set::key_of(detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash));
-    t.host_key = detail::fingerprint_set::key_of(host_hash);
-    t.user_key = detail::fingerprint_set::key_of(user_hash);
-    t.at = v.time;
+    const detail::target_fingerprints f = detail::fingerprints_of_target(v, detail::called_user(v), hash_seed_);
+    const detail::probed_target t{f.target, f.host, f.user, v.time};
     bool changed = false;
     const auto seen = std::find_if(s->targets.begin(), s->targets.end(),
                                    [&](const detail::probed_target& p) { return p.target_key == t.target_key; });

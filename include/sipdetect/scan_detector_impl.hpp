@@ -47,8 +47,8 @@ inline void scan_config::validate() const {
 }
 
 namespace detail {
-// Bit m is set when submethod m is switched on.
-inline std::uint8_t submethod_mask(const scan_config& c) noexcept {
+// Bit m is set when submethod m is switched on (scan_config, campaign_config).
+template <class Config> std::uint8_t submethod_mask(const Config& c) noexcept {
     return static_cast<std::uint8_t>((c.register_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::register_) |
                                      (c.options_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::options) |
                                      (c.invite_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::invite));
@@ -84,6 +84,17 @@ inline std::string_view called_user(const record_view& v) noexcept {
     return user;
 }
 inline constexpr std::size_t max_hashed_user = 256; // longer users are identified by their prefix
+
+// The fingerprints of a probed target (responder, port, called user) and of its host and user.
+struct target_fingerprints {
+    std::uint32_t target = 0, host = 0, user = 0;
+};
+inline target_fingerprints fingerprints_of_target(const record_view& v, std::string_view user, std::uint64_t seed) noexcept {
+    const std::uint64_t host_hash = hash_address(v.server, seed);
+    const std::uint64_t user_hash = hash_bytes(head(user, max_hashed_user), seed);
+    return {fingerprint_set::key_of(hash_combine(hash_combine(host_hash, v.server_port), user_hash)),
+            fingerprint_set::key_of(host_hash), fingerprint_set::key_of(user_hash)};
+}
 // A target that accepted once (2xx) is reported as accepted: that is the finding.
 inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t fresh) noexcept {
     if (fresh == 0) return kept;
@@ -189,13 +200,8 @@ void scan_detector<Record, Clock, Allocator>::on_request(const record_view& v, c
     // target's fingerprints would change nothing.
     if (!s->heavy || !s->heavy->targets.saturated()) {
         const std::string_view user = detail::called_user(v);
-        const std::uint64_t seed = hash_seed_;
-        const std::uint64_t host_hash = detail::hash_address(v.server, seed);
-        const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), seed);
-        const std::uint64_t target_hash =
-            detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash);
-        add_target(*s, v, detail::fingerprint_set::key_of(target_hash), detail::fingerprint_set::key_of(host_hash),
-                   detail::fingerprint_set::key_of(user_hash), user);
+        const detail::target_fingerprints f = detail::fingerprints_of_target(v, user, hash_seed_);
+        add_target(*s, v, f.target, f.host, f.user, user);
     }
     if (s->heavy) {
         note_user_agent(*s->heavy, v);
@@ -279,12 +285,7 @@ void scan_detector<Record, Clock, Allocator>::on_answer(const record_view& v, co
                                              bool failure, std::uint16_t status) {
     source_type* s = table_.find(k.key, k.hash, k.position_hint);
     if (s == nullptr) return;
-    const std::string_view user = detail::called_user(v);
-    const std::uint64_t seed = hash_seed_;
-    const std::uint64_t host_hash = detail::hash_address(v.server, seed);
-    const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), seed);
-    const std::uint32_t target_key = detail::fingerprint_set::key_of(
-        detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash));
+    const std::uint32_t target_key = detail::fingerprints_of_target(v, detail::called_user(v), hash_seed_).target;
     const std::uint32_t flags = (success ? 1u : 0u) | (failure ? 2u : 0u);
     if (!s->heavy) {
         if (s->target_key != target_key) return;

@@ -8,10 +8,11 @@
 #                             (User-Agent pplsip), 1 to 3 each, 4 s apart, over
 #                             extensions 100-159 at the registrar 127.0.0.20
 #                             (kamailio pbx.cfg: 401 for 100-109, 404 else)
-#   campaign-legit.pcap       36 SIPp phones 127.0.3.1-36 of one User-Agent
+#   campaign-legit.pcap.gz    36 SIPp phones 127.0.3.1-36 of one User-Agent
 #                             registering (digest) and calling through the proxy
 #                             127.0.0.10 to the registrar and a SIPp gateway,
 #                             and an OPTIONS monitor 127.0.3.200 polling three trunks
+#                             (550 KB of SIP as a capture: committed gzipped)
 # Usage: make-campaign-captures.sh [OUTDIR]   (root; sipvicious, kamailio,
 # sip-tester and tcpdump installed; LAB=../shared/traffic-lab by default)
 set -euo pipefail
@@ -110,4 +111,5 @@ for i in $(seq 1 36); do
 done
 sleep 35
 stop_capture
-ls -l "$out"/campaign-*.pcap
+gzip -9 -n -f "$out/campaign-legit.pcap"
+ls -l "$out"/campaign-*
