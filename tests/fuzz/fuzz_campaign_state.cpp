@@ -24,30 +24,13 @@ sipdetect::campaign_config small_campaign_config() {
     return c;
 }
 
-void load_bundle(const std::string& image) {
-    static const fuzz::temp_file file("bundle");
-    file.write(reinterpret_cast<const std::uint8_t*>(image.data()), image.size());
-    sipdetect::scan_detector<fuzz::message_record> scan;
-    sipdetect::proxy_detector<fuzz::message_record> proxy;
-    sipdetect::campaign_detector<fuzz::message_record> campaign;
-    const std::string before = fuzz::image_of(scan) + fuzz::image_of(proxy) + fuzz::image_of(campaign);
-    try {
-        FUZZ_CHECK(sipdetect::load_state_file(file.path(), scan, proxy, campaign));
-    } catch (const sipdetect::state_error&) {
-        FUZZ_CHECK_MSG(fuzz::image_of(scan) + fuzz::image_of(proxy) + fuzz::image_of(campaign) == before,
-                       "a failed bundle load changed a detector");
-        return;
-    }
-    fuzz::check_caps(campaign);
-    for (const auto& e : campaign.flush()) fuzz::check_event(e, campaign.config(), false);
-}
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     if (text.starts_with(sipdetect::detail::state_bundle_magic)) {
-        load_bundle(std::string(text));
+        fuzz::load_bundle<sipdetect::scan_detector<fuzz::message_record>, sipdetect::proxy_detector<fuzz::message_record>,
+                          sipdetect::campaign_detector<fuzz::message_record>>(std::string(text));
         return 0;
     }
     static const sipdetect::campaign_config small = small_campaign_config();
