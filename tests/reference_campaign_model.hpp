@@ -65,6 +65,7 @@ private:
         std::string user_agent;
         std::vector<source_key> members; // in the order they joined
         sipdetect::record_time last_seen{};
+        bool dirty = false;
         bool active = false, start_pending = false, changed = false;
         std::uint64_t event_id = 0;
         sipdetect::record_time last_emitted{};
@@ -157,7 +158,10 @@ private:
             changed = true;
         }
         g.last_seen = std::max(g.last_seen, v.time);
-        if (changed) recount(g, v.time);
+        if (changed && !g.dirty) {
+            g.dirty = true;
+            dirty_.push_back(s.fp);
+        }
     }
 
     void on_answer(const source_key& key) {
@@ -183,7 +187,9 @@ private:
             g->second.members.erase(std::find(g->second.members.begin(), g->second.members.end(), key));
     }
 
-    void recount(group& g, sipdetect::record_time now) {
+    // Counted at each poll, over the window ending at the group's latest probe.
+    void recount(group& g) {
+        const sipdetect::record_time now = g.last_seen;
         std::set<target> targets;
         std::set<std::string> hosts, users;
         std::uint32_t sources = 0;
@@ -242,6 +248,22 @@ private:
 
     std::vector<sipdetect::campaign_event> emit(sipdetect::record_time now, bool end_all) {
         using namespace sipdetect;
+        // Counted when an event can follow: a group not yet a campaign at once,
+        // an active one when its start, update or end is due.
+        std::vector<fingerprint> still_dirty;
+        for (const fingerprint& fp : dirty_) {
+            const auto g = groups_.find(fp);
+            if (g == groups_.end() || !g->second.dirty) continue;
+            const group& c = g->second;
+            if (c.active && !c.start_pending && !end_all && now - c.last_seen < cfg_.event_idle_timeout &&
+                now - c.last_emitted < cfg_.update_interval) {
+                still_dirty.push_back(fp);
+                continue;
+            }
+            recount(g->second);
+            g->second.dirty = false;
+        }
+        dirty_ = still_dirty;
         std::vector<campaign_event> out;
         std::vector<fingerprint> ended;
         for (const fingerprint& fp : active_) {
@@ -303,6 +325,7 @@ private:
     std::map<source_key, source> sources_;
     std::map<fingerprint, group> groups_;
     std::vector<fingerprint> active_;
+    std::vector<fingerprint> dirty_;
     sipdetect::record_time last_sweep_ = sipdetect::record_time::min();
     std::uint64_t next_id_ = 1;
     mutable sipdetect::campaign_stats stats_;

@@ -182,12 +182,13 @@ struct campaign_group {
     allocated_string<Allocator> user_agent, from_user, from_host;
     std::vector<source_key, rebound_allocator<Allocator, source_key>> members;
     record_time last_seen{}; // the latest member request
+    bool dirty = false;      // a member probed since the last recount: listed in the detector's dirty_
     bool active = false;
     bool start_pending = false;
     bool changed = false; // counts changed since the last emitted event
     std::uint64_t event_id = 0;
     record_time last_emitted{};
-    // The latest count over the window (recount()).
+    // The latest count over the window ending at last_seen (recount()).
     std::uint32_t sources = 0, hosts = 0, users = 0, targets = 0;
 
     fingerprint_key key() const noexcept { return fingerprint_key{fingerprint}; }
@@ -266,7 +267,9 @@ private:
     void leave_group(source_type& s) noexcept;
     void unlist(const source_type& s) noexcept; // from its group's members
 
-    void recount(group_type& g, record_time now);
+    void mark_dirty(group_type& g);
+    void recount_dirty(record_time now, bool end_all);
+    void recount(group_type& g);
     campaign_event make_event(scan_phase phase, const group_type& g) const;
     std::vector<campaign_event> emit(bool end_all);
     void end_campaign(const detail::fingerprint_key& key) noexcept;
@@ -277,6 +280,12 @@ private:
     source_table sources_;
     group_table groups_;
     group_list active_; // groups with an active campaign, few
+    // Groups a member probed since their last count, in the order they were
+    // first probed (after an allocation failure in recount_dirty() it may
+    // also hold groups counted since; their dirty flag is clear).
+    group_list dirty_;
+    // recount()'s working lists, kept to spare an allocation per count.
+    std::vector<std::uint32_t, detail::rebound_allocator<Allocator, std::uint32_t>> count_targets_, count_hosts_, count_users_;
 };
 
 SIPDETECT_NAMESPACE_END

@@ -124,7 +124,7 @@ template <class Group> std::string fingerprint_text(const Group& g) {
 }
 
 // Distinct values of a list, sorting it.
-inline std::uint32_t distinct_count(std::vector<std::uint32_t>& keys) {
+template <class Keys> std::uint32_t distinct_count(Keys& keys) {
     std::sort(keys.begin(), keys.end());
     return static_cast<std::uint32_t>(std::unique(keys.begin(), keys.end()) - keys.begin());
 }
@@ -138,7 +138,10 @@ campaign_detector<Record, Clock, Allocator>::campaign_detector(campaign_config c
       enabled_submethods_(detail::submethod_mask(config_)),
       sources_(detail::source_key_hasher{hash_seed_}, typename source_table::allocator_type(alloc_)),
       groups_(detail::fingerprint_key_hasher{hash_seed_}, typename group_table::allocator_type(alloc_)),
-      active_(typename group_list::allocator_type(alloc_)) {}
+      active_(typename group_list::allocator_type(alloc_)), dirty_(typename group_list::allocator_type(alloc_)),
+      count_targets_(typename decltype(count_targets_)::allocator_type(alloc_)),
+      count_hosts_(typename decltype(count_hosts_)::allocator_type(alloc_)),
+      count_users_(typename decltype(count_users_)::allocator_type(alloc_)) {}
 
 template <class Record, detector_clock Clock, class Allocator>
 bool campaign_detector<Record, Clock, Allocator>::key_of(const record_view& v, detail::source_key& key) const noexcept {
@@ -231,7 +234,15 @@ void campaign_detector<Record, Clock, Allocator>::on_request(const record_view& 
     }
     if (g == nullptr) return;
     g->last_seen = std::max(g->last_seen, v.time);
-    if (changed) recount(*g, v.time);
+    if (changed) mark_dirty(*g);
+}
+
+template <class Record, detector_clock Clock, class Allocator>
+void campaign_detector<Record, Clock, Allocator>::mark_dirty(group_type& g) {
+    if (g.dirty) return;
+    detail::make_room_for_one(dirty_);
+    dirty_.push_back(g.key());
+    g.dirty = true;
 }
 
 template <class Record, detector_clock Clock, class Allocator>
@@ -284,6 +295,7 @@ auto campaign_detector<Record, Clock, Allocator>::admit_group(const detail::fing
         }
         for (const detail::source_key& m : vg->members)
             if (source_type* s = sources_.find(m)) s->member = false;
+        if (vg->dirty) dirty_.erase(std::find(dirty_.begin(), dirty_.end(), *victim));
         groups_.erase(*victim);
         ++stats_.groups_evicted;
     }
@@ -328,11 +340,44 @@ void campaign_detector<Record, Clock, Allocator>::unlist(const source_type& s) n
     if (at != g->members.end()) g->members.erase(at);
 }
 
-// The group's counts over its members' probes within the window ending at
-// `now`; a group reaching both thresholds becomes an active campaign.
+// Groups are counted at polls, not at each probe: a count walks every
+// member's targets, and a group of a thousand members probing at once would
+// otherwise be walked a thousand times a second. A group not yet a campaign
+// is counted at the first poll after a probe, to start it; an active one only
+// when it has an event due (its update, its end), so a large campaign is
+// walked once per update_interval. The window ends at the group's latest
+// probe, so a count is the same whenever it is made.
 template <class Record, detector_clock Clock, class Allocator>
-void campaign_detector<Record, Clock, Allocator>::recount(group_type& g, record_time now) {
-    std::vector<std::uint32_t> targets, hosts, users;
+void campaign_detector<Record, Clock, Allocator>::recount_dirty(record_time now, bool end_all) {
+    group_list still_dirty{typename group_list::allocator_type(alloc_)};
+    still_dirty.reserve(dirty_.size());
+    for (const detail::fingerprint_key& key : dirty_) {
+        group_type* g = groups_.find(key);
+        if (g == nullptr || !g->dirty) continue;
+        const bool event_due = !g->active || g->start_pending || end_all ||
+                               now - g->last_seen >= config_.event_idle_timeout ||
+                               now - g->last_emitted >= config_.update_interval;
+        if (!event_due) {
+            still_dirty.push_back(key);
+            continue;
+        }
+        recount(*g);
+        g->dirty = false;
+    }
+    dirty_.swap(still_dirty);
+}
+
+// The group's counts over its members' probes within the window ending at
+// its latest probe; a group reaching both thresholds becomes an active campaign.
+template <class Record, detector_clock Clock, class Allocator>
+void campaign_detector<Record, Clock, Allocator>::recount(group_type& g) {
+    const record_time now = g.last_seen;
+    auto& targets = count_targets_;
+    auto& hosts = count_hosts_;
+    auto& users = count_users_;
+    targets.clear();
+    hosts.clear();
+    users.clear();
     std::uint32_t sources = 0;
     for (const detail::source_key& key : g.members) {
         const source_type* s = sources_.find(key);
@@ -418,6 +463,7 @@ std::vector<campaign_event> campaign_detector<Record, Clock, Allocator>::emit(bo
     record_time now{};
     try {
         now = this->poll_now();
+        recount_dirty(now, end_all);
         for (const detail::fingerprint_key& key : active_) {
             const group_type& g = *groups_.find(key);
             if (g.start_pending) out.push_back(make_event(scan_phase::start, g));
@@ -515,10 +561,19 @@ template <> struct config_schema<campaign_config> {
     static const auto& counters() noexcept { return saved_campaign_counters; }
 };
 
+// Whether a list of group keys read from a state file names one twice (sorting a copy).
+template <class Keys> bool any_repeated_fingerprint(const Keys& list) {
+    std::vector<std::uint64_t> values;
+    values.reserve(list.size());
+    for (const fingerprint_key& key : list) values.push_back(key.value);
+    std::sort(values.begin(), values.end());
+    return std::adjacent_find(values.begin(), values.end()) != values.end();
+}
+
 // Smallest saved sizes, against which counts are checked before anything is read.
 inline constexpr std::size_t min_saved_campaign_source = 16 + 1 + 1 + 1 + 8 + 8 + 8 + 8 + 8;
 inline constexpr std::size_t min_saved_probed_target = 4 + 4 + 4 + 8;
-inline constexpr std::size_t min_saved_campaign_group = 8 + 1 + 4 + 1 + 1 + 4 + 4 + 4 + 8 + 8 + 1 + 1 + 1 + 8 + 8 + 16;
+inline constexpr std::size_t min_saved_campaign_group = 8 + 1 + 4 + 1 + 1 + 4 + 4 + 4 + 8 + 8 + 1 + 1 + 1 + 1 + 8 + 8 + 16;
 
 } // namespace detail
 
@@ -559,6 +614,7 @@ void campaign_detector<Record, Clock, Allocator>::save(std::ostream& out) const 
                 w.u8(m.tag);
             }
             w.time(g.last_seen);
+            w.boolean(g.dirty);
             w.boolean(g.active);
             w.boolean(g.start_pending);
             w.boolean(g.changed);
@@ -571,6 +627,11 @@ void campaign_detector<Record, Clock, Allocator>::save(std::ostream& out) const 
         });
         w.u64(active_.size());
         for (const detail::fingerprint_key& key : active_) w.u64(key.value);
+        std::uint64_t dirty = 0;
+        groups_.for_each([&](const group_type& g) { dirty += g.dirty ? 1 : 0; });
+        w.u64(dirty);
+        for (const detail::fingerprint_key& key : dirty_)
+            if (const group_type* g = groups_.find(key); g != nullptr && g->dirty) w.u64(key.value);
     });
 }
 
@@ -621,6 +682,7 @@ load_report campaign_detector<Record, Clock, Allocator>::load(std::istream& in) 
     const std::uint64_t n_groups = r.count(config_.max_groups, detail::min_saved_campaign_group, "group");
     std::size_t members_listed = 0;
     std::size_t active_groups = 0;
+    std::size_t dirty_groups = 0;
     for (std::uint64_t n = 0; n < n_groups; ++n) {
         const detail::fingerprint_key key{r.u64()};
         const auto [g, added] = groups.try_emplace(key);
@@ -654,6 +716,8 @@ load_report campaign_detector<Record, Clock, Allocator>::load(std::istream& in) 
         if (detail::any_repeated(g->members)) r.fail("group member listed twice");
         members_listed += g->members.size();
         g->last_seen = r.time_until(newest);
+        g->dirty = r.boolean();
+        dirty_groups += g->dirty ? 1 : 0;
         g->active = r.boolean();
         g->start_pending = r.boolean();
         g->changed = r.boolean();
@@ -678,16 +742,23 @@ load_report campaign_detector<Record, Clock, Allocator>::load(std::istream& in) 
         if (g == nullptr || !g->active) r.fail("active campaign without an active group");
         active.push_back(key);
     }
-    std::vector<std::uint64_t> active_values;
-    for (const detail::fingerprint_key& key : active) active_values.push_back(key.value);
-    std::sort(active_values.begin(), active_values.end());
-    if (std::adjacent_find(active_values.begin(), active_values.end()) != active_values.end())
-        r.fail("active campaign listed twice");
+    if (detail::any_repeated_fingerprint(active)) r.fail("active campaign listed twice");
+    group_list dirty{typename group_list::allocator_type(alloc_)};
+    const std::uint64_t n_dirty = r.count(n_groups, 8, "group to recount");
+    for (std::uint64_t n = 0; n < n_dirty; ++n) {
+        const detail::fingerprint_key key{r.u64()};
+        const group_type* g = groups.find(key);
+        if (g == nullptr || !g->dirty) r.fail("group to recount without its flag");
+        dirty.push_back(key);
+    }
+    if (detail::any_repeated_fingerprint(dirty)) r.fail("group to recount listed twice");
+    if (dirty.size() != dirty_groups) r.fail("groups to recount missing from their list");
     if (active.size() != active_groups) r.fail("active groups missing from the active list");
     r.finish();
     sources_ = std::move(sources);
     groups_ = std::move(groups);
     active_ = std::move(active);
+    dirty_ = std::move(dirty);
     return this->commit_head(std::move(head));
 }
 
