@@ -67,9 +67,9 @@ SIPCAMPAIGN (distributed low-rate scans):
 
 State:
   --state FILE              load the detectors from FILE if it exists, save
-                            them there atomically at exit; scans still active
-                            at the end are kept open in the state instead of
-                            being closed
+                            them there atomically at exit; scans and
+                            campaigns still active at the end are kept open
+                            in the state instead of being closed
 
   --help                    this text
   --version                 the version
