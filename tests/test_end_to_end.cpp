@@ -701,3 +701,32 @@ TEST_CASE("campaign state: a capture split with --state between the pieces gives
         }
     }
 }
+
+TEST_CASE("lab campaigns: each capture's IPFIX export (real ipfixprobe and ipfixcol2) gives its events") {
+    auto summary = [](const run_result& r) {
+        std::vector<std::string> out;
+        for (const auto& e : r.events)
+            out.push_back(e["detector"].get<std::string>() + " " + e["event"].get<std::string>() + " " +
+                          e.value("source", std::string()) + " " + e["submethod"].get<std::string>() + " " +
+                          e.value("kind", std::string()) + " " + e.value("sources", nlohmann::json(0)).dump() + " " +
+                          e.value("targets", nlohmann::json(0)).dump());
+        return out;
+    };
+    scratch_file legit_pcap("legit.pcap"), legit_ipfix("legit.ipfix");
+    REQUIRE(std::system(("gzip -dc " + quoted(campaign_capture("campaign-legit.pcap.gz").string()) + " > " +
+                         legit_pcap.arg() + " && gzip -dc " +
+                         quoted(campaign_capture("campaign-legit.ipfix.gz").string()) + " > " + legit_ipfix.arg())
+                            .c_str()) == 0);
+    const std::vector<std::pair<std::filesystem::path, std::filesystem::path>> pairs{
+        {campaign_capture("campaign-horizontal.ipfix"), campaign_capture("campaign-horizontal.pcap")},
+        {campaign_capture("campaign-vertical.ipfix"), campaign_capture("campaign-vertical.pcap")},
+        {legit_ipfix.path(), legit_pcap.path()}};
+    for (const auto& [ipfix, pcap] : pairs) {
+        INFO(ipfix);
+        const auto from_ipfix = run_on(ipfix);
+        const auto from_pcap = run_on(pcap);
+        CHECK(from_ipfix.exit_code == 0);
+        CHECK(summary(from_ipfix) == summary(from_pcap));
+        CHECK(!from_pcap.events.empty());
+    }
+}

@@ -13,6 +13,7 @@
 #                             127.0.0.10 to the registrar and a SIPp gateway,
 #                             and an OPTIONS monitor 127.0.3.200 polling three trunks
 #                             (550 KB of SIP as a capture: committed gzipped)
+# and each one's IPFIX export (campaign-*.ipfix, the legitimate one gzipped).
 # Usage: make-campaign-captures.sh [OUTDIR]   (root; sipvicious, kamailio,
 # sip-tester and tcpdump installed; LAB=../shared/traffic-lab by default)
 set -euo pipefail
@@ -111,5 +112,9 @@ for i in $(seq 1 36); do
 done
 sleep 35
 stop_capture
-gzip -9 -n -f "$out/campaign-legit.pcap"
+# Their IPFIX exports, by the real ipfixprobe and ipfixcol2 (../shared/third_party; TP: their prefix).
+for name in campaign-horizontal campaign-vertical campaign-legit; do
+    bash "$lab/../third_party/pcap2ipfix.sh" "${TP:-/work/tp}" "$out/$name.pcap" "$out/$name.ipfix"
+done
+gzip -9 -n -f "$out/campaign-legit.pcap" "$out/campaign-legit.ipfix"
 ls -l "$out"/campaign-*
