@@ -219,7 +219,7 @@ outcome run_pieces(const std::vector<fs::path>& pieces, const std::string& optio
 
 bool left_something(const std::vector<std::string>& pending) {
     return std::any_of(pending.begin(), pending.end(),
-                       [](const std::string& p) { return p != "open scans: 0, pending proxy verdicts: 0"; });
+                       [](const std::string& p) { return p != "open scans: 0, pending proxy verdicts: 0, open campaigns: 0"; });
 }
 
 // Checks one stream cut into `pieces` against the whole; returns whether a cut left work pending.
@@ -385,11 +385,11 @@ TEST_CASE("a synthetic three-week season cut where scans and verdicts are pendin
         const outcome split = run_pieces(pieces, options, &state, false, dir.path());
         // What each cut left pending, as the program says it.
         REQUIRE(split.pending.size() == 5);
-        CHECK(split.pending[0] == "open scans: 1, pending proxy verdicts: 0");
-        CHECK(split.pending[1] == "open scans: 0, pending proxy verdicts: 1");
+        CHECK(split.pending[0] == "open scans: 1, pending proxy verdicts: 0, open campaigns: 0");
+        CHECK(split.pending[1] == "open scans: 0, pending proxy verdicts: 1, open campaigns: 0");
         // The fast scanner's REGISTERs crossed the URI minimum too: its verdict, which SIPSCAN will refuse, waits.
-        CHECK(split.pending[2] == "open scans: 1, pending proxy verdicts: 1");
-        CHECK(split.pending[3] == "open scans: 0, pending proxy verdicts: 1");
+        CHECK(split.pending[2] == "open scans: 1, pending proxy verdicts: 1, open campaigns: 0");
+        CHECK(split.pending[3] == "open scans: 0, pending proxy verdicts: 1, open campaigns: 0");
         check_continuity({whole}, pieces, options, dir.path());
     }
 }

@@ -5,6 +5,7 @@
 // reported, the scanner is still found, and output stays well-formed.
 #include "catch.hpp"
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/json.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
@@ -124,6 +125,65 @@ TEST_CASE("spoofed flood: 10 M random sources, memory within the caps, the scann
         // Memory: the two tables at their capped size, plus growth while doubling.
         const std::uint64_t steady = s.memory_bytes + p.memory_bytes;
         CHECK(steady < 64u * 1024 * 1024);
+        if (counting::active) {
+            const std::size_t peak = counting::peak_bytes.load() - before;
+            INFO("peak " << peak << " bytes, steady " << steady << " bytes");
+            CHECK(peak <= steady * 2);
+        } else {
+            WARN("SKIPPED: peak heap check (the sanitizer owns the allocator)");
+        }
+    }
+}
+
+TEST_CASE("spoofed campaign flood: random sources with random fingerprints form nothing, memory within the caps") {
+    campaign_config cc;
+    cc.max_tracked = 50'000;
+    cc.max_groups = 20'000;
+    const std::size_t before = counting::live_bytes.load();
+    counting::peak_bytes.store(before);
+    {
+        campaign_detector<flood_record> campaigns(cc);
+        rng r{11};
+        const char* env = std::getenv("SIPDETECT_FLOOD_RECORDS");
+        const std::uint64_t flood = (env != nullptr ? std::strtoull(env, nullptr, 10) : 10'000'000) / 5;
+        REQUIRE(flood >= 200'000);
+        char from[64], agent[64];
+        flood_record f;
+        f.to_uri = "sip:100@victim";
+        std::vector<campaign_event> found;
+        for (std::uint64_t i = 0; i < flood + 60; ++i) {
+            const std::uint64_t x = r.next();
+            f.time = record_time_from_micros(1'700'000'000'000'000 + static_cast<std::int64_t>(i) * 100);
+            if (i >= flood) {
+                // The tail: 30 sources of one tool, two hosts each.
+                f.src = ip_address::from_v4(0xcb007100u + static_cast<std::uint32_t>((i - flood) / 2));
+                f.dst = ip_address::from_v4(0xc6336400u + static_cast<std::uint32_t>(i - flood));
+                f.from_uri = "sip:100@1.1.1.1";
+                f.user_agent = "friendly-scanner";
+            } else {
+                f.src = ip_address::from_v4(static_cast<std::uint32_t>(x >> 32));
+                f.dst = ip_address::from_v4(0x0a000001u + static_cast<std::uint32_t>(x % 4096));
+                const int n = std::snprintf(from, sizeof from, "sip:%u@spoofed", static_cast<unsigned>(x >> 44));
+                f.from_uri = std::string_view(from, static_cast<std::size_t>(n));
+                const int m = std::snprintf(agent, sizeof agent, "agent-%u", static_cast<unsigned>(x & 0xfffff));
+                f.user_agent = std::string_view(agent, static_cast<std::size_t>(m));
+            }
+            campaigns.feed(f);
+            if (i % 10'000 == 0)
+                for (auto& e : campaigns.poll()) found.push_back(std::move(e));
+        }
+        for (auto& e : campaigns.flush()) found.push_back(std::move(e));
+        const auto s = campaigns.stats();
+        CHECK(s.tracked <= cc.max_tracked);
+        CHECK(s.groups <= cc.max_groups);
+        CHECK(s.sources_evicted >= flood - cc.max_tracked);
+        // Only the tail's campaign: nothing of the flood.
+        REQUIRE(found.size() == 2);
+        CHECK(found[1].phase == scan_phase::end);
+        CHECK(found[1].sources == 30);
+        CHECK(found[1].hosts == 60);
+        const std::uint64_t steady = s.memory_bytes;
+        CHECK(steady < 32u * 1024 * 1024);
         if (counting::active) {
             const std::size_t peak = counting::peak_bytes.load() - before;
             INFO("peak " << peak << " bytes, steady " << steady << " bytes");

@@ -58,7 +58,10 @@ void apply(plugin_config& c, int id, std::string_view value) {
         break;
     case submethods: parse_submethods("submethods", value, c.scan); break;
     case scan_filter: c.scan.destination_filter = parse_cidrs("scanFilter", value); break;
-    case max_tracked: set_max_tracked("maxTracked", value, c.scan, c.proxy); break;
+    case max_tracked:
+        set_max_tracked("maxTracked", value, c.scan, c.proxy);
+        c.campaign.max_tracked = c.scan.max_tracked;
+        break;
     case proxy_min_uris:
         c.proxy.min_uris = parse_integer<std::uint32_t>("proxyMinUris", value);
         check_config("proxyMinUris", c.proxy);
@@ -111,6 +114,8 @@ plugin_config parse_plugin_config(const char* params) {
     if (root == nullptr) throw sipdetect_cli::usage_error{fds_xml_last_err(parser.get())};
     const fds_xml_cont* content = nullptr;
     while (fds_xml_next(root, &content) != FDS_EOC) apply(c, content->id, content->ptr_string);
+    // SIPCAMPAIGN runs with the program's defaults, following the SIPSCAN settings.
+    sipdetect_cli::follow_scan_settings("threshold", c.campaign, c.scan, true);
     return c;
 }
 

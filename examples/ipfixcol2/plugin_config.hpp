@@ -4,6 +4,7 @@
 
 #include "output_options.hpp"
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
@@ -24,6 +25,7 @@ inline sipdetect_cli::output_options json_to_standard_output() {
 struct plugin_config {
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
+    sipdetect::campaign_config campaign; // follows scan (sipdetect_cli::follow_scan_settings)
     std::optional<std::string> state;          // loaded at start, saved at checkpoints and at shutdown
     std::chrono::seconds checkpoint_interval{300}; // 0: saved only at shutdown
     sipdetect_cli::output_options output = json_to_standard_output(); // format, and the file appended to

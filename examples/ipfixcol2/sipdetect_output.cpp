@@ -51,6 +51,7 @@ using sipdetect_ipfixcol2::decode_result;
 using sipdetect_ipfixcol2::plugin_config;
 using scan_type = sipdetect::scan_detector<sipdetect_cli::input_record>;
 using proxy_type = sipdetect::proxy_detector<sipdetect_cli::input_record>;
+using campaign_type = sipdetect::campaign_detector<sipdetect_cli::input_record>;
 
 void log(ipx_ctx_t* ctx, ipx_verb_level level, const std::string& text) {
     if (ipx_ctx_verb_get(ctx) >= level) ipx_verb_ctx_print(level, ctx, "%s", text.c_str());
@@ -77,9 +78,12 @@ class sipdetect_output {
 public:
     sipdetect_output(ipx_ctx_t* ctx, plugin_config config)
         : ctx_(ctx), config_(std::move(config)), scans_(config_.scan), proxies_(config_.proxy),
+          campaigns_(config_.campaign),
           reorder_(config_.reorder_window, reorder_max_bytes), print_(open_output()), batch_(batch_size) {
         for (const std::string& notice : config_.notices) log(ctx_, IPX_VERB_WARNING, notice);
         load_state();
+        // After loading: loading assigns freshly loaded detectors, which carry no link.
+        proxies_.refuse_scanners_of(scans_); // a source SIPSCAN holds as a scanner is not a proxy
         late_before_ = {scans_.stats().late_dropped, proxies_.stats().late_dropped};
     }
 
@@ -125,17 +129,20 @@ public:
     }
 
     // As the program ends: every held record analysed; then, with a state
-    // file, what is still open continues in the next run (poll and save);
+    // file, what is still open continues in the next run (saved, not polled);
     // without, every active scan ends.
     void shutdown() {
         while (!reorder_.empty()) release_earliest();
         feed();
         if (config_.state) {
-            poll();
+            // Not polled here: the next start polls where one uninterrupted run would (as sipdetect --state).
             save_state();
         } else {
+            // The proxies first: their verdicts ask SIPSCAN about scans its flush() ends.
+            const std::vector<sipdetect::proxy_event> proxy_events = proxies_.flush();
             print_(scans_.flush());
-            print_(proxies_.flush());
+            print_(proxy_events);
+            print_(campaigns_.flush());
         }
         summary();
     }
@@ -157,7 +164,8 @@ private:
         if (!config_.state) return;
         try {
             sipdetect::load_report report;
-            if (sipdetect::load_state_file_reporting(*config_.state, &report, scans_, proxies_) &&
+            // A state saved before SIPCAMPAIGN existed holds SIPSCAN and SIPPROXY only: campaigns start fresh.
+            if (sipdetect::load_state_file_upgrading(*config_.state, &report, 2, scans_, proxies_, campaigns_) &&
                 !report.config_differences.empty())
                 log(ctx_, IPX_VERB_WARNING,
                     fmt::format("state {}: saved with other settings for: {}; the <params> apply", *config_.state,
@@ -169,7 +177,7 @@ private:
 
     void save_state() {
         try {
-            sipdetect::save_state_file(*config_.state, scans_, proxies_);
+            sipdetect::save_state_file(*config_.state, scans_, proxies_, campaigns_);
         } catch (const sipdetect::state_error& e) {
             log(ctx_, IPX_VERB_ERROR, fmt::format("state: {}", e.what()));
         }
@@ -193,7 +201,8 @@ private:
     }
 
     void feed() {
-        sipdetect::feed_all(std::span<const sipdetect_cli::input_record>(batch_.data(), filled_), scans_, proxies_);
+        sipdetect::feed_all(std::span<const sipdetect_cli::input_record>(batch_.data(), filled_), scans_, proxies_,
+                            campaigns_);
         for (std::size_t i = 0; i < filled_; ++i) sipdetect_ipfixcol2::shed_large_strings(batch_[i]);
         filled_ = 0;
     }
@@ -201,6 +210,7 @@ private:
     void poll() {
         print_(scans_.poll());
         print_(proxies_.poll());
+        print_(campaigns_.poll());
     }
 
     void summary() const {
@@ -229,6 +239,7 @@ private:
     plugin_config config_;
     scan_type scans_;
     proxy_type proxies_;
+    campaign_type campaigns_;
     sipdetect_ipfixcol2::reorder_buffer reorder_;
     sipdetect_cli::event_printer print_;
     std::vector<sipdetect_cli::input_record> batch_; // reused: the records keep their strings' capacity

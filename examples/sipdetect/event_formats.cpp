@@ -185,12 +185,18 @@ std::string proxy_summary(const sipdetect::proxy_event& e) {
                        e.successes, e.answers_judged ? "" : " (the input carried no answers)");
 }
 
-// Scan start is what an operator acts on; its updates and end follow it.
-syslog_severity severity_of(const sipdetect::scan_event& e) {
-    return e.phase == sipdetect::scan_phase::start ? syslog_severity::warning : syslog_severity::notice;
+std::string campaign_summary(const sipdetect::campaign_event& e) {
+    return fmt::format("sipcampaign #{} {}: {} sources sharing a fingerprint sent {} {} requests to {} targets ({} hosts, "
+                       "{} users)",
+                       e.id, e.phase, e.sources, e.requests, upper(to_string(e.submethod)), e.targets, e.hosts, e.users);
 }
 
-int cef_severity(const sipdetect::scan_event& e) { return e.phase == sipdetect::scan_phase::start ? 6 : 5; }
+// A start is what an operator acts on; updates and the end follow it.
+syslog_severity severity_of(sipdetect::scan_phase phase) {
+    return phase == sipdetect::scan_phase::start ? syslog_severity::warning : syslog_severity::notice;
+}
+
+int cef_severity(sipdetect::scan_phase phase) { return phase == sipdetect::scan_phase::start ? 6 : 5; }
 constexpr int cef_proxy_severity = 4;
 
 } // namespace
@@ -233,7 +239,7 @@ std::string event_formatter::random_uuid() {
 }
 
 formatted_event event_formatter::operator()(const sipdetect::scan_event& e) {
-    formatted_event out{{}, "sipscan", severity_of(e)};
+    formatted_event out{{}, "sipscan", severity_of(e.phase)};
     switch (format_) {
     case event_format::text: out.line = fmt::format("{}", e); break;
     case event_format::json: out.line = sipdetect::to_json(e); break;
@@ -257,7 +263,7 @@ formatted_event event_formatter::operator()(const sipdetect::scan_event& e) {
     }
     case event_format::cef: {
         cef_line line(fmt::format("sipscan:{}", e.submethod),
-                      fmt::format("SIP {} scan {}", upper(to_string(e.submethod)), e.phase), cef_severity(e));
+                      fmt::format("SIP {} scan {}", upper(to_string(e.submethod)), e.phase), cef_severity(e.phase));
         line.time("rt", e.last_seen).time("start", e.first_seen).time("end", e.last_seen).source(e.source);
         if (e.hosts == 1 && !e.sample.empty() && e.sample.front().host.is_v4())
             line.ext("dst", e.sample.front().host.to_string()).ext("dpt", std::uint64_t{e.sample.front().port});
@@ -316,6 +322,52 @@ formatted_event event_formatter::operator()(const sipdetect::proxy_event& e) {
             .custom("cs5", "fromUriSample", joined(e.uri_sample, "\n"))
             .custom("cn1", "uris", std::to_string(e.uris))
             .custom("cn2", "successes", std::to_string(e.successes));
+        out.line = line.done();
+        break;
+    }
+    }
+    return out;
+}
+
+formatted_event event_formatter::operator()(const sipdetect::campaign_event& e) {
+    formatted_event out{{}, "sipcampaign", severity_of(e.phase)};
+    switch (format_) {
+    case event_format::text: out.line = fmt::format("{}", e); break;
+    case event_format::json: out.line = sipdetect::to_json(e); break;
+    case event_format::idea: {
+        std::string note = campaign_summary(e) + fmt::format("; they share: {}", e.fingerprint);
+        if (!e.tool.empty()) note += fmt::format("; tool {}", e.tool);
+        if (e.source_sample.size() < e.sources)
+            note += fmt::format("; Source lists a sample of {} of the {} sources", e.source_sample.size(), e.sources);
+        out.line = idea_alert({random_uuid(), "Recon.Scanning", e.last_seen, e.first_seen, e.last_seen, e.requests,
+                               fmt::format("Distributed SIP {} {} scan", upper(to_string(e.submethod)), e.kind),
+                               std::move(note), idea_endpoint(e.source_sample, {}), std::string(), "sipcampaign",
+                               sipdetect::to_json(e)},
+                              idea_node_);
+        break;
+    }
+    case event_format::cef: {
+        std::vector<std::string> sources;
+        for (const sipdetect::ip_address& a : e.source_sample) sources.push_back(a.to_string());
+        cef_line line(fmt::format("sipcampaign:{}", e.submethod),
+                      fmt::format("Distributed SIP {} scan {}", upper(to_string(e.submethod)), e.phase),
+                      cef_severity(e.phase));
+        line.time("rt", e.last_seen).time("start", e.first_seen).time("end", e.last_seen);
+        if (!e.source_sample.empty()) line.source(e.source_sample.front());
+        line.ext("app", "SIP")
+            .ext("cnt", e.requests)
+            .ext("externalId", e.id)
+            .ext("act", to_string(e.phase))
+            .ext("cat", "Recon.Scanning")
+            .ext("msg", campaign_summary(e))
+            .custom("cs1", "submethod", to_string(e.submethod))
+            .custom("cs2", "kind", to_string(e.kind))
+            .custom("cs3", "tool", e.tool)
+            .custom("cs4", "fingerprint", e.fingerprint)
+            .custom("cs5", "sourceSample", joined(sources, ", "))
+            .custom("cn1", "targets", std::to_string(e.targets))
+            .custom("cn2", "hosts", std::to_string(e.hosts))
+            .custom("cn3", "sources", std::to_string(e.sources));
         out.line = line.done();
         break;
     }

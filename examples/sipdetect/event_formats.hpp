@@ -11,6 +11,7 @@
 // overload of event_formatter.
 #pragma once
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
@@ -33,7 +34,7 @@ enum class syslog_severity : std::uint8_t { warning = 4, notice = 5 };
 // One event, formatted, with what a syslog message says about it.
 struct formatted_event {
     std::string line;        // no newline at its end, none inside
-    std::string_view msgid;  // RFC 5424 MSGID: the detector, "sipscan" or "sipproxy"
+    std::string_view msgid;  // RFC 5424 MSGID: the detector, "sipscan", "sipproxy" or "sipcampaign"
     syslog_severity severity = syslog_severity::notice;
 };
 
@@ -50,6 +51,7 @@ public:
 
     formatted_event operator()(const sipdetect::scan_event& e);
     formatted_event operator()(const sipdetect::proxy_event& e);
+    formatted_event operator()(const sipdetect::campaign_event& e);
 
     event_format format() const noexcept { return format_; }
 

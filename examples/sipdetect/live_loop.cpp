@@ -107,18 +107,20 @@ public:
 
     bool due(wall_clock::time_point now) const noexcept { return interval_ != seconds::zero() && now >= next_; }
 
-    void print(wall_clock::time_point now, std::uint64_t records, const reader_counters& input, const scan_type& scans,
-               const proxy_type& proxies) {
+    void print(wall_clock::time_point now, std::uint64_t records, const reader_counters& input,
+               const detector_set& detectors) {
         const double elapsed = std::chrono::duration<double>(now - last_).count();
-        const sipdetect::scan_stats s = scans.stats();
-        const sipdetect::proxy_stats p = proxies.stats();
+        const sipdetect::scan_stats s = detectors.scans.stats();
+        const sipdetect::proxy_stats p = detectors.proxies.stats();
+        const sipdetect::campaign_stats c = detectors.campaigns.stats();
         fmt::print(stderr,
                    "sipdetect: status: {:.1f} records/s, {} records in all; sipscan: {} sources tracked, {} scans "
-                   "started, {} ended; sipproxy: {} candidates, {} proxies, {} new-proxy events; capture: {} "
-                   "packets, {} dropped; {} records dated beyond the clock skew\n",
+                   "started, {} ended; sipproxy: {} candidates, {} proxies, {} new-proxy events; sipcampaign: {} "
+                   "groups, {} campaigns started; capture: {} packets, {} dropped; {} records dated beyond the "
+                   "clock skew\n",
                    elapsed > 0 ? static_cast<double>(records - last_records_) / elapsed : 0.0, records, s.tracked,
-                   s.events_started, s.events_ended, p.candidates, p.proxies, p.new_proxy_events, input.packets,
-                   input.capture_drops, input.beyond_clock_skew);
+                   s.events_started, s.events_ended, p.candidates, p.proxies, p.new_proxy_events, c.groups,
+                   c.events_started, input.packets, input.capture_drops, input.beyond_clock_skew);
         last_ = now;
         last_records_ = records;
         next_ = now + interval_;
@@ -140,11 +142,11 @@ public:
     }
 
     // Saves the state when due. A failed save is said and retried at the next checkpoint.
-    void maybe_save(wall_clock::time_point now, live_feeder& feeder, scan_type& scans, proxy_type& proxies) {
+    void maybe_save(wall_clock::time_point now, live_feeder& feeder, const detector_set& detectors) {
         if (interval_ == seconds::zero() || now < next_) return;
         feeder.feed_pending();
         try {
-            sipdetect::save_state_file(*state_, scans, proxies);
+            sipdetect::save_state_file(*state_, detectors.scans, detectors.proxies, detectors.campaigns);
         } catch (const sipdetect::state_error& e) {
             fmt::print(stderr, "sipdetect: checkpoint: {}\n", e.what());
         }
@@ -160,15 +162,15 @@ private:
 
 } // namespace
 
-live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source>>& sources, scan_type& scans,
-                     proxy_type& proxies, event_printer& print, const live_hooks& hooks) {
+live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source>>& sources,
+                     detector_set detectors, event_printer& print, const live_hooks& hooks) {
     // The sources are open: what opened them is no longer needed.
     if (opt.user) drop_privileges(*opt.user);
     else if (::geteuid() != 0) drop_capabilities();
     signal_pipe signals;
     live_result result;
     reader_counters ended;
-    live_feeder feeder(scans, proxies, print);
+    live_feeder feeder(detectors, print);
     status_line status(seconds(opt.status_interval));
     checkpoints checkpoint(opt);
     idle_clock idle(wall_clock::now());
@@ -246,14 +248,17 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
         }
 
         const wall_clock::time_point now = wall_clock::now();
-        if (const auto advanced = idle.advance(now, std::max(scans.watermark(), proxies.watermark()))) {
+        const sipdetect::record_time newest = std::max(
+            {detectors.scans.watermark(), detectors.proxies.watermark(), detectors.campaigns.watermark()});
+        if (const auto advanced = idle.advance(now, newest)) {
             feeder.feed_pending();
-            scans.clock().set(*advanced);
-            proxies.clock().set(*advanced);
+            detectors.scans.clock().set(*advanced);
+            detectors.proxies.clock().set(*advanced);
+            detectors.campaigns.clock().set(*advanced);
             feeder.poll();
         }
-        if (status.due(now)) status.print(now, feeder.taken(), counted(), scans, proxies);
-        checkpoint.maybe_save(now, feeder, scans, proxies);
+        if (status.due(now)) status.print(now, feeder.taken(), counted(), detectors);
+        checkpoint.maybe_save(now, feeder, detectors);
     }
     // Stopped: what the sources hold back is analysed too.
     for (const auto& source : sources) {

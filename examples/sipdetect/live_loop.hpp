@@ -47,7 +47,7 @@ struct live_result {
 // fed before it returns; what is due at the end (flush, or poll and save with
 // --state) is the caller's, as after a file run. Throws privilege_error when
 // the privileges cannot be dropped.
-live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source>>& sources, scan_type& scans,
-                     proxy_type& proxies, event_printer& print, const live_hooks& hooks = {});
+live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source>>& sources,
+                     detector_set detectors, event_printer& print, const live_hooks& hooks = {});
 
 } // namespace sipdetect_cli

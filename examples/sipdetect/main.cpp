@@ -38,6 +38,8 @@ using sipdetect_cli::event_printer;
 using sipdetect_cli::input_record;
 using sipdetect_cli::options;
 using sipdetect_cli::usage_error;
+using sipdetect_cli::campaign_type;
+using sipdetect_cli::detector_set;
 using sipdetect_cli::proxy_type;
 using sipdetect_cli::scan_type;
 
@@ -80,11 +82,13 @@ struct run_summary {
 };
 
 // Load: the detectors from --state, when the file exists. False, after saying why, on a bad state file.
-bool load(const options& opt, scan_type& scans, proxy_type& proxies) {
+bool load(const options& opt, scan_type& scans, proxy_type& proxies, campaign_type& campaigns) {
     if (!opt.state) return true;
     try {
         sipdetect::load_report report;
-        if (sipdetect::load_state_file_reporting(*opt.state, &report, scans, proxies) && !report.config_differences.empty())
+        // A state saved before SIPCAMPAIGN existed holds SIPSCAN and SIPPROXY only: campaigns start fresh.
+        if (sipdetect::load_state_file_upgrading(*opt.state, &report, 2, scans, proxies, campaigns) &&
+            !report.config_differences.empty())
             fmt::print(stderr, "sipdetect: {}: saved with other settings for: {}; the command line's apply\n",
                        *opt.state, fmt::join(report.config_differences, ", "));
     } catch (const sipdetect::state_error& e) {
@@ -114,16 +118,16 @@ std::optional<sipdetect_cli::time_ordered_stream> open_inputs(const options& opt
     }
 }
 
-// Run: every record through both detectors, in batches through feed_all,
+// Run: every record through the detectors, in batches through feed_all,
 // polled once per second of record time (record_feeder).
-run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print) {
+run_summary run(const options& opt, detector_set detectors, event_printer& print) {
     run_summary summary;
     progress_line progress(opt.progress);
     auto stream = open_inputs(opt, summary.input_failure);
     if (!stream) return summary;
     summary.window = stream->window();
 
-    sipdetect_cli::record_feeder feeder(scans, proxies, print);
+    sipdetect_cli::record_feeder feeder(detectors, print);
     while (stream->next(feeder.slot())) {
         feeder.commit();
         progress.update("analysing: {} records", feeder.taken());
@@ -139,7 +143,7 @@ run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event
 
 // Live run: opens the live inputs, then reads them until a signal stops the
 // run or every input has ended (live_loop.hpp).
-run_summary run_live(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print) {
+run_summary run_live(const options& opt, detector_set detectors, event_printer& print) {
     run_summary summary;
     try {
         auto sources = sipdetect_cli::open_live_sources(opt);
@@ -148,7 +152,7 @@ run_summary run_live(const options& opt, scan_type& scans, proxy_type& proxies, 
             hooks.reopen_output = [&print] {
                 if (const auto failure = print.reopen()) fmt::print(stderr, "sipdetect: SIGHUP: {}\n", *failure);
             };
-        sipdetect_cli::live_result live = sipdetect_cli::run_live(opt, sources, scans, proxies, print, hooks);
+        sipdetect_cli::live_result live = sipdetect_cli::run_live(opt, sources, detectors, print, hooks);
         summary.analysed = live.analysed;
         summary.input = live.input;
         summary.input_failure = std::move(live.input_failure);
@@ -169,12 +173,13 @@ std::string duration_text(sipdetect::record_duration d) {
 }
 
 // What a state-keeping run leaves for the next one.
-std::string pending_text(const scan_type& scans, const proxy_type& proxies) {
-    return fmt::format("open scans: {}, pending proxy verdicts: {}", scans.open_scans(), proxies.pending_verdicts());
+std::string pending_text(const detector_set& detectors) {
+    return fmt::format("open scans: {}, pending proxy verdicts: {}, open campaigns: {}", detectors.scans.open_scans(),
+                       detectors.proxies.pending_verdicts(), detectors.campaigns.active_campaigns());
 }
 
 void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan_stats& s,
-                 const sipdetect::proxy_stats& p, const std::string& pending) {
+                 const sipdetect::proxy_stats& p, const sipdetect::campaign_stats& c, const std::string& pending) {
     fmt::print(stderr,
                "input: {} records, {} packets, {} SIP messages, {} not SIP, {} malformed, {} ICMP skipped, "
                "{} records or lines without a SIP message\n"
@@ -198,6 +203,15 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
                p.records, p.filtered, p.malformed_dropped, p.late_dropped, p.future_dropped, p.candidates,
                p.candidates_evicted, p.candidates_rejected, p.candidates_expired, p.proxies, p.learned_in_training,
                p.new_proxy_events, p.judged_scanner_like, p.proxies_evicted, p.proxies_expired, p.memory_bytes);
+    fmt::print(stderr,
+               "sipcampaign: {} records, {} requests counted, {} responses matched, {} relayed ignored, {} filtered; "
+               "dropped: {} malformed, {} late, {} future; sources: {} tracked, {} evicted, {} expired; not members: "
+               "{} scanners, {} answered, {} inconsistent; groups: {} now, {} evicted, {} rejected, {} expired, "
+               "{} members rejected; {} campaigns started, {} ended; {} bytes\n",
+               c.records, c.requests, c.responses_matched, c.relayed_ignored, c.filtered, c.malformed_dropped,
+               c.late_dropped, c.future_dropped, c.tracked, c.sources_evicted, c.sources_expired, c.scanners_excluded,
+               c.answered_excluded, c.inconsistent_excluded, c.groups, c.groups_evicted, c.groups_rejected,
+               c.groups_expired, c.members_rejected, c.events_started, c.events_ended, c.memory_bytes);
     fmt::print(stderr, "left pending: {}\n", pending);
     if (in.ipfix_messages > 0)
         fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
@@ -238,8 +252,9 @@ void print_order_notices(const options& opt, const run_summary& summary, const d
 // Finish: close what is active (or, with --state and no --flush, leave it
 // pending in the state), save the state, print counters and notices.
 // Returns the exit status.
-int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print, const run_summary& summary,
+int finish(const options& opt, detector_set detectors, event_printer& print, const run_summary& summary,
            const drop_baseline& before) {
+    auto& [scans, proxies, campaigns] = detectors;
     int status = 0;
     // With --state, what is pending continues in the next run, from the
     // state file, and is not polled here: the next run polls it where one
@@ -249,11 +264,12 @@ int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_prin
         const std::vector<sipdetect::proxy_event> proxy_events = proxies.flush();
         print(scans.flush());
         print(proxy_events);
+        print(campaigns.flush());
     }
     if (opt.state) {
         try {
-            sipdetect::save_state_file(*opt.state, scans, proxies);
-            fmt::print(stderr, "sipdetect: {}: saved; {}{}\n", *opt.state, pending_text(scans, proxies),
+            sipdetect::save_state_file(*opt.state, scans, proxies, campaigns);
+            fmt::print(stderr, "sipdetect: {}: saved; {}{}\n", *opt.state, pending_text(detectors),
                        opt.flush ? "" : " (the next run with --state continues them; --flush closes and reports them)");
         } catch (const sipdetect::state_error& e) {
             fmt::print(stderr, "sipdetect: {}\n", e.what());
@@ -264,7 +280,7 @@ int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_prin
     const sipdetect::proxy_stats p = proxies.stats();
     print_order_notices(opt, summary, before, s, p);
     if (opt.stats) {
-        print_stats(summary.input, s, p, pending_text(scans, proxies));
+        print_stats(summary.input, s, p, campaigns.stats(), pending_text(detectors));
         fmt::print(stderr, "{}\n", print.stats_line());
     }
     if (const auto lost = print.loss_notice()) fmt::print(stderr, "sipdetect: {}\n", *lost);
@@ -303,7 +319,8 @@ int main(int argc, char** argv) {
 
     scan_type scans(opt.scan);
     proxy_type proxies(opt.proxy);
-    if (!load(opt, scans, proxies)) return 1;
+    campaign_type campaigns(opt.campaign);
+    if (!load(opt, scans, proxies, campaigns)) return 1;
     // After load(): loading assigns freshly loaded detectors, which carry no link.
     proxies.refuse_scanners_of(scans); // a source SIPSCAN holds as a scanner is not a proxy
     const drop_baseline before{scans.stats().late_dropped, proxies.stats().late_dropped};
@@ -315,7 +332,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     event_printer& print = *opened;
-    const run_summary summary = sipdetect_cli::live_mode(opt) ? run_live(opt, scans, proxies, print)
-                                                              : run(opt, scans, proxies, print);
-    return finish(opt, scans, proxies, print, summary, before);
+    const detector_set detectors{scans, proxies, campaigns};
+    const run_summary summary =
+        sipdetect_cli::live_mode(opt) ? run_live(opt, detectors, print) : run(opt, detectors, print);
+    return finish(opt, detectors, print, summary, before);
 }

@@ -61,6 +61,32 @@ template <class Config> void check(std::string_view option, const Config& config
 
 void check_config(std::string_view option, const sipdetect::scan_config& config) { check(option, config); }
 void check_config(std::string_view option, const sipdetect::proxy_config& config) { check(option, config); }
+void check_config(std::string_view option, const sipdetect::campaign_config& config) { check(option, config); }
+
+void follow_scan_settings(std::string_view option, sipdetect::campaign_config& campaign,
+                          const sipdetect::scan_config& scan, bool enabled) {
+    campaign.scan_threshold = scan.threshold;
+    campaign.register_scan = enabled && scan.register_scan;
+    campaign.options_scan = enabled && scan.options_scan;
+    campaign.invite_scan = enabled && scan.invite_scan;
+    campaign.destination_filter = scan.destination_filter;
+    check_config(option, campaign);
+}
+
+sipdetect::record_duration parse_duration(std::string_view option, std::string_view text) {
+    double value = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    const std::string_view unit(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
+    double seconds_per_unit = 0;
+    if (unit == "s") seconds_per_unit = 1;
+    else if (unit == "min") seconds_per_unit = 60;
+    else if (unit == "h") seconds_per_unit = 3600;
+    const double seconds = value * seconds_per_unit;
+    if (text.empty() || ec != std::errc{} || seconds_per_unit == 0 || !std::isfinite(seconds) || seconds <= 0 ||
+        seconds > 1e9)
+        refuse_value(option, "a positive duration with s, min or h (e.g. 30min)", text);
+    return sipdetect::record_duration{static_cast<std::int64_t>(seconds * 1e6)};
+}
 
 std::optional<std::string> set_threshold(std::string_view option, std::string_view text, sipdetect::scan_config& scan) {
     scan.threshold = parse_integer<std::uint32_t>(option, text);

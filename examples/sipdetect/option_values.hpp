@@ -7,6 +7,8 @@
 #include "options.hpp"
 
 #include <sipdetect/address.hpp>
+#include <sipdetect/campaign_detector.hpp>
+#include <sipdetect/clock.hpp>
 #include <sipdetect/errors.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
@@ -48,6 +50,16 @@ sipdetect::proxy_filter_mode parse_proxy_filter_mode(std::string_view option, st
 // The limits are the library's: a config it refuses is a usage error naming the option.
 void check_config(std::string_view option, const sipdetect::scan_config& config);
 void check_config(std::string_view option, const sipdetect::proxy_config& config);
+void check_config(std::string_view option, const sipdetect::campaign_config& config);
+
+// SIPCAMPAIGN follows SIPSCAN's settings: its members are the sources
+// SIPSCAN leaves below its threshold, of the same submethods, to the same
+// responders. `enabled` false switches every submethod off. Checks the result.
+void follow_scan_settings(std::string_view option, sipdetect::campaign_config& campaign,
+                          const sipdetect::scan_config& scan, bool enabled);
+
+// "90s", "30min", "1h", "1.5h": a positive number and its unit.
+sipdetect::record_duration parse_duration(std::string_view option, std::string_view text);
 
 // Sets the threshold. Distinct counts stop at max_distinct, so a threshold
 // above it could never be reached: max_distinct is raised to the threshold,

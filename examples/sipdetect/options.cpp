@@ -77,12 +77,23 @@ SIPPROXY:
                             reported, the default) or internal (ADS 13.0:
                             traffic with both ends inside is ignored)
 
+SIPCAMPAIGN (distributed low-rate scans):
+  --campaign-threshold N    distinct targets that sources sharing a probe
+                            fingerprint, each below --threshold, must probe
+                            together to make a campaign (default 20)
+  --campaign-window DUR     within this long: a number with s, min or h
+                            (default 1h)
+  --no-campaigns            no campaign detection
+  The submethods, --scan-filter and --max-tracked of SIPSCAN apply too, and a
+  source reaching --threshold on its own is a scanner, no campaign member.
+
 State:
-  --state FILE              load both detectors from FILE if it exists, save
-                            them there atomically at exit; scans still open and
-                            proxy verdicts still inside their answer grace at
-                            the end stay pending in the state, for the next run
-                            to finish, and a line on stderr counts them
+  --state FILE              load the detectors from FILE if it exists, save
+                            them there atomically at exit; scans and campaigns
+                            still open and proxy verdicts still inside their
+                            answer grace at the end stay pending in the state,
+                            for the next run to finish, and a line on stderr
+                            counts them
   --flush                   with --state: end the stream, closing and reporting
                             everything as a run without --state does, then save
                             the state (for the last file of an investigation)
@@ -165,6 +176,15 @@ options parse_options(int argc, char** argv) {
             o.scan.destination_filter = parse_cidrs(arg, value());
         } else if (arg == "--max-tracked") {
             set_max_tracked(arg, value(), o.scan, o.proxy);
+            o.campaign.max_tracked = o.scan.max_tracked;
+        } else if (arg == "--campaign-threshold") {
+            o.campaign.campaign_threshold = parse_integer<std::uint32_t>(arg, value());
+            check_config(arg, o.campaign);
+        } else if (arg == "--campaign-window") {
+            o.campaign.campaign_window = parse_duration(arg, value());
+            check_config(arg, o.campaign);
+        } else if (arg == "--no-campaigns") {
+            o.campaigns = false;
         } else if (arg == "--proxy-min-uris") {
             o.proxy.min_uris = parse_integer<std::uint32_t>(arg, value());
             check_config(arg, o.proxy);
@@ -226,6 +246,7 @@ options parse_options(int argc, char** argv) {
     if (o.checkpoint && !o.state) throw usage_error{"--checkpoint needs --state"};
     if ((o.bpf || o.promiscuous) && o.interfaces.empty()) throw usage_error{"--bpf and --promiscuous apply to -i"};
     if (o.flush && !o.state) throw usage_error{"--flush needs --state: without it every run ends its stream"};
+    follow_scan_settings("--campaign-threshold / --threshold", o.campaign, o.scan, o.campaigns);
     return o;
 }
 

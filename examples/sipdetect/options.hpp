@@ -3,6 +3,7 @@
 
 #include "output_options.hpp"
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
@@ -25,6 +26,9 @@ struct options {
     bool flush = false; // with --state: close and report everything at the end, then save
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
+    // Follows scan's threshold, submethods, filter and --max-tracked (follow_scan_settings()).
+    sipdetect::campaign_config campaign;
+    bool campaigns = true;
     std::optional<std::string> state;
     std::vector<std::string> inputs;
     std::optional<std::string> raised_max_distinct; // the notice, when --threshold raised it

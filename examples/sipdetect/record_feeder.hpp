@@ -17,6 +17,14 @@ namespace sipdetect_cli {
 
 using scan_type = sipdetect::scan_detector<input_record>;
 using proxy_type = sipdetect::proxy_detector<input_record>;
+using campaign_type = sipdetect::campaign_detector<input_record>;
+
+// The program's three detectors, fed the same records.
+struct detector_set {
+    scan_type& scans;
+    proxy_type& proxies;
+    campaign_type& campaigns;
+};
 
 // Events are polled as a live collector polls once a second: right after the
 // first record of a new second of record time, so a batch ends there (and at
@@ -30,11 +38,12 @@ public:
 
     // A loaded state resumes the polling of the run it continues: a stream
     // cut into files, even within a second, is polled where one run polls it.
-    record_feeder(scan_type& scans, proxy_type& proxies, Printer& print)
-        : scans_(scans), proxies_(proxies), print_(print), batch_(batch_size),
-          polled_second_(scans.watermark() == sipdetect::record_time::min()
+    record_feeder(detector_set detectors, Printer& print)
+        : scans_(detectors.scans), proxies_(detectors.proxies), campaigns_(detectors.campaigns), print_(print),
+          batch_(batch_size),
+          polled_second_(scans_.watermark() == sipdetect::record_time::min()
                              ? std::numeric_limits<std::int64_t>::min()
-                             : sipdetect::micros_of(scans.watermark()) / 1'000'000) {}
+                             : sipdetect::micros_of(scans_.watermark()) / 1'000'000) {}
 
     // Where the next record is read into; reused, so its strings keep their capacity.
     input_record& slot() noexcept { return batch_[filled_]; }
@@ -54,7 +63,7 @@ public:
 
     // Feeds the records taken but not yet fed (before a checkpoint, at the end).
     void feed_pending() {
-        sipdetect::feed_all(std::span<const input_record>(batch_.data(), filled_), scans_, proxies_);
+        sipdetect::feed_all(std::span<const input_record>(batch_.data(), filled_), scans_, proxies_, campaigns_);
         analysed_ += filled_;
         filled_ = 0;
     }
@@ -63,6 +72,7 @@ public:
     void poll() {
         print_(scans_.poll());
         print_(proxies_.poll());
+        print_(campaigns_.poll());
     }
 
     // Records taken so far, fed or not.
@@ -73,6 +83,7 @@ public:
 private:
     scan_type& scans_;
     proxy_type& proxies_;
+    campaign_type& campaigns_;
     Printer& print_;
     std::vector<input_record> batch_;
     std::size_t filled_ = 0;
