@@ -4,6 +4,7 @@
 #include "input_record.hpp"
 #include "options.hpp"
 #include "readers.hpp"
+#include "report.hpp"
 
 #include <sipdetect/fmt.hpp>
 #include <sipdetect/sipdetect.hpp>
@@ -33,6 +34,7 @@
 namespace {
 
 using sipdetect_cli::event_printer;
+using sipdetect_cli::html_report;
 using sipdetect_cli::input_record;
 using sipdetect_cli::options;
 using sipdetect_cli::usage_error;
@@ -116,7 +118,7 @@ std::optional<sipdetect_cli::time_ordered_stream> open_inputs(const options& opt
 // Events are polled once per second of record time, as a live collector
 // polls once a second: right after the first record of a new second, so a
 // batch ends there (and at batch_size records).
-run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print) {
+run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print, html_report* report) {
     constexpr std::size_t batch_size = 1024;
     run_summary summary;
     progress_line progress(opt.progress);
@@ -134,6 +136,7 @@ run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event
     std::int64_t polled_second = std::numeric_limits<std::int64_t>::min();
     while (stream->next(batch[filled])) {
         const std::int64_t second = sipdetect::micros_of(batch[filled].time) / 1'000'000;
+        if (report) report->note_record(batch[filled]);
         ++filled;
         if (second != polled_second) {
             feed();
@@ -214,7 +217,7 @@ void print_order_notices(const options& opt, const run_summary& summary, const d
 // Finish: close what is active (or keep it open in the state), save the
 // state, print counters and notices. Returns the exit status.
 int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print, const run_summary& summary,
-           const drop_baseline& before) {
+           const drop_baseline& before, html_report* report) {
     int status = 0;
     if (opt.state) {
         // What is still open continues in the next run, from the state file.
@@ -229,6 +232,15 @@ int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_prin
     } else {
         print(scans.flush());
         print(proxies.flush());
+    }
+    if (report) {
+        report->note_baseline(proxies.learned_proxies(), proxies.season_end());
+        try {
+            report->write();
+        } catch (const sipdetect_cli::report_error& e) {
+            fmt::print(stderr, "sipdetect: {}\n", e.what());
+            status = 1;
+        }
     }
     const sipdetect::scan_stats s = scans.stats();
     const sipdetect::proxy_stats p = proxies.stats();
@@ -265,7 +277,9 @@ int main(int argc, char** argv) {
     proxy_type proxies(opt.proxy);
     if (!load(opt, scans, proxies)) return 1;
     const drop_baseline before{scans.stats().late_dropped, proxies.stats().late_dropped};
-    event_printer print(opt.json);
-    const run_summary summary = run(opt, scans, proxies, print);
-    return finish(opt, scans, proxies, print, summary, before);
+    std::optional<html_report> report;
+    if (opt.report) report.emplace(*opt.report, opt);
+    event_printer print(opt.json, report ? &*report : nullptr);
+    const run_summary summary = run(opt, scans, proxies, print, report ? &*report : nullptr);
+    return finish(opt, scans, proxies, print, summary, before, report ? &*report : nullptr);
 }

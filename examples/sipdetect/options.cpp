@@ -33,6 +33,8 @@ Output:
   --learned-proxies         print the proxies SIPPROXY knows (its baseline) to
                             stderr at the end, one line each (JSON with --json)
   --no-progress             no progress line on stderr (shown only on a terminal)
+  --report FILE.html        also write a self-contained HTML page of the run:
+                            summary, timeline, scans, targets, proxies
 
 SIPSCAN:
   --threshold N             distinct targets (host, port, called user) that make
@@ -194,6 +196,8 @@ options parse_options(int argc, char** argv) {
             if (mode == "devices" || mode == "12.2") o.proxy.filter_mode = sipdetect::proxy_filter_mode::exclude_devices;
             else if (mode == "internal" || mode == "13.0") o.proxy.filter_mode = sipdetect::proxy_filter_mode::exclude_internal;
             else throw usage_error{fmt::format("--proxy-filter-mode: \"{}\" is neither devices nor internal", mode)};
+        } else if (arg == "--report") {
+            o.report = std::string(value());
         } else if (arg == "--state") {
             o.state = std::string(value());
         } else if (arg == "--") {

@@ -23,6 +23,7 @@ struct options {
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
     std::optional<std::string> state;
+    std::optional<std::string> report; // --report FILE.html
     std::vector<std::string> inputs;
     std::optional<std::string> raised_max_distinct; // the notice, when --threshold raised it
 };
