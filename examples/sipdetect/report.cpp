@@ -169,6 +169,7 @@ svg .bar{stroke:#000;stroke-width:.5}svg a:hover .bar,svg a:focus .bar{stroke-wi
 .sm-register{fill:var(--register)}.sm-options{fill:var(--options)}.sm-invite{fill:var(--invite)}
 svg .span{stroke:#777;stroke-width:1.5}svg .new-proxy{fill:var(--proxy);stroke:#000}svg .learned-proxy{fill:var(--learned);stroke:#000}
 svg .season{fill:url(#season-hatch)}svg .density{fill:#444}
+.cards{display:flex;flex-wrap:wrap;gap:0 28px;align-items:flex-start}
 .pager{margin:.3em 0}.pager button{font:inherit;margin-right:.5em}
 @media screen{.off-page{display:none}}
 @media print{body{max-width:none;font-size:11px}.pager,nav.toc,th button::after{display:none}a{color:inherit;text-decoration:none}svg.timeline{break-inside:avoid}tr{break-inside:avoid}}
@@ -301,15 +302,23 @@ public:
         std::vector<const scan_event*> scans_aggregated = split_off(scanner_lanes);
         std::vector<lane> proxy_lanes, learned_lanes;
         for (const proxy_event& p : data_.new_proxies) proxy_lanes.push_back(lane{p.source.to_string(), {}, &p, nullptr});
-        for (const known_proxy& k : silently_learned()) learned_lanes.push_back(lane{k.address.to_string(), {}, nullptr, &k});
+        const std::vector<known_proxy> learned = silently_learned(); // the lanes point into it
+        for (const known_proxy& k : learned) learned_lanes.push_back(lane{k.address.to_string(), {}, nullptr, &k});
         const std::size_t proxies_aggregated = cut(proxy_lanes), learned_aggregated = cut(learned_lanes);
 
-        double height = 48;
-        for (const auto* group : {&scanner_lanes, &proxy_lanes, &learned_lanes}) {
-            height += 22;
-            for (const lane& l : *group) height += lane_height(l);
-        }
-        height += 3 * (row_height + lane_gap) + 10;
+        // The lanes first, into their own buffer: the height is known once they are laid out.
+        page lanes;
+        double y = 48;
+        group_header(lanes, y, fmt::format("Scanners ({} sources)", scanner_lanes.size() + distinct_sources(scans_aggregated)));
+        for (const lane& l : scanner_lanes) write_scan_lane(lanes, l, y);
+        if (!scans_aggregated.empty()) write_scan_density(lanes, scans_aggregated, y);
+        group_header(lanes, y, fmt::format("New proxies ({})", data_.new_proxies.size()));
+        for (const lane& l : proxy_lanes) write_proxy_lane(lanes, l, y);
+        if (proxies_aggregated > 0) note_lane(lanes, y, fmt::format("{} more new proxies: see the table", proxies_aggregated));
+        group_header(lanes, y, fmt::format("Learned proxies ({})", learned_lanes.size() + learned_aggregated));
+        for (const lane& l : learned_lanes) write_proxy_lane(lanes, l, y);
+        if (learned_aggregated > 0) note_lane(lanes, y, fmt::format("{} more learned proxies: see the table", learned_aggregated));
+        const double height = y + 20;
 
         out_.add(R"~(<svg class="timeline" id="timeline-svg" viewBox="0 0 {:.0f} {:.0f}" role="img" aria-labelledby="tl-title tl-desc" xmlns="http://www.w3.org/2000/svg">)~",
                  time_axis::width, height);
@@ -322,17 +331,7 @@ public:
                  R"~(<pattern id="texture-invite" width="5" height="5" patternUnits="userSpaceOnUse"><circle cx="2.5" cy="2.5" r="1.2" fill="#000" fill-opacity="0.45"/></pattern></defs>)~");
         write_season(height);
         write_ticks(height);
-
-        double y = 48;
-        group_header(y, fmt::format("Scanners ({} sources)", scanner_lanes.size() + distinct_sources(scans_aggregated)));
-        for (const lane& l : scanner_lanes) write_scan_lane(l, y);
-        if (!scans_aggregated.empty()) write_scan_density(scans_aggregated, y);
-        group_header(y, fmt::format("New proxies ({})", data_.new_proxies.size()));
-        for (const lane& l : proxy_lanes) write_proxy_lane(l, y);
-        if (proxies_aggregated > 0) note_lane(y, fmt::format("{} more new proxies: see the table", proxies_aggregated));
-        group_header(y, fmt::format("Learned proxies ({})", learned_lanes.size() + learned_aggregated));
-        for (const lane& l : learned_lanes) write_proxy_lane(l, y);
-        if (learned_aggregated > 0) note_lane(y, fmt::format("{} more learned proxies: see the table", learned_aggregated));
+        out_.raw(lanes.take());
         out_.raw("</svg>\n");
     }
 
@@ -454,24 +453,24 @@ private:
         }
     }
 
-    void group_header(double& y, const std::string& text) {
-        out_.add(R"~(<text class="group-label" x="4" y="{:.0f}">{}</text>)~", y + 14, html_text(text));
+    static void group_header(page& out, double& y, const std::string& text) {
+        out.add(R"~(<text class="group-label" x="4" y="{:.0f}">{}</text>)~", y + 14, html_text(text));
         y += 22;
     }
-    void note_lane(double& y, const std::string& text) {
-        out_.add(R"~(<text class="muted" x="{:.0f}" y="{:.0f}">{}</text>)~", time_axis::label_width + 4, y + 10,
+    static void note_lane(page& out, double& y, const std::string& text) {
+        out.add(R"~(<text class="muted" x="{:.0f}" y="{:.0f}">{}</text>)~", time_axis::label_width + 4, y + 10,
                  html_text(text));
         y += row_height + lane_gap;
     }
 
-    void write_scan_lane(const lane& l, double& y) {
-        out_.add(R"~(<text class="lane-label" x="{:.0f}" y="{:.0f}" text-anchor="end">{}</text>)~",
+    void write_scan_lane(page& out, const lane& l, double& y) const {
+        out.add(R"~(<text class="lane-label" x="{:.0f}" y="{:.0f}" text-anchor="end">{}</text>)~",
                  time_axis::label_width - 6, y + 10, html_text(l.label));
         double row = y;
         for (const scan_event* s : l.scans) {
             const double x0 = axis_.x(s->first_seen), w = std::max(3.0, axis_.x(s->last_seen) - x0);
             const std::string_view sm = sipdetect::to_string(s->submethod), kind = sipdetect::to_string(s->kind);
-            out_.add(R"~(<a href="#scan-{0}"><rect class="bar sm-{1}" data-scan="{0}" data-source="{2}" data-submethod="{1}" data-kind="{3}" data-first="{4}" data-last="{5}" x="{6:.1f}" y="{7:.1f}" width="{8:.1f}" height="{9:.0f}">)~"
+            out.add(R"~(<a href="#scan-{0}"><rect class="bar sm-{1}" data-scan="{0}" data-source="{2}" data-submethod="{1}" data-kind="{3}" data-first="{4}" data-last="{5}" x="{6:.1f}" y="{7:.1f}" width="{8:.1f}" height="{9:.0f}">)~"
                      R"~(<title>{2} {1} scan, {3}: {10} hosts, {11} users, {12} targets, {13} requests, {14} targets answered 2xx, {15} with errors{16}; {17} to {18} UTC</title></rect>)~",
                      s->id, sm, html_text(s->source.to_string()), kind, sipdetect::format_rfc3339(s->first_seen),
                      sipdetect::format_rfc3339(s->last_seen), x0, row + 1, w, row_height - 3, s->hosts, s->users,
@@ -479,9 +478,9 @@ private:
                      s->tool.empty() ? std::string() : ", tool " + html_text(s->tool), table_time(s->first_seen),
                      table_time(s->last_seen));
             if (sm != "register")
-                out_.add(R"~(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="url(#texture-{})" pointer-events="none"/>)~",
+                out.add(R"~(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="url(#texture-{})" pointer-events="none"/>)~",
                          x0, row + 1, w, row_height - 3, sm);
-            out_.add(R"~(<text class="kind" x="{:.1f}" y="{:.1f}" aria-hidden="true">{}</text></a>)~", x0 + w + 3,
+            out.add(R"~(<text class="kind" x="{:.1f}" y="{:.1f}" aria-hidden="true">{}</text></a>)~", x0 + w + 3,
                      row + row_height - 3, static_cast<char>(std::toupper(static_cast<unsigned char>(kind[0]))));
             row += row_height;
         }
@@ -489,7 +488,7 @@ private:
     }
 
     // The scans of sources without a lane of their own: how many are active, in 200 slices of time.
-    void write_scan_density(const std::vector<const scan_event*>& scans, double& y) {
+    void write_scan_density(page& out, const std::vector<const scan_event*>& scans, double& y) const {
         constexpr int bins = 200;
         std::array<std::uint32_t, bins> active{};
         const double bin_us = static_cast<double>(axis_.to - axis_.from) / bins;
@@ -500,38 +499,38 @@ private:
             for (int b = bin_of(s->first_seen); b <= bin_of(s->last_seen); ++b) ++active[static_cast<std::size_t>(b)];
         }
         const std::uint32_t peak = *std::max_element(active.begin(), active.end());
-        out_.add(R"~(<text class="lane-label" x="{:.0f}" y="{:.0f}" text-anchor="end">{} more sources</text>)~",
+        out.add(R"~(<text class="lane-label" x="{:.0f}" y="{:.0f}" text-anchor="end">{} more sources</text>)~",
                  time_axis::label_width - 6, y + 10, distinct_sources(scans));
         const double bin_width = time_axis::plot_width / bins;
         for (int b = 0; b < bins; ++b) {
             const std::uint32_t n = active[static_cast<std::size_t>(b)];
             if (n == 0) continue;
             const std::int64_t from = axis_.from + static_cast<std::int64_t>(bin_us * b);
-            out_.add(R"~(<rect class="density" x="{:.1f}" y="{:.1f}" width="{:.2f}" height="{:.0f}" fill-opacity="{:.2f}"><title>{} scans active from {} UTC</title></rect>)~",
+            out.add(R"~(<rect class="density" x="{:.1f}" y="{:.1f}" width="{:.2f}" height="{:.0f}" fill-opacity="{:.2f}"><title>{} scans active from {} UTC</title></rect>)~",
                      time_axis::label_width + bin_width * b, y + 1, bin_width, row_height - 3,
                      0.15 + 0.85 * n / peak, n, table_time(at(from)));
         }
         y += row_height + lane_gap;
     }
 
-    void write_proxy_lane(const lane& l, double& y) {
-        out_.add(R"~(<text class="lane-label" x="{:.0f}" y="{:.0f}" text-anchor="end">{}</text>)~",
+    void write_proxy_lane(page& out, const lane& l, double& y) const {
+        out.add(R"~(<text class="lane-label" x="{:.0f}" y="{:.0f}" text-anchor="end">{}</text>)~",
                  time_axis::label_width - 6, y + 10, html_text(l.label));
         const record_time first = l.new_proxy ? l.new_proxy->first_seen : l.learned->first_seen;
         const record_time last = l.new_proxy ? l.new_proxy->last_seen : l.learned->last_seen;
         const double mid = y + row_height / 2;
-        out_.add(R"~(<line class="span" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)~", axis_.x(first), mid,
+        out.add(R"~(<line class="span" x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}"/>)~", axis_.x(first), mid,
                  std::max(axis_.x(last), axis_.x(first) + 1), mid);
         if (l.new_proxy) {
             const proxy_event& p = *l.new_proxy;
             const double x = axis_.x(p.detected_at);
-            out_.add(R"~(<a href="#proxy-{0}"><path class="marker new-proxy" data-proxy="{0}" data-source="{1}" data-detected="{2}" d="M{3:.1f} {4:.1f}l5 5.5l-5 5.5l-5 -5.5z">)~"
+            out.add(R"~(<a href="#proxy-{0}"><path class="marker new-proxy" data-proxy="{0}" data-source="{1}" data-detected="{2}" d="M{3:.1f} {4:.1f}l5 5.5l-5 5.5l-5 -5.5z">)~"
                      R"~(<title>new proxy {1}: {5} From URIs, {6} peers, verdict at {7} UTC (requests {8} to {9})</title></path></a>)~",
                      p.id, html_text(p.source.to_string()), sipdetect::format_rfc3339(p.detected_at), x, y, p.uris,
                      p.peers.size(), table_time(p.detected_at), table_time(p.first_seen), table_time(p.last_seen));
         } else {
             const known_proxy& k = *l.learned;
-            out_.add(R"~(<a href="#learned-{0}"><circle class="marker learned-proxy" data-source="{1}" data-learned="{2}" cx="{3:.1f}" cy="{4:.1f}" r="4.5">)~"
+            out.add(R"~(<a href="#learned-{0}"><circle class="marker learned-proxy" data-source="{1}" data-learned="{2}" cx="{3:.1f}" cy="{4:.1f}" r="4.5">)~"
                      R"~(<title>proxy {1} learned at {5} UTC (requests {6} to {7})</title></circle></a>)~",
                      address_key(k.address), html_text(k.address.to_string()), sipdetect::format_rfc3339(k.learned_at),
                      axis_.x(k.learned_at), mid, table_time(k.learned_at), table_time(k.first_seen),
@@ -546,7 +545,7 @@ private:
 };
 
 void write_summary(const report_data& d, page& out) {
-    out.raw(R"~(<section id="summary"><h2>Summary</h2><table><caption>Run</caption><tbody>)~");
+    out.raw(R"~(<section id="summary"><h2>Summary</h2><div class="cards"><table><caption>Run</caption><tbody>)~");
     out.raw(R"~(<tr><th scope="row">Inputs</th><td>)~");
     for (const std::string& input : d.inputs) out.add(R"~(<code>{}</code><br>)~", html_text(input, 1024));
     out.raw("</td></tr>");
@@ -606,7 +605,7 @@ void write_summary(const report_data& d, page& out) {
                                                      : "traffic with both ends inside ignored"));
     setting("Tracked sources per detector, at most", fmt::format("{}", s.max_tracked));
     setting("State file", d.state_file ? *d.state_file : "none");
-    out.raw("</tbody></table></section>\n");
+    out.raw("</tbody></table></div></section>\n");
 }
 
 void write_legend(page& out) {
