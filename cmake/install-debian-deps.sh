@@ -3,8 +3,8 @@
 # already there. Run as root.
 #
 #   cmake/install-debian-deps.sh          the build, tests, examples and benchmarks with g++
-#   cmake/install-debian-deps.sh --full   also clang, libFuzzer and the i386 toolchain
-#                                         (tests/run-all.sh --full)
+#   cmake/install-debian-deps.sh --full   also clang, libFuzzer, the i386 toolchain and
+#                                         headless Chromium (tests/run-all.sh --full)
 set -euo pipefail
 
 packages=(
@@ -14,7 +14,8 @@ packages=(
 )
 case ${1:-} in
     "") ;;
-    --full) packages+=(clang llvm libclang-rt-14-dev g++-multilib) ;;
+    --full) packages+=(clang llvm libclang-rt-14-dev g++-multilib
+                       chromium) ;; # chromium: the report's browser tests (tests/integration/report_browser.py)
     *) echo "usage: $0 [--full]" >&2; exit 2 ;;
 esac
 

@@ -198,7 +198,7 @@ TEST_CASE("render_report: a vertical scan's targets are its called users at each
     d.add(e);
     const std::string page = render_report(d);
     CHECK(page.find(R"(<th scope="row" class="mono">192.0.2.20:5060</th><td class="n">3</td><td class="n">1</td>)") != std::string::npos);
-    CHECK(page.find(R"(<span class="chip mono ans-err">100 404</span><span class="chip mono ans-ok">101 200</span><span class="chip mono ans-none">102 no answer</span>)") != std::string::npos);
+    CHECK(page.find(R"(<td class="chips"><span class="err">100 404</span><span class="ok">101 200</span><span class="none">102 no answer</span>)") != std::string::npos);
     CHECK(page.find("host-groups") == std::string::npos); // not by network: it is vertical
 }
 

@@ -123,15 +123,28 @@ sipdetect::ip_prefix group_prefix(const sipdetect::ip_address& host) {
     return sipdetect::ip_prefix(sipdetect::ip_address::from_bytes(bytes), v4 ? 24u : 64u);
 }
 
+// A host in its group's row: an IPv4 host by its last byte (".17"), an IPv6 one whole.
+std::string host_in_group(const sipdetect::ip_address& host) {
+    if (host.is_v4()) return fmt::format(".{}", host.v4() & 0xffu);
+    return html_text(host.to_string());
+}
+
 std::string answer_text(const sipdetect::scan_target& t) {
     if (t.status != 0) return fmt::format("{}", t.status);
     return t.answered_success || t.answered_failure ? "answered" : "no answer";
 }
 std::string_view answer_class(const sipdetect::scan_target& t) {
-    if (t.answered_success) return "ans-ok";
-    if (t.answered_failure) return "ans-err";
-    return "ans-none";
+    if (t.answered_success) return "ok";
+    if (t.answered_failure) return "err";
+    return "none";
 }
+
+// Tables and lists show this many items a page. Items past the first page
+// are hidden from the start, so that the browser never lays out thousands
+// of them; the script pages through them, and without it (noscript) or in
+// print every item shows.
+constexpr std::size_t page_size = 100;
+std::string_view page_item(std::size_t index) { return index < page_size ? "page-item" : "page-item off-page"; }
 
 class page {
 public:
@@ -158,8 +171,9 @@ th button{font:inherit;font-weight:600;border:0;background:none;padding:0;cursor
 th[aria-sort=ascending] button::after{content:" \25b2"}th[aria-sort=descending] button::after{content:" \25bc"}
 tbody.scan:target .scan-row,section.targets:target h3{outline:3px solid #000}
 .scan-detail td{background:#fafafa}.mono,code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.95em;overflow-wrap:anywhere}
-.ans-ok{font-weight:700;color:#00603d}.ans-err{color:#8a2a00}.ans-none{color:var(--muted)}
-.chip{display:inline-block;border:1px solid var(--line);border-radius:3px;padding:0 4px;margin:1px 2px}
+.ok{font-weight:700;color:#00603d}.err{color:#8a2a00}.none{color:var(--muted)}
+.chip,.chips span{display:inline-block;border:1px solid var(--line);border-radius:3px;padding:0 4px;margin:1px 2px}
+table.sample td,.chips span{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.95em;overflow-wrap:anywhere}
 .muted{color:var(--muted)}.legend span{margin-right:1.2em;white-space:nowrap}
 .swatch{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:middle;border:1px solid #000}
 svg.timeline{width:100%;height:auto;border:1px solid var(--line)}
@@ -179,7 +193,7 @@ svg .season{fill:url(#season-hatch)}svg .density{fill:#444}
 constexpr std::string_view script = R"js(
 (function () {
   "use strict";
-  var pageSize = 100;
+  var pageSize = Number(document.body.getAttribute("data-page-size"));
   var pagers = [];
   function makePager(container) {
     var items = function () { return Array.prototype.filter.call(container.children, function (e) { return e.classList.contains("page-item"); }); };
@@ -625,8 +639,8 @@ void write_sample(const scan_event& s, page& out) {
     if (!s.sample.empty()) {
         out.raw(R"~(<table class="sample"><thead><tr><th scope="col">Host</th><th scope="col" class="n">Port</th><th scope="col">Called user</th><th scope="col">Answer</th></tr></thead><tbody>)~");
         for (const sipdetect::scan_target& t : s.sample)
-            out.add(R"~(<tr><td class="mono">{}</td><td class="n">{}</td><td class="mono">{}</td><td class="{}">{}</td></tr>)~",
-                    html_text(t.host.to_string()), t.port, html_text(t.user), answer_class(t), answer_text(t));
+            out.add(R"~(<tr><td>{}<td class="n">{}<td>{}<td class="{}">{}</tr>)~", html_text(t.host.to_string()), t.port,
+                    html_text(t.user), answer_class(t), answer_text(t));
         out.raw("</tbody></table>");
     }
     if (!s.user_agents.empty()) {
@@ -653,9 +667,10 @@ void write_scans(const report_data& d, page& out) {
         out.add(R"~(<th scope="col" aria-sort="none"{}><button type="button" data-col="{}">{}</button></th>)~",
                 columns[c].second ? R"~( class="n")~" : "", c, columns[c].first);
     out.raw("</tr></thead>");
+    std::size_t index = 0;
     for (const auto& [id, s] : d.scans) {
-        out.add(R"~(<tbody id="scan-{}" class="scan page-item" data-source="{}" data-first="{}" data-last="{}"><tr class="scan-row">)~",
-                id, html_text(s.source.to_string()), sipdetect::format_rfc3339(s.first_seen),
+        out.add(R"~(<tbody id="scan-{}" class="scan {}" data-source="{}" data-first="{}" data-last="{}"><tr class="scan-row">)~",
+                id, page_item(index++), html_text(s.source.to_string()), sipdetect::format_rfc3339(s.first_seen),
                 sipdetect::format_rfc3339(s.last_seen));
         out.add(R"~(<th scope="row" class="mono" data-sort="{}"><a href="#targets-{}">{}</a></th><td>{}</td><td>{}</td>)~",
                 address_key(s.source), id, html_text(s.source.to_string()), sipdetect::to_string(s.submethod),
@@ -689,11 +704,11 @@ void write_host_groups(const scan_event& s, page& out) {
             hosts.insert(t->host);
             if (t->answered_success || t->answered_failure) answered.insert(t->host);
         }
-        out.add(R"~(<tr><th scope="row" class="mono">{}</th><td class="n">{}</td><td class="n">{}</td><td>)~",
+        out.add(R"~(<tr><th scope="row" class="mono">{}</th><td class="n">{}</td><td class="n">{}</td><td class="chips">)~",
                 html_text(prefix.to_string()), hosts.size(), answered.size());
         for (const auto* t : targets)
-            out.add(R"~(<span class="chip mono {}">{}:{} {}</span>)~", answer_class(*t), html_text(t->host.to_string()),
-                    t->port, answer_text(*t));
+            out.add(R"~(<span class="{}">{}:{} {}</span>)~", answer_class(*t), host_in_group(t->host), t->port,
+                    answer_text(*t));
         out.raw("</td></tr>");
     }
     out.raw("</tbody></table>");
@@ -705,10 +720,10 @@ void write_user_groups(const scan_event& s, page& out) {
     out.raw(R"~(<table class="user-groups"><thead><tr><th scope="col">Host</th><th scope="col" class="n">Users in the sample</th><th scope="col" class="n">Answered 2xx</th><th scope="col">Called users (answer)</th></tr></thead><tbody>)~");
     for (const auto& [host, targets] : groups) {
         const auto ok = std::count_if(targets.begin(), targets.end(), [](const auto* t) { return t->answered_success; });
-        out.add(R"~(<tr><th scope="row" class="mono">{}:{}</th><td class="n">{}</td><td class="n">{}</td><td>)~",
+        out.add(R"~(<tr><th scope="row" class="mono">{}:{}</th><td class="n">{}</td><td class="n">{}</td><td class="chips">)~",
                 html_text(host.first.to_string()), host.second, targets.size(), ok);
         for (const auto* t : targets)
-            out.add(R"~(<span class="chip mono {}">{} {}</span>)~", answer_class(*t),
+            out.add(R"~(<span class="{}">{} {}</span>)~", answer_class(*t),
                     t->user.empty() ? std::string("(no user)") : html_text(t->user), answer_text(*t));
         out.raw("</td></tr>");
     }
@@ -716,10 +731,11 @@ void write_user_groups(const scan_event& s, page& out) {
 }
 
 void write_targets(const report_data& d, page& out) {
-    out.raw(R"~(<section id="targets"><h2>Targets</h2><p>From each scan's sample: horizontal scans by /24 (IPv4) or /64 (IPv6) network, vertical scans by the called users at each host, mixed scans both ways. <span class="ans-ok">Bold green</span>: answered 2xx; <span class="ans-err">brown</span>: answered with an error; <span class="ans-none">grey</span>: no answer.</p><div id="target-list" data-pager>)~");
+    out.raw(R"~(<section id="targets"><h2>Targets</h2><p>From each scan's sample: horizontal scans by /24 (IPv4) or /64 (IPv6) network, vertical scans by the called users at each host, mixed scans both ways. <span class="ok">Bold green</span>: answered 2xx; <span class="err">brown</span>: answered with an error; <span class="none">grey</span>: no answer. In a /24, hosts are shown by their last byte.</p><div id="target-list" data-pager>)~");
+    std::size_t index = 0;
     for (const auto& [id, s] : d.scans) {
-        out.add(R"~(<section class="targets page-item" id="targets-{}"><h3><a href="#scan-{}">{} {} scan</a>, {}: {} hosts, {} users, {} targets; {} in the sample</h3>)~",
-                id, id, html_text(s.source.to_string()), sipdetect::to_string(s.submethod), sipdetect::to_string(s.kind),
+        out.add(R"~(<section class="targets {}" id="targets-{}"><h3><a href="#scan-{}">{} {} scan</a>, {}: {} hosts, {} users, {} targets; {} in the sample</h3>)~",
+                page_item(index++), id, id, html_text(s.source.to_string()), sipdetect::to_string(s.submethod), sipdetect::to_string(s.kind),
                 s.hosts, s.users, s.targets, s.sample.size());
         if (s.kind != sipdetect::scan_kind::vertical) write_host_groups(s, out);
         if (s.kind != sipdetect::scan_kind::horizontal) write_user_groups(s, out);
@@ -739,9 +755,10 @@ void write_proxies(const report_data& d, page& out) {
     out.raw(R"~(<section id="proxies"><h2>Proxies</h2>)~");
     out.add(R"~(<table id="proxy-table" data-pager><caption>New proxies: found after the ClosedSeason ({})</caption><thead><tr><th scope="col">Address</th><th scope="col">Verdict (UTC)</th><th scope="col" class="n">From URIs</th><th scope="col">URI sample</th><th scope="col">Peers</th><th scope="col">Via depth</th><th scope="col">Answer share</th><th scope="col">Requests seen (UTC)</th><th scope="col">User agents</th></tr></thead>)~",
             d.new_proxies.size());
+    std::size_t index = 0;
     for (const proxy_event& p : d.new_proxies) {
-        out.add(R"~(<tbody class="page-item" id="proxy-{}" data-source="{}"><tr><th scope="row" class="mono">{}</th><td>{}</td><td class="n">{}{}</td><td>)~",
-                p.id, html_text(p.source.to_string()), html_text(p.source.to_string()), table_time(p.detected_at), p.uris,
+        out.add(R"~(<tbody class="{}" id="proxy-{}" data-source="{}"><tr><th scope="row" class="mono">{}</th><td>{}</td><td class="n">{}{}</td><td>)~",
+                page_item(index++), p.id, html_text(p.source.to_string()), html_text(p.source.to_string()), table_time(p.detected_at), p.uris,
                 p.counts_saturated ? "+" : "");
         for (const std::string& uri : p.uri_sample) out.add(R"~(<span class="chip mono">{}</span>)~", html_text(uri));
         out.raw("</td><td>");
@@ -756,9 +773,10 @@ void write_proxies(const report_data& d, page& out) {
 
     out.add(R"~(<table id="learned-table" data-pager><caption>Learned proxies: the baseline when the report was written ({}); a proxy learned in the ClosedSeason raised no event, so only its times are known</caption><thead><tr><th scope="col">Address</th><th scope="col">Learned (UTC)</th><th scope="col">How</th><th scope="col">First request (UTC)</th><th scope="col">Latest request (UTC)</th></tr></thead>)~",
             d.learned.size());
+    index = 0;
     for (const known_proxy& k : d.learned)
-        out.add(R"~(<tbody class="page-item" id="learned-{}"><tr><th scope="row" class="mono">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></tbody>)~",
-                address_key(k.address), html_text(k.address.to_string()), table_time(k.learned_at),
+        out.add(R"~(<tbody class="{}" id="learned-{}"><tr><th scope="row" class="mono">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></tbody>)~",
+                page_item(index++), address_key(k.address), html_text(k.address.to_string()), table_time(k.learned_at),
                 k.learned_in_training ? "in the ClosedSeason, silently" : "after it: a new_proxy event", table_time(k.first_seen),
                 table_time(k.last_seen));
     out.raw("</table></section>\n");
@@ -770,9 +788,9 @@ std::string render_report(const report_data& d) {
     page out;
     out.raw(R"~(<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">)~");
     out.raw(R"~(<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">)~");
-    out.add("<title>sipdetect report{}</title><style>{}</style></head><body>",
+    out.add("<title>sipdetect report{}</title><style>{}</style><noscript><style>.off-page{{display:revert}}</style></noscript></head><body data-page-size=\"{}\">",
             d.records > 0 ? fmt::format(", {} to {} UTC", table_time(d.first_record), table_time(d.last_record)) : "",
-            style);
+            style, page_size);
     out.add(R"~(<header><h1>sipdetect report</h1><p class="muted">sipdetect {}; every time is UTC.</p><nav class="toc"><a href="#summary">Summary</a><a href="#timeline">Timeline</a><a href="#scans">Scans</a><a href="#targets">Targets</a><a href="#proxies">Proxies</a></nav></header><main>)~",
             SIPDETECT_VERSION_STRING);
     write_summary(d, out);
