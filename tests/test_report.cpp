@@ -113,7 +113,7 @@ TEST_CASE("report_data keeps the latest event of each scan and counts every phas
     const std::string page = render_report(d);
     CHECK(count(page, R"(<rect class="bar )") == 2);
     CHECK(count(page, R"(class="scan page-item")") == 2);
-    CHECK(page.find("2 scans (1 still active)") != std::string::npos);
+    CHECK(page.find("scans: 2 (1 still active)") != std::string::npos);
 }
 
 TEST_CASE("report_data lets the oldest scans go past max_kept and says how many") {

@@ -587,10 +587,10 @@ void write_summary(const report_data& d, page& out) {
     std::size_t in_training = 0;
     for (const known_proxy& k : d.learned) in_training += k.learned_in_training;
     out.raw(R"~(<table id="events-by-detector"><caption>Events by detector</caption><thead><tr><th scope="col">Detector</th><th scope="col">Events</th><th scope="col">Shown</th></tr></thead><tbody>)~");
-    out.add(R"~(<tr><th scope="row">sipscan</th><td>{} start, {} update, {} end</td><td>{} scans ({} still active){}</td></tr>)~",
+    out.add(R"~(<tr><th scope="row">sipscan</th><td>{} start, {} update, {} end</td><td>scans: {} ({} still active){}</td></tr>)~",
             d.scan_events_by_phase[0], d.scan_events_by_phase[1], d.scan_events_by_phase[2], d.scans.size(), active,
             d.scans_let_go > 0 ? fmt::format("; {} older scans left out (the report keeps {})", d.scans_let_go, report_data::max_kept) : "");
-    out.add(R"~(<tr><th scope="row">sipproxy</th><td>{} new_proxy</td><td>{} new proxies{}; {} proxies in the baseline, {} of them learned in the ClosedSeason</td></tr>)~",
+    out.add(R"~(<tr><th scope="row">sipproxy</th><td>{} new_proxy</td><td>new proxies: {}{}; proxies in the baseline: {} ({} learned in the ClosedSeason)</td></tr>)~",
             d.proxy_events, d.new_proxies.size(),
             d.proxies_let_go > 0 ? fmt::format(" ({} older left out)", d.proxies_let_go) : "", d.learned.size(), in_training);
     out.raw("</tbody></table>");

@@ -352,7 +352,7 @@ def screenshot(sipdetect, png, source, extra):
     workdir = os.path.dirname(os.path.abspath(png))
     report = os.path.splitext(png)[0] + ".html"
     run_sipdetect(sipdetect, report, [source], extra)
-    _, console, _ = browse(report, workdir, screenshot=png, height=1700)
+    _, console, _ = browse(report, workdir, screenshot=png, height=1300)
     if console:
         fail("console messages:\n" + "\n".join(console))
     check_not_blank(png)
