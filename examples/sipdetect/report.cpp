@@ -690,12 +690,14 @@ void write_scans(const report_data& d, page& out) {
     out.raw("</table></section>\n");
 }
 
+struct prefix_order {
+    bool operator()(const sipdetect::ip_prefix& a, const sipdetect::ip_prefix& b) const noexcept {
+        return std::pair(a.network(), a.length()) < std::pair(b.network(), b.length());
+    }
+};
+
 void write_host_groups(const scan_event& s, page& out) {
-    std::map<sipdetect::ip_prefix, std::vector<const sipdetect::scan_target*>,
-             decltype([](const sipdetect::ip_prefix& a, const sipdetect::ip_prefix& b) {
-                 return std::pair(a.network(), a.length()) < std::pair(b.network(), b.length());
-             })>
-        groups;
+    std::map<sipdetect::ip_prefix, std::vector<const sipdetect::scan_target*>, prefix_order> groups;
     for (const sipdetect::scan_target& t : s.sample) groups[group_prefix(t.host)].push_back(&t);
     out.raw(R"~(<table class="host-groups"><thead><tr><th scope="col">Network</th><th scope="col" class="n">Hosts in the sample</th><th scope="col" class="n">Answered</th><th scope="col">Hosts (port, answer)</th></tr></thead><tbody>)~");
     for (const auto& [prefix, targets] : groups) {
