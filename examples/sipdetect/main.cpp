@@ -234,9 +234,8 @@ int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_prin
         print(proxies.flush());
     }
     if (report) {
-        report->note_baseline(proxies.learned_proxies(), proxies.season_end());
         try {
-            report->write();
+            report->checkpoint(proxies);
         } catch (const sipdetect_cli::report_error& e) {
             fmt::print(stderr, "sipdetect: {}\n", e.what());
             status = 1;

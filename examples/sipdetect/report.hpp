@@ -49,7 +49,7 @@ struct message_counts {
 // past max_kept scans (or proxies) the oldest are let go and counted, so that
 // a long live run keeps bounded memory.
 struct report_data {
-    static constexpr std::size_t max_kept = 50'000;
+    static constexpr std::size_t max_kept = 20'000;
 
     std::vector<std::string> inputs;
     sipdetect::scan_config scan;
@@ -91,6 +91,12 @@ public:
     }
     // The proxy baseline and the end of the ClosedSeason, as the detector has them now.
     void note_baseline(std::vector<sipdetect::known_proxy> learned, sipdetect::record_time season_end);
+    // At the end of a run and at each checkpoint of a live one: the
+    // baseline from the proxy detector, then write().
+    template <class ProxyDetector> void checkpoint(const ProxyDetector& proxies) {
+        note_baseline(proxies.learned_proxies(), proxies.season_end());
+        write();
+    }
 
     // Writes the page to the path, through a temporary file renamed over it,
     // so a reader never sees half a page. Throws report_error.
