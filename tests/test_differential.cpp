@@ -3,10 +3,12 @@
 // records back in time, a clock that jumps): identical events and counters,
 // always.
 #include "catch.hpp"
+#include "reference_campaign_model.hpp"
 #include "reference_proxy_model.hpp"
 #include "reference_scan_model.hpp"
 #include "test_support.hpp"
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/feed_all.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
@@ -88,6 +90,26 @@ std::vector<msg> random_stream(rng& r, const stream_shape& shape) {
     return out;
 }
 
+// Feeds a stream up to a record in batches of random sizes, drawn from a
+// generator of its own so that the caller's stays as its streams were drawn.
+template <class Record, class Feed> class batch_feeder {
+public:
+    batch_feeder(const std::vector<Record>& stream, Feed feed) : stream_(stream), feed_(std::move(feed)) {}
+    void feed_until(std::size_t end) {
+        while (unfed_ < end) {
+            const std::size_t n = std::min<std::size_t>(end - unfed_, 1 + sizes_.below(40));
+            feed_(std::span<const Record>(stream_).subspan(unfed_, n));
+            unfed_ += n;
+        }
+    }
+
+private:
+    const std::vector<Record>& stream_;
+    Feed feed_;
+    rng sizes_{stream_.size()};
+    std::size_t unfed_ = 0; // first record not yet fed
+};
+
 // The model, the detector fed record by record and the detector fed in
 // batches of random sizes (feed(std::span), which prefetches) must agree.
 // Between polls the clock is set up to clock_jump seconds either side of the
@@ -98,20 +120,12 @@ scan_stats compare(const scan_config& cfg, const std::vector<Record>& stream, rn
     scan_detector<Record> real(cfg);
     scan_detector<Record> batched(cfg);
     reference_scan_model<Record> model(cfg);
-    std::size_t unbatched = 0; // first record not yet given to `batched`
-    rng batch_sizes{stream.size()}; // its own stream: `r` stays as the streams were drawn for
-    auto feed_batches = [&](std::size_t end) {
-        while (unbatched < end) {
-            const std::size_t n = std::min<std::size_t>(end - unbatched, 1 + batch_sizes.below(40));
-            batched.feed(std::span<const Record>(stream).subspan(unbatched, n));
-            unbatched += n;
-        }
-    };
+    batch_feeder feeder(stream, [&](std::span<const Record> batch) { batched.feed(batch); });
     for (std::size_t i = 0; i < stream.size(); ++i) {
         real.feed(stream[i]);
         model.feed(stream[i]);
         if (r.chance(0.05)) {
-            feed_batches(i + 1);
+            feeder.feed_until(i + 1);
             // The clock jumps around, backwards included.
             real.clock().set(real.watermark() + std::chrono::seconds(r.below(2 * clock_jump)) -
                              std::chrono::seconds(clock_jump));
@@ -122,7 +136,7 @@ scan_stats compare(const scan_config& cfg, const std::vector<Record>& stream, rn
             REQUIRE(batched.poll() == a);
         }
     }
-    feed_batches(stream.size());
+    feeder.feed_until(stream.size());
     const auto a = real.flush();
     const auto b = model.flush(real.clock().now());
     REQUIRE(a == b);
@@ -641,4 +655,112 @@ TEST_CASE("the portable 64x64 multiply fold equals the 128-bit one") {
         const std::uint64_t a = r.next(), b = r.next();
         REQUIRE(detail::fold_multiply_portable(a, b) == detail::fold_multiply(a, b));
     }
+}
+
+namespace {
+
+// Sources of a few kinds, each mostly true to its kind: scanning tools that
+// mirror the target in From or send a fixed one, phones whose registrations
+// and calls succeed, sources that change their User-Agent; probes of one to
+// many targets, so that members, scanners and campaigns all occur.
+std::vector<msg> random_campaign_stream(rng& r, std::size_t records, const time_shape& time) {
+    std::vector<msg> out;
+    double t = 1000;
+    const sip_method methods[] = {sip_method::register_, sip_method::options, sip_method::invite, sip_method::bye};
+    const char* agents[] = {"friendly-scanner", "pplsip", "", "Yealink SIP-T46S"};
+    for (std::size_t i = 0; i < records; ++i) {
+        t = time.next(r, t);
+        const double when = time.when(r, t);
+        const std::uint32_t client = r.below(90);
+        const std::uint32_t kind = client % 4;
+        const std::string server = r.chance(0.1) ? "2001:db8::" + std::to_string(1 + r.below(40))
+                                                 : "10.0." + std::to_string(r.below(3)) + "." + std::to_string(1 + r.below(30));
+        const std::string user = std::to_string(100 + r.below(kind == 1 ? 60 : 8));
+        msg m = request(when, ("192.0.2." + std::to_string(1 + client)).c_str(), server.c_str(),
+                        r.chance(0.9) ? methods[kind % 3] : methods[r.below(4)], user,
+                        static_cast<std::uint16_t>(5060 + (r.chance(0.1) ? r.below(3) : 0)));
+        m.user_agent = agents[r.chance(0.03) ? r.below(4) : kind];
+        if (kind == 0) m.from_uri = "\"sipvicious\"<sip:100@1.1.1.1>";
+        if (kind == 2 && r.chance(0.5)) m.from_uri = "sip:" + std::to_string(client) + "@pbx.example";
+        if (r.chance(0.02)) m.from_uri = "sip:x@[" + server + "]";
+        if (r.chance(0.01)) m.to_uri.clear();
+        m.via_count = r.chance(0.05) ? 2 : 1;
+        out.push_back(m);
+        if (r.chance(kind == 3 ? 0.8 : 0.2)) {
+            static const std::uint16_t statuses[] = {100, 200, 401, 404, 999};
+            const std::uint16_t status = kind == 3 ? 200 : statuses[r.below(5)];
+            out.push_back(r.chance(0.5) ? response(m, when + 0.01, status) : response_biflow(m, when + 0.01, status));
+        }
+    }
+    return out;
+}
+
+campaign_config random_campaign_config(rng& r) {
+    campaign_config c;
+    c.campaign_threshold = 4 + r.below(20);
+    c.min_sources = 2 + r.below(5);
+    c.scan_threshold = 3 + r.below(15);
+    c.campaign_window = std::chrono::seconds(300 + r.below(3600));
+    c.event_idle_timeout = std::chrono::seconds(300 + r.below(3600));
+    c.update_interval = std::chrono::seconds(r.below(900));
+    c.source_idle_timeout = std::chrono::seconds(1000 + r.below(8000));
+    c.source_samples = r.below(12);
+    c.options_scan = !r.chance(0.2);
+    c.ignore_relayed = !r.chance(0.2);
+    if (r.chance(0.2)) c.destination_filter = prefix_set::parse("10.0.0.0/16,2001:db8::/120");
+    return c;
+}
+
+// The model, the detector fed record by record, and the detector fed in
+// batches through feed_all() beside a scan detector, agree at every poll.
+campaign_stats compare_campaign(const campaign_config& cfg, const std::vector<msg>& stream, rng& r) {
+    campaign_detector<msg> real(cfg), batched(cfg);
+    scan_detector<msg> scans;
+    reference_campaign_model<msg> model(cfg);
+    batch_feeder feeder(stream, [&](std::span<const msg> batch) { feed_all(batch, scans, batched); });
+    for (std::size_t i = 0; i < stream.size(); ++i) {
+        real.feed(stream[i]);
+        model.feed(stream[i]);
+        if (r.chance(0.05)) {
+            feeder.feed_until(i + 1);
+            real.clock().set(real.watermark() + std::chrono::seconds(r.below(7200)) - std::chrono::seconds(3600));
+            batched.clock().set(real.clock().now());
+            const auto a = real.poll();
+            REQUIRE(a == model.poll(real.clock().now()));
+            REQUIRE(batched.poll() == a);
+        }
+    }
+    feeder.feed_until(stream.size());
+    const auto a = real.flush();
+    REQUIRE(a == model.flush(real.clock().now()));
+    REQUIRE(batched.flush() == a);
+    campaign_stats counters = real.stats();
+    CHECK(batched.stats() == counters);
+    counters.memory_bytes = 0;
+    CHECK(counters == model.stats());
+    return counters;
+}
+
+} // namespace
+
+TEST_CASE("differential: SIPCAMPAIGN on random streams against its reference model") {
+    std::uint64_t started = 0, scanners = 0, answered = 0, inconsistent = 0, expired = 0;
+    for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+        INFO("seed " << seed);
+        rng r{seed};
+        const campaign_config cfg = random_campaign_config(r);
+        const auto stream = random_campaign_stream(r, 3000, seed % 2 == 0 ? coarse_grid : time_shape{});
+        const campaign_stats s = compare_campaign(cfg, stream, r);
+        started += s.events_started;
+        scanners += s.scanners_excluded;
+        answered += s.answered_excluded;
+        inconsistent += s.inconsistent_excluded;
+        expired += s.sources_expired;
+    }
+    // The streams did exercise every rule.
+    CHECK(started > 10);
+    CHECK(scanners > 0);
+    CHECK(answered > 0);
+    CHECK(inconsistent > 0);
+    CHECK(expired > 0);
 }

@@ -368,3 +368,30 @@ TEST_CASE("fmt: any bytes, 64 KB included, make one safe line that escapes lossl
         CHECK(unescape_quoted(quoted_user_agent(in)) == in);
     }
 }
+
+TEST_CASE("fmt: a campaign event is one line with every field") {
+    campaign_event e;
+    e.phase = scan_phase::update;
+    e.id = 3;
+    e.submethod = scan_submethod::options;
+    e.kind = scan_kind::horizontal;
+    e.sources = 30;
+    e.source_sample = {ip_address::parse("127.0.1.1"), ip_address::parse("::1")};
+    e.hosts = 60;
+    e.users = 1;
+    e.targets = 60;
+    e.requests = 75;
+    e.first_seen = record_time_from_micros(1471336040000000);
+    e.last_seen = record_time_from_micros(1471336048605282);
+    e.tool = "sipvicious";
+    e.fingerprint = "options; User-Agent \"friendly-scanner\"; From user \"100\"; From host mirrors the target";
+    CHECK(fmt::format("{}", e) ==
+          "2016-08-16T08:27:28.605282Z sipcampaign update #3 options horizontal sources=30 hosts=60 users=1 targets=60 "
+          "requests=75 tool=sipvicious first_seen=2016-08-16T08:27:20.000000Z fingerprint=\"options; User-Agent "
+          "\\\"friendly-scanner\\\"; From user \\\"100\\\"; From host mirrors the target\" "
+          "source_sample=[127.0.1.1, ::1]");
+    e.tool.clear();
+    e.source_sample.clear();
+    CHECK(fmt::format("{}", e).find("tool=- ") != std::string::npos);
+    CHECK(fmt::format("{}", e).ends_with("source_sample=[]"));
+}

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <random>
@@ -356,4 +357,38 @@ TEST_CASE("json: a stream of events is one valid object per line") {
         ++lines;
     }
     CHECK(lines == written);
+}
+
+TEST_CASE("json: a campaign event has every field of its schema, in order, reading back exactly") {
+    campaign_event e;
+    e.phase = scan_phase::start;
+    e.id = 9;
+    e.submethod = scan_submethod::register_;
+    e.kind = scan_kind::vertical;
+    e.sources = 31;
+    e.source_sample = {ip_address::parse("127.0.1.1"), ip_address::parse("2001:db8::5")};
+    e.hosts = 1;
+    e.users = 55;
+    e.targets = 55;
+    e.requests = 70;
+    e.tool = "";
+    e.fingerprint = "register; User-Agent \"\xff\x01\"; From user mirrors the called user; From host mirrors the target";
+    const json j = json::parse(to_json(e));
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : j.items()) keys.push_back(k);
+    std::vector<std::string> expected{"detector", "event", "id", "submethod", "kind", "sources", "source_sample", "hosts",
+                                      "users", "targets", "requests", "first_seen", "last_seen", "tool", "fingerprint"};
+    std::sort(expected.begin(), expected.end());
+    std::sort(keys.begin(), keys.end());
+    CHECK(keys == expected);
+    CHECK(j["detector"] == "sipcampaign");
+    CHECK(j["event"] == "start");
+    CHECK(j["kind"] == "vertical");
+    CHECK(j["submethod"] == "register");
+    CHECK(j["sources"] == 31);
+    CHECK(j["source_sample"] == json::array({"127.0.1.1", "2001:db8::5"}));
+    CHECK(j["users"] == 55);
+    CHECK(j["requests"] == 70);
+    CHECK(j["fingerprint"].get<std::string>() == expected_text(e.fingerprint));
+    CHECK(to_json(e).find('\n') == std::string::npos);
 }

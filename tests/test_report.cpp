@@ -320,3 +320,37 @@ TEST_CASE("html_report::write replaces the file whole, and names it when it cann
     }
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("render_report: a campaign is one lane's bar and one row, with its members and what they share") {
+    report_data d;
+    campaign_event c;
+    c.phase = scan_phase::start;
+    c.id = 4;
+    c.submethod = scan_submethod::register_;
+    c.kind = scan_kind::vertical;
+    c.sources = 12;
+    c.source_sample = {ip_address::parse("192.0.2.1"), ip_address::parse("192.0.2.2")};
+    c.hosts = 1;
+    c.users = c.targets = 40;
+    c.requests = 44;
+    c.first_seen = at_second(1'600'000'000);
+    c.last_seen = at_second(1'600'000'300);
+    c.fingerprint = "register; User-Agent \"<b>x</b>\"";
+    d.add(c);
+    c.phase = scan_phase::end;
+    c.last_seen = at_second(1'600'000'900);
+    d.add(c);
+    const std::string page = render_report(d);
+    CHECK(count(page, R"(<rect class="campaign-bar )") == 1);
+    CHECK(page.find(R"(data-campaign="4" data-submethod="register" data-kind="vertical" data-first="2020-09-13T12:26:40.000000Z" data-last="2020-09-13T12:41:40.000000Z")") != std::string::npos);
+    CHECK(count(page, R"(<tbody id="campaign-4" class="campaign page-item")") == 1);
+    CHECK(page.find("<span>192.0.2.1</span><span>192.0.2.2</span>") != std::string::npos);
+    CHECK(page.find("register; User-Agent &quot;&lt;b&gt;x&lt;/b&gt;&quot;") != std::string::npos);
+    CHECK(page.find("1 start, 0 update, 1 end</td><td>campaigns: 1 (0 still active)") != std::string::npos);
+    CHECK(count(page, R"(<rect class="bar )") == 0); // a campaign is no scan
+
+    d.campaigns_on = false;
+    const std::string off = render_report(d);
+    CHECK(off.find(R"(id="campaigns")") == std::string::npos);
+    CHECK(off.find("off (--no-campaigns)") != std::string::npos);
+}

@@ -40,6 +40,7 @@ using sipdetect_cli::options;
 using sipdetect_cli::usage_error;
 using scan_type = sipdetect::scan_detector<input_record>;
 using proxy_type = sipdetect::proxy_detector<input_record>;
+using campaign_type = sipdetect::campaign_detector<input_record>;
 
 // Progress on stderr, only when it is a terminal, at most twice a second.
 class progress_line {
@@ -80,11 +81,13 @@ struct run_summary {
 };
 
 // Load: the detectors from --state, when the file exists. False, after saying why, on a bad state file.
-bool load(const options& opt, scan_type& scans, proxy_type& proxies) {
+bool load(const options& opt, scan_type& scans, proxy_type& proxies, campaign_type& campaigns) {
     if (!opt.state) return true;
     try {
         sipdetect::load_report report;
-        if (sipdetect::load_state_file_reporting(*opt.state, &report, scans, proxies) && !report.config_differences.empty())
+        // A state saved before SIPCAMPAIGN existed holds SIPSCAN and SIPPROXY only: campaigns start fresh.
+        if (sipdetect::load_state_file_upgrading(*opt.state, &report, 2, scans, proxies, campaigns) &&
+            !report.config_differences.empty())
             fmt::print(stderr, "sipdetect: {}: saved with other settings for: {}; the command line's apply\n",
                        *opt.state, fmt::join(report.config_differences, ", "));
     } catch (const sipdetect::state_error& e) {
@@ -114,11 +117,12 @@ std::optional<sipdetect_cli::time_ordered_stream> open_inputs(const options& opt
     }
 }
 
-// Run: every record through both detectors, in batches through feed_all.
+// Run: every record through the detectors, in batches through feed_all.
 // Events are polled once per second of record time, as a live collector
 // polls once a second: right after the first record of a new second, so a
 // batch ends there (and at batch_size records).
-run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print, html_report* report) {
+run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, campaign_type& campaigns,
+                event_printer& print, html_report* report) {
     constexpr std::size_t batch_size = 1024;
     run_summary summary;
     progress_line progress(opt.progress);
@@ -129,7 +133,7 @@ run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event
     std::vector<input_record> batch(batch_size); // reused: the records keep their strings' capacity
     std::size_t filled = 0;
     const auto feed = [&] {
-        sipdetect::feed_all(std::span<const input_record>(batch.data(), filled), scans, proxies);
+        sipdetect::feed_all(std::span<const input_record>(batch.data(), filled), scans, proxies, campaigns);
         summary.analysed += filled;
         filled = 0;
     };
@@ -143,6 +147,7 @@ run_summary run(const options& opt, scan_type& scans, proxy_type& proxies, event
             polled_second = second;
             print(scans.poll());
             print(proxies.poll());
+            print(campaigns.poll());
         } else if (filled == batch.size()) {
             feed();
         }
@@ -165,7 +170,7 @@ std::string duration_text(sipdetect::record_duration d) {
 }
 
 void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan_stats& s,
-                 const sipdetect::proxy_stats& p) {
+                 const sipdetect::proxy_stats& p, const sipdetect::campaign_stats& c) {
     fmt::print(stderr,
                "input: {} records, {} packets, {} SIP messages, {} not SIP, {} malformed, {} ICMP skipped, "
                "{} records or lines without a SIP message\n"
@@ -189,6 +194,15 @@ void print_stats(const sipdetect_cli::reader_counters& in, const sipdetect::scan
                p.records, p.filtered, p.malformed_dropped, p.late_dropped, p.future_dropped, p.candidates,
                p.candidates_evicted, p.candidates_rejected, p.candidates_expired, p.proxies, p.learned_in_training,
                p.new_proxy_events, p.judged_scanner_like, p.proxies_evicted, p.proxies_expired, p.memory_bytes);
+    fmt::print(stderr,
+               "sipcampaign: {} records, {} requests counted, {} responses matched, {} relayed ignored, {} filtered; "
+               "dropped: {} malformed, {} late, {} future; sources: {} tracked, {} evicted, {} expired; not members: "
+               "{} scanners, {} answered, {} inconsistent; groups: {} now, {} evicted, {} rejected, {} expired, "
+               "{} members rejected; {} campaigns started, {} ended; {} bytes\n",
+               c.records, c.requests, c.responses_matched, c.relayed_ignored, c.filtered, c.malformed_dropped,
+               c.late_dropped, c.future_dropped, c.tracked, c.sources_evicted, c.sources_expired, c.scanners_excluded,
+               c.answered_excluded, c.inconsistent_excluded, c.groups, c.groups_evicted, c.groups_rejected,
+               c.groups_expired, c.members_rejected, c.events_started, c.events_ended, c.memory_bytes);
     if (in.ipfix_messages > 0)
         fmt::print(stderr, "ipfix: {} messages, {} templates, {} data sets without a template, {} sets of reserved ids\n",
                    in.ipfix_messages, in.ipfix_templates, in.sets_without_template, in.reserved_sets);
@@ -216,15 +230,16 @@ void print_order_notices(const options& opt, const run_summary& summary, const d
 
 // Finish: close what is active (or keep it open in the state), save the
 // state, print counters and notices. Returns the exit status.
-int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_printer& print, const run_summary& summary,
-           const drop_baseline& before, html_report* report) {
+int finish(const options& opt, scan_type& scans, proxy_type& proxies, campaign_type& campaigns, event_printer& print,
+           const run_summary& summary, const drop_baseline& before, html_report* report) {
     int status = 0;
     if (opt.state) {
         // What is still open continues in the next run, from the state file.
         print(scans.poll());
         print(proxies.poll());
+        print(campaigns.poll());
         try {
-            sipdetect::save_state_file(*opt.state, scans, proxies);
+            sipdetect::save_state_file(*opt.state, scans, proxies, campaigns);
         } catch (const sipdetect::state_error& e) {
             fmt::print(stderr, "sipdetect: {}\n", e.what());
             status = 1;
@@ -232,6 +247,7 @@ int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_prin
     } else {
         print(scans.flush());
         print(proxies.flush());
+        print(campaigns.flush());
     }
     if (report) {
         try {
@@ -244,7 +260,7 @@ int finish(const options& opt, scan_type& scans, proxy_type& proxies, event_prin
     const sipdetect::scan_stats s = scans.stats();
     const sipdetect::proxy_stats p = proxies.stats();
     print_order_notices(opt, summary, before, s, p);
-    if (opt.stats) print_stats(summary.input, s, p);
+    if (opt.stats) print_stats(summary.input, s, p, campaigns.stats());
     if (opt.learned_proxies)
         for (const sipdetect::known_proxy& known : proxies.learned_proxies())
             fmt::print(stderr, "{}\n", opt.json ? sipdetect::to_json(known) : fmt::format("{}", known));
@@ -274,11 +290,12 @@ int main(int argc, char** argv) {
 
     scan_type scans(opt.scan);
     proxy_type proxies(opt.proxy);
-    if (!load(opt, scans, proxies)) return 1;
+    campaign_type campaigns(opt.campaign);
+    if (!load(opt, scans, proxies, campaigns)) return 1;
     const drop_baseline before{scans.stats().late_dropped, proxies.stats().late_dropped};
     std::optional<html_report> report;
     if (opt.report) report.emplace(*opt.report, opt);
     event_printer print(opt.json, report ? &*report : nullptr);
-    const run_summary summary = run(opt, scans, proxies, print, report ? &*report : nullptr);
-    return finish(opt, scans, proxies, print, summary, before, report ? &*report : nullptr);
+    const run_summary summary = run(opt, scans, proxies, campaigns, print, report ? &*report : nullptr);
+    return finish(opt, scans, proxies, campaigns, print, summary, before, report ? &*report : nullptr);
 }

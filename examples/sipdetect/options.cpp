@@ -57,8 +57,18 @@ SIPPROXY:
                             reported, the default) or internal (ADS 13.0:
                             traffic with both ends inside is ignored)
 
+SIPCAMPAIGN (distributed low-rate scans):
+  --campaign-threshold N    distinct targets that sources sharing a probe
+                            fingerprint, each below --threshold, must probe
+                            together to make a campaign (default 20)
+  --campaign-window DUR     within this long: a number with s, min or h
+                            (default 1h)
+  --no-campaigns            no campaign detection
+  The submethods, --scan-filter and --max-tracked of SIPSCAN apply too, and a
+  source reaching --threshold on its own is a scanner, no campaign member.
+
 State:
-  --state FILE              load both detectors from FILE if it exists, save
+  --state FILE              load the detectors from FILE if it exists, save
                             them there atomically at exit; scans still active
                             at the end are kept open in the state instead of
                             being closed
@@ -76,6 +86,23 @@ truncated or corrupt input or state file. A file that cannot be opened or
 recognised stops the run before any record is analysed; a truncated or
 corrupt one ends at its defect, and the other files are still read in full.
 )";
+
+// "90s", "30min", "1h", "1.5h": the number and its unit.
+sipdetect::record_duration parse_duration(std::string_view option, std::string_view text) {
+    double value = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    const std::string_view unit(ptr, static_cast<std::size_t>(text.data() + text.size() - ptr));
+    double seconds_per_unit = 0;
+    if (unit == "s") seconds_per_unit = 1;
+    else if (unit == "min") seconds_per_unit = 60;
+    else if (unit == "h") seconds_per_unit = 3600;
+    const double seconds = value * seconds_per_unit;
+    if (text.empty() || ec != std::errc{} || seconds_per_unit == 0 || !std::isfinite(seconds) || seconds <= 0 ||
+        seconds > 1e9)
+        throw usage_error{fmt::format("{} expects a positive duration with s, min or h (e.g. 30min), not \"{}\"",
+                                      option, text)};
+    return sipdetect::record_duration{static_cast<std::int64_t>(seconds * 1e6)};
+}
 
 // A whole number of type T; the detectors' validate() judges the range.
 template <class T> T parse_integer(std::string_view option, std::string_view text) {
@@ -123,6 +150,18 @@ void fit_max_distinct(options& o) {
             "--threshold {} is above max_distinct {}, where the distinct targets of a source stop being counted: "
             "max_distinct raised to {} (more memory per scanning source)",
             o.scan.threshold, library_default, o.scan.max_distinct);
+}
+
+// The campaign detector follows SIPSCAN's settings: its members are the
+// sources SIPSCAN leaves below its threshold, of the same submethods, to
+// the same responders.
+void finish_campaign_config(options& o) {
+    o.campaign.scan_threshold = o.scan.threshold;
+    o.campaign.register_scan = o.campaigns && o.scan.register_scan;
+    o.campaign.options_scan = o.campaigns && o.scan.options_scan;
+    o.campaign.invite_scan = o.campaigns && o.scan.invite_scan;
+    o.campaign.destination_filter = o.scan.destination_filter;
+    check_config("--campaign-threshold / --threshold", o.campaign);
 }
 
 } // namespace
@@ -176,10 +215,20 @@ options parse_options(int argc, char** argv) {
         } else if (arg == "--max-tracked") {
             const auto n = parse_integer<std::size_t>(arg, value());
             o.scan.max_tracked = n;
+            o.campaign.max_tracked = n;
             o.proxy.max_candidates = n;
             o.proxy.max_proxies = std::min(sipdetect::proxy_config{}.max_proxies, n);
             check_config(arg, o.scan);
             check_config(arg, o.proxy);
+            check_config(arg, o.campaign);
+        } else if (arg == "--campaign-threshold") {
+            o.campaign.campaign_threshold = parse_integer<std::uint32_t>(arg, value());
+            check_config(arg, o.campaign);
+        } else if (arg == "--campaign-window") {
+            o.campaign.campaign_window = parse_duration(arg, value());
+            check_config(arg, o.campaign);
+        } else if (arg == "--no-campaigns") {
+            o.campaigns = false;
         } else if (arg == "--proxy-min-uris") {
             o.proxy.min_uris = parse_integer<std::uint32_t>(arg, value());
             check_config(arg, o.proxy);
@@ -209,6 +258,7 @@ options parse_options(int argc, char** argv) {
         }
     }
     if (o.inputs.empty()) throw usage_error{"no input file given"};
+    finish_campaign_config(o);
     return o;
 }
 

@@ -1,6 +1,7 @@
 // sipdetect command-line program: its options, as the command line gives them.
 #pragma once
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
@@ -22,6 +23,9 @@ struct options {
     bool progress = true;
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
+    // Follows scan's threshold, submethods, filter and --max-tracked (finish_campaign_config()).
+    sipdetect::campaign_config campaign;
+    bool campaigns = true;
     std::optional<std::string> state;
     std::optional<std::string> report; // --report FILE.html
     std::vector<std::string> inputs;

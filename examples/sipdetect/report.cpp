@@ -53,13 +53,24 @@ void message_counts::add(sipdetect::sip_method method, std::uint16_t status) noe
     ++by_method[row][column];
 }
 
-void report_data::add(const sipdetect::scan_event& e) {
-    ++scan_events_by_phase[std::min(static_cast<std::size_t>(e.phase), scan_events_by_phase.size() - 1)];
-    scans.insert_or_assign(e.id, e);
-    if (scans.size() > max_kept) {
-        scans.erase(scans.begin()); // ids grow: the scan that began longest ago
-        ++scans_let_go;
+namespace {
+// Keeps an event of the scan lifecycle (start, updates, end of one id) as its id's latest.
+template <class Event>
+void keep_latest(const Event& e, std::array<std::uint64_t, sipdetect::scan_phase_names.size()>& by_phase,
+                 std::map<std::uint64_t, Event>& kept, std::uint64_t& let_go) {
+    ++by_phase[std::min(static_cast<std::size_t>(e.phase), by_phase.size() - 1)];
+    kept.insert_or_assign(e.id, e);
+    if (kept.size() > report_data::max_kept) {
+        kept.erase(kept.begin()); // ids grow: the one that began longest ago
+        ++let_go;
     }
+}
+} // namespace
+
+void report_data::add(const sipdetect::scan_event& e) { keep_latest(e, scan_events_by_phase, scans, scans_let_go); }
+
+void report_data::add(const sipdetect::campaign_event& e) {
+    keep_latest(e, campaign_events_by_phase, campaigns, campaigns_let_go);
 }
 
 void report_data::add(const sipdetect::proxy_event& e) {
@@ -84,6 +95,7 @@ using sipdetect::record_time;
 using sipdetect::scan_event;
 using sipdetect::proxy_event;
 using sipdetect::known_proxy;
+using sipdetect::campaign_event;
 
 std::int64_t micros(record_time t) { return sipdetect::micros_of(t); }
 
@@ -179,7 +191,8 @@ table.sample td,.chips span{font-family:ui-monospace,"DejaVu Sans Mono",monospac
 svg.timeline{width:100%;height:auto;border:1px solid var(--line)}
 svg text{font-size:11px;fill:var(--fg)}svg .lane-label{font-family:ui-monospace,"DejaVu Sans Mono",monospace}
 svg .group-label{font-weight:700}svg .grid{stroke:#e2e2e2}svg .axis{stroke:#000}
-svg .bar{stroke:#000;stroke-width:.5}svg a:hover .bar,svg a:focus .bar{stroke-width:2}
+svg .bar{stroke:#000;stroke-width:.5}svg .campaign-bar{stroke:#000;stroke-width:1.2;stroke-dasharray:3 2}
+svg a:hover .bar,svg a:focus .bar,svg a:hover .campaign-bar,svg a:focus .campaign-bar{stroke-width:2}
 .sm-register{fill:var(--register)}.sm-options{fill:var(--options)}.sm-invite{fill:var(--invite)}
 svg .span{stroke:#777;stroke-width:1.5}svg .new-proxy{fill:var(--proxy);stroke:#000}svg .learned-proxy{fill:var(--learned);stroke:#000}
 svg .season{fill:url(#season-hatch)}svg .density{fill:#444}
@@ -319,6 +332,10 @@ public:
         const std::vector<known_proxy> learned = silently_learned(); // the lanes point into it
         for (const known_proxy& k : learned) learned_lanes.push_back(lane{k.address.to_string(), {}, nullptr, &k});
         const std::size_t proxies_aggregated = cut(proxy_lanes), learned_aggregated = cut(learned_lanes);
+        std::vector<const campaign_event*> campaign_lanes;
+        for (const auto& [id, c] : data_.campaigns)
+            if (campaign_lanes.size() < max_lanes_per_group) campaign_lanes.push_back(&c);
+        const std::size_t campaigns_aggregated = data_.campaigns.size() - campaign_lanes.size();
 
         // The lanes first, into their own buffer: the height is known once they are laid out.
         page lanes;
@@ -326,6 +343,12 @@ public:
         group_header(lanes, y, fmt::format("Scanners ({} sources)", scanner_lanes.size() + distinct_sources(scans_aggregated)));
         for (const lane& l : scanner_lanes) write_scan_lane(lanes, l, y);
         if (!scans_aggregated.empty()) write_scan_density(lanes, scans_aggregated, y);
+        if (data_.campaigns_on) {
+            group_header(lanes, y, fmt::format("Campaigns ({})", data_.campaigns.size()));
+            for (const campaign_event* c : campaign_lanes) write_campaign_lane(lanes, *c, y);
+            if (campaigns_aggregated > 0)
+                note_lane(lanes, y, fmt::format("{} more campaigns: see the table", campaigns_aggregated));
+        }
         group_header(lanes, y, fmt::format("New proxies ({})", data_.new_proxies.size()));
         for (const lane& l : proxy_lanes) write_proxy_lane(lanes, l, y);
         if (proxies_aggregated > 0) note_lane(lanes, y, fmt::format("{} more new proxies: see the table", proxies_aggregated));
@@ -491,14 +514,34 @@ private:
                      s->targets, s->requests, s->successful_targets, s->failed_targets,
                      s->tool.empty() ? std::string() : ", tool " + html_text(s->tool), table_time(s->first_seen),
                      table_time(s->last_seen));
-            if (sm != "register")
-                out.add(R"~(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="url(#texture-{})" pointer-events="none"/>)~",
-                         x0, row + 1, w, row_height - 3, sm);
-            out.add(R"~(<text class="kind" x="{:.1f}" y="{:.1f}" aria-hidden="true">{}</text></a>)~", x0 + w + 3,
-                     row + row_height - 3, static_cast<char>(std::toupper(static_cast<unsigned char>(kind[0]))));
+            write_bar_marks(out, x0, w, row, sm, kind);
             row += row_height;
         }
         y += lane_height(l);
+    }
+
+    // A bar's texture (by submethod, for readers who cannot tell its colour) and its kind letter; closes its link.
+    static void write_bar_marks(page& out, double x0, double w, double row, std::string_view submethod,
+                                std::string_view kind) {
+        if (submethod != "register")
+            out.add(R"~(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.0f}" fill="url(#texture-{})" pointer-events="none"/>)~",
+                    x0, row + 1, w, row_height - 3, submethod);
+        out.add(R"~(<text class="kind" x="{:.1f}" y="{:.1f}" aria-hidden="true">{}</text></a>)~", x0 + w + 3,
+                row + row_height - 3, static_cast<char>(std::toupper(static_cast<unsigned char>(kind[0]))));
+    }
+
+    void write_campaign_lane(page& out, const campaign_event& c, double& y) const {
+        out.add(R"~(<text class="lane-label" x="{:.0f}" y="{:.0f}" text-anchor="end">campaign #{}</text>)~",
+                time_axis::label_width - 6, y + 10, c.id);
+        const double x0 = axis_.x(c.first_seen), w = std::max(3.0, axis_.x(c.last_seen) - x0);
+        const std::string_view sm = sipdetect::to_string(c.submethod), kind = sipdetect::to_string(c.kind);
+        out.add(R"~(<a href="#campaign-{0}"><rect class="campaign-bar sm-{1}" data-campaign="{0}" data-submethod="{1}" data-kind="{2}" data-first="{3}" data-last="{4}" x="{5:.1f}" y="{6:.1f}" width="{7:.1f}" height="{8:.0f}">)~"
+                R"~(<title>campaign #{0}, {1}, {2}: {9} sources sharing {10}; {11} hosts, {12} users, {13} targets, {14} requests; {15} to {16} UTC</title></rect>)~",
+                c.id, sm, kind, sipdetect::format_rfc3339(c.first_seen), sipdetect::format_rfc3339(c.last_seen), x0,
+                y + 1, w, row_height - 3, c.sources, html_text(c.fingerprint), c.hosts, c.users, c.targets, c.requests,
+                table_time(c.first_seen), table_time(c.last_seen));
+        write_bar_marks(out, x0, w, y, sm, kind);
+        y += row_height + lane_gap;
     }
 
     // The scans of sources without a lane of their own: how many are active, in 200 slices of time.
@@ -593,6 +636,16 @@ void write_summary(const report_data& d, page& out) {
     out.add(R"~(<tr><th scope="row">sipproxy</th><td>{} new_proxy</td><td>new proxies: {}{}; proxies in the baseline: {} ({} learned in the ClosedSeason)</td></tr>)~",
             d.proxy_events, d.new_proxies.size(),
             d.proxies_let_go > 0 ? fmt::format(" ({} older left out)", d.proxies_let_go) : "", d.learned.size(), in_training);
+    if (d.campaigns_on) {
+        std::size_t campaigns_active = 0;
+        for (const auto& [id, c] : d.campaigns) campaigns_active += c.phase != sipdetect::scan_phase::end;
+        out.add(R"~(<tr><th scope="row">sipcampaign</th><td>{} start, {} update, {} end</td><td>campaigns: {} ({} still active){}</td></tr>)~",
+                d.campaign_events_by_phase[0], d.campaign_events_by_phase[1], d.campaign_events_by_phase[2],
+                d.campaigns.size(), campaigns_active,
+                d.campaigns_let_go > 0 ? fmt::format("; {} older campaigns left out", d.campaigns_let_go) : "");
+    } else {
+        out.raw(R"~(<tr><th scope="row">sipcampaign</th><td colspan="2">off (--no-campaigns)</td></tr>)~");
+    }
     out.raw("</tbody></table>");
 
     const auto& s = d.scan;
@@ -617,6 +670,11 @@ void write_summary(const report_data& d, page& out) {
                                                  d.proxy.filter_mode == sipdetect::proxy_filter_mode::exclude_devices
                                                      ? "devices inside never reported"
                                                      : "traffic with both ends inside ignored"));
+    if (d.campaigns_on) {
+        setting("SIPCAMPAIGN threshold", fmt::format("{} distinct targets within {}, by at least {} sources",
+                                                     d.campaign.campaign_threshold,
+                                                     span_text(d.campaign.campaign_window.count()), d.campaign.min_sources));
+    }
     setting("Tracked sources per detector, at most", fmt::format("{}", s.max_tracked));
     setting("State file", d.state_file ? *d.state_file : "none");
     out.raw("</tbody></table></div></section>\n");
@@ -628,6 +686,7 @@ void write_legend(page& out) {
             R"~(<span><svg width="16" height="12" aria-hidden="true"><rect width="16" height="12" class="sm-options"/><rect width="16" height="12" fill="url(#texture-options)"/></svg> OPTIONS scan (hatched)</span>)~"
             R"~(<span><svg width="16" height="12" aria-hidden="true"><rect width="16" height="12" class="sm-invite"/><rect width="16" height="12" fill="url(#texture-invite)"/></svg> INVITE scan (dotted)</span>)~"
             R"~(<span>H, V, M: horizontal, vertical, mixed</span>)~"
+            R"~(<span><svg width="16" height="12" aria-hidden="true"><rect x="1" y="1" width="14" height="10" fill="#fff" stroke="#000" stroke-width="1.2" stroke-dasharray="3 2"/></svg> campaign (dashed outline)</span>)~"
             R"~(<span><svg width="12" height="12" aria-hidden="true"><path d="M6 0.5l5 5.5l-5 5.5l-5 -5.5z" fill="#009e73" stroke="#000"/></svg> new proxy (verdict)</span>)~"
             R"~(<span><svg width="12" height="12" aria-hidden="true"><circle cx="6" cy="6" r="4.5" fill="#56b4e9" stroke="#000"/></svg> proxy learned</span>)~"
             R"~(<span><span class="swatch" style="background:#e0e0e0"></span>ClosedSeason</span></p>)~");
@@ -784,6 +843,27 @@ void write_proxies(const report_data& d, page& out) {
     out.raw("</table></section>\n");
 }
 
+void write_campaigns(const report_data& d, page& out) {
+    out.add(R"~(<section id="campaigns"><h2>Campaigns</h2><p>{} campaigns: sources that share a probe fingerprint, each below the scan threshold, sweeping targets together. One row per campaign (its latest event).</p>)~",
+            d.campaigns.size());
+    if (d.campaigns.empty()) {
+        out.raw("<p>No campaign.</p></section>\n");
+        return;
+    }
+    out.raw(R"~(<table id="campaign-table" data-pager><caption>Campaigns</caption><thead><tr><th scope="col">Campaign</th><th scope="col">Submethod</th><th scope="col">Kind</th><th scope="col" class="n">Sources</th><th scope="col">Sources (first members)</th><th scope="col">What they share</th><th scope="col" class="n">Hosts</th><th scope="col" class="n">Users</th><th scope="col" class="n">Targets</th><th scope="col" class="n">Requests</th><th scope="col">Tool</th><th scope="col">First seen (UTC)</th><th scope="col">Last seen (UTC)</th></tr></thead>)~");
+    std::size_t index = 0;
+    for (const auto& [id, c] : d.campaigns) {
+        out.add(R"~(<tbody id="campaign-{0}" class="campaign {1}" data-first="{2}" data-last="{3}"><tr><th scope="row">#{0}</th><td>{4}</td><td>{5}</td><td class="n">{6}</td><td class="chips">)~",
+                id, page_item(index++), sipdetect::format_rfc3339(c.first_seen), sipdetect::format_rfc3339(c.last_seen),
+                sipdetect::to_string(c.submethod), sipdetect::to_string(c.kind), c.sources);
+        for (const auto& member : c.source_sample) out.add("<span>{}</span>", html_text(member.to_string()));
+        out.add(R"~(</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td>{}</td><td>{}</td><td>{}{}</td></tr></tbody>)~",
+                html_text(c.fingerprint, 1024), c.hosts, c.users, c.targets, c.requests, html_text(c.tool),
+                table_time(c.first_seen), table_time(c.last_seen), c.phase == sipdetect::scan_phase::end ? "" : " (active)");
+    }
+    out.raw("</table></section>\n");
+}
+
 } // namespace
 
 std::string render_report(const report_data& d) {
@@ -793,8 +873,8 @@ std::string render_report(const report_data& d) {
     out.add("<title>sipdetect report{}</title><style>{}</style><noscript><style>.off-page{{display:revert}}</style></noscript></head><body data-page-size=\"{}\">",
             d.records > 0 ? fmt::format(", {} to {} UTC", table_time(d.first_record), table_time(d.last_record)) : "",
             style, page_size);
-    out.add(R"~(<header><h1>sipdetect report</h1><p class="muted">sipdetect {}; every time is UTC.</p><nav class="toc"><a href="#summary">Summary</a><a href="#timeline">Timeline</a><a href="#scans">Scans</a><a href="#targets">Targets</a><a href="#proxies">Proxies</a></nav></header><main>)~",
-            SIPDETECT_VERSION_STRING);
+    out.add(R"~(<header><h1>sipdetect report</h1><p class="muted">sipdetect {}; every time is UTC.</p><nav class="toc"><a href="#summary">Summary</a><a href="#timeline">Timeline</a><a href="#scans">Scans</a><a href="#targets">Targets</a><a href="#proxies">Proxies</a>{}</nav></header><main>)~",
+            SIPDETECT_VERSION_STRING, d.campaigns_on ? R"~(<a href="#campaigns">Campaigns</a>)~" : "");
     write_summary(d, out);
     out.raw(R"~(<section id="timeline"><h2>Timeline</h2>)~");
     write_legend(out);
@@ -803,6 +883,7 @@ std::string render_report(const report_data& d) {
     write_scans(d, out);
     write_targets(d, out);
     write_proxies(d, out);
+    if (d.campaigns_on) write_campaigns(d, out);
     out.add("</main><script>{}</script></body></html>\n", script);
     return out.take();
 }
@@ -811,6 +892,8 @@ html_report::html_report(std::string path, const options& opt) : path_(std::move
     data_.inputs = opt.inputs;
     data_.scan = opt.scan;
     data_.proxy = opt.proxy;
+    data_.campaign = opt.campaign;
+    data_.campaigns_on = opt.campaigns;
     data_.state_file = opt.state;
 }
 

@@ -11,6 +11,7 @@
 #include "input_record.hpp"
 #include "options.hpp"
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
@@ -45,15 +46,17 @@ struct message_counts {
     void add(sipdetect::sip_method method, std::uint16_t status) noexcept;
 };
 
-// Everything the page shows. Scans are kept by id, each as its latest event;
-// past max_kept scans (or proxies) the oldest are let go and counted, so that
-// a long live run keeps bounded memory.
+// Everything the page shows. Scans and campaigns are kept by id, each as its
+// latest event; past max_kept scans (or proxies, or campaigns) the oldest are
+// let go and counted, so that a long live run keeps bounded memory.
 struct report_data {
     static constexpr std::size_t max_kept = 20'000;
 
     std::vector<std::string> inputs;
     sipdetect::scan_config scan;
     sipdetect::proxy_config proxy;
+    sipdetect::campaign_config campaign;
+    bool campaigns_on = true;
     std::optional<std::string> state_file;
 
     std::uint64_t records = 0;
@@ -68,11 +71,16 @@ struct report_data {
     std::vector<sipdetect::proxy_event> new_proxies;
     std::uint64_t proxies_let_go = 0;
 
+    std::array<std::uint64_t, sipdetect::scan_phase_names.size()> campaign_events_by_phase{};
+    std::map<std::uint64_t, sipdetect::campaign_event> campaigns; // id -> latest event
+    std::uint64_t campaigns_let_go = 0;
+
     std::vector<sipdetect::known_proxy> learned; // the baseline when the page was written
     sipdetect::record_time season_end = sipdetect::record_time::max();
 
     void add(const sipdetect::scan_event& e);
     void add(const sipdetect::proxy_event& e);
+    void add(const sipdetect::campaign_event& e);
     void note_record(const input_record& r) noexcept;
 };
 

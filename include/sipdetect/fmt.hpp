@@ -2,7 +2,7 @@
 //
 // The only sipdetect header that needs {fmt}; nothing else includes it.
 //
-//   fmt::print("{}\n", event);   // one line per scan_event / proxy_event
+//   fmt::print("{}\n", event);   // one line per scan_event / proxy_event / campaign_event
 //   fmt::print("{:>15}", addr);  // addresses, prefixes and prefix sets take
 //                                // the string format spec (width, alignment)
 //
@@ -26,6 +26,7 @@
 
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/json.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/record.hpp>
@@ -331,6 +332,25 @@ struct fmt::formatter<sipdetect::proxy_event> : sipdetect::detail::fmt_empty_spe
     }
 };
 
+// Led by last_seen, like a scan.
+template <>
+struct fmt::formatter<sipdetect::campaign_event> : sipdetect::detail::fmt_empty_spec {
+    template <class FormatContext>
+    auto format(const sipdetect::campaign_event& e, FormatContext& ctx) const -> decltype(ctx.out()) {
+        namespace d = sipdetect::detail;
+        auto out = fmt::format_to(ctx.out(), "{} sipcampaign {} #{} {} {} sources={} hosts={} users={} targets={} requests={} tool=",
+                                  sipdetect::format_rfc3339(e.last_seen), e.phase, e.id, e.submethod, e.kind, e.sources,
+                                  e.hosts, e.users, e.targets, e.requests);
+        if (e.tool.empty()) *out++ = '-';
+        else out = d::fmt_write_escaped(out, e.tool, false);
+        out = fmt::format_to(out, " first_seen={} fingerprint=", sipdetect::format_rfc3339(e.first_seen));
+        out = d::fmt_write_escaped(out, e.fingerprint, true);
+        out = fmt::format_to(out, " source_sample=");
+        return d::fmt_write_list(out, e.source_sample,
+                                 [](decltype(out) o, const sipdetect::ip_address& a) { return fmt::format_to(o, "{}", a); });
+    }
+};
+
 // A proxy of the SIPPROXY baseline, on one line like an event and led by the
 // time it was learned.
 template <>
@@ -348,6 +368,14 @@ struct fmt::formatter<sipdetect::scan_config> : sipdetect::detail::fmt_empty_spe
     template <class FormatContext>
     auto format(const sipdetect::scan_config& c, FormatContext& ctx) const -> decltype(ctx.out()) {
         return sipdetect::detail::fmt_write_config(ctx.out(), "scan_config", c, sipdetect::detail::scan_config_fields);
+    }
+};
+
+template <>
+struct fmt::formatter<sipdetect::campaign_config> : sipdetect::detail::fmt_empty_spec {
+    template <class FormatContext>
+    auto format(const sipdetect::campaign_config& c, FormatContext& ctx) const -> decltype(ctx.out()) {
+        return sipdetect::detail::fmt_write_config(ctx.out(), "campaign_config", c, sipdetect::detail::campaign_config_fields);
     }
 };
 

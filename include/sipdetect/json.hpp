@@ -6,6 +6,7 @@
 // UTF-8 (replaced by U+FFFD), so a line is always one valid JSON object.
 #pragma once
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 #include <sipdetect/version.hpp>
@@ -209,6 +210,27 @@ inline std::string to_json(const proxy_event& e) {
         .raw("uri_sample", detail::json_array(e.uri_sample, detail::json_quoted))
         .raw("peers", detail::json_array(e.peers, [](const ip_address& a) { return detail::json_quoted(a.to_string()); }))
         .raw("user_agents", detail::json_array(e.user_agents, detail::json_quoted))
+        .done();
+}
+
+inline std::string to_json(const campaign_event& e) {
+    return detail::json_object{}
+        .field("detector", "sipcampaign")
+        .field("event", to_string(e.phase))
+        .field("id", e.id)
+        .field("submethod", to_string(e.submethod))
+        .field("kind", to_string(e.kind))
+        .field("sources", std::uint64_t{e.sources})
+        .raw("source_sample",
+             detail::json_array(e.source_sample, [](const ip_address& a) { return detail::json_quoted(a.to_string()); }))
+        .field("hosts", std::uint64_t{e.hosts})
+        .field("users", std::uint64_t{e.users})
+        .field("targets", std::uint64_t{e.targets})
+        .field("requests", e.requests)
+        .field("first_seen", format_rfc3339(e.first_seen))
+        .field("last_seen", format_rfc3339(e.last_seen))
+        .field("tool", e.tool)
+        .field("fingerprint", e.fingerprint)
         .done();
 }
 

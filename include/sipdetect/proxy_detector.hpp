@@ -10,6 +10,7 @@
 
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
+#include <sipdetect/detail/detector_base.hpp>
 #include <sipdetect/detail/detector_common.hpp>
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/detail/hash.hpp>
@@ -178,26 +179,17 @@ struct learned_proxy {
 // Allocator: as for scan_detector (its tables, candidates' evidence and
 // lists; events are plain std types).
 template <class Record, detector_clock Clock = manual_clock, class Allocator = std::allocator<std::byte>>
-class proxy_detector {
-    static_assert(detail::check_flow_record<Record>());
+class proxy_detector
+    : public detail::detector_base<proxy_detector<Record, Clock, Allocator>, Record, proxy_config, proxy_stats, Clock,
+                                   Allocator> {
+    using base = detail::detector_base<proxy_detector, Record, proxy_config, proxy_stats, Clock, Allocator>;
+    using base::alloc_, base::clock_, base::config_, base::hash_seed_, base::last_sweep_, base::next_event_id_,
+        base::stats_, base::time_;
 
 public:
-    using record_type = Record;
-    using clock_type = Clock;
     using event_type = proxy_event;
-    using allocator_type = Allocator;
 
     explicit proxy_detector(proxy_config config = {}, Clock clock = Clock{}, const Allocator& allocator = Allocator());
-
-    void feed(const Record& record) {
-        const detail::record_view v = detail::make_view(record);
-        lookup_type k;
-        hash_key(v, k);
-        feed_view(v, k);
-    }
-    // The same as feeding one by one, with the table lookups prefetched
-    // (feed_all.hpp, which also feeds several detectors in one pass).
-    void feed(std::span<const Record> records) { feed_all(records, *this); }
 
     // New-proxy events due now. Verdicts whose answer grace has passed by
     // the later of the newest record time and the clock are made first.
@@ -205,23 +197,18 @@ public:
     // End of input: make every pending verdict now.
     std::vector<proxy_event> flush();
 
-    const proxy_config& config() const noexcept { return config_; }
     proxy_stats stats() const;
-    Clock& clock() noexcept { return clock_; }
-    record_time watermark() const noexcept { return time_.watermark; }
     // Training ends here; record_time::max() before the first record.
     record_time season_end() const noexcept;
     bool is_learned(const ip_address& a) const { return proxies_.find(key_of(a)) != nullptr; }
     // Every learned proxy, in address order.
     std::vector<known_proxy> learned_proxies() const;
-    // The seed in use: the configured one, else the loaded state's or this process's.
-    std::uint64_t hash_seed() const noexcept { return hash_seed_; }
 
     void save(std::ostream& out) const;
     load_report load(std::istream& in);
 
 private:
-    friend struct detail::pipeline; // feed_all() runs the stages below (feed_all.hpp)
+    friend struct detail::pipeline; // feed() and feed_all() run the stages below (feed_all.hpp)
     using record_view = detail::record_view;
     using lookup_type = detail::hashed_key;
     void hash_key(const record_view& v, lookup_type& k) const noexcept {
@@ -268,21 +255,13 @@ private:
     void learn(const detail::source_key& key, candidate_type& c, record_time at);
     void sweep(record_time now) noexcept;
 
-    proxy_config config_;
-    std::uint64_t hash_seed_;
-    Clock clock_;
-    [[no_unique_address]] Allocator alloc_;
     candidate_table candidates_;
     proxy_table proxies_;
     key_list crossed_; // candidates awaiting a verdict
     record_time next_due_ = record_time::max(); // earliest verdict among them
     std::vector<proxy_event> pending_;
     record_time first_record_{record_time::max()}; // training starts here and never moves
-    detail::time_gate time_;
-    record_time last_sweep_{record_time::min()};
     bool responses_seen_ = false;
-    std::uint64_t next_event_id_ = 1;
-    proxy_stats stats_;
 };
 
 SIPDETECT_NAMESPACE_END

@@ -49,13 +49,10 @@ inline void proxy_config::validate() const {
 
 template <class Record, detector_clock Clock, class Allocator>
 proxy_detector<Record, Clock, Allocator>::proxy_detector(proxy_config config, Clock clock, const Allocator& allocator)
-    : config_(std::move(config)), hash_seed_(config_.hash_seed.value_or(detail::process_hash_seed())),
-      clock_(std::move(clock)), alloc_(allocator),
+    : base(std::move(config), std::move(clock), allocator),
       candidates_(detail::source_key_hasher{hash_seed_}, typename candidate_table::allocator_type(alloc_)),
       proxies_(detail::source_key_hasher{hash_seed_}, typename proxy_table::allocator_type(alloc_)),
-      crossed_(typename key_list::allocator_type(alloc_)) {
-    config_.validate();
-}
+      crossed_(typename key_list::allocator_type(alloc_)) {}
 
 template <class Record, detector_clock Clock, class Allocator>
 record_time proxy_detector<Record, Clock, Allocator>::season_end() const noexcept {
@@ -81,14 +78,7 @@ bool proxy_detector<Record, Clock, Allocator>::filtered(const record_view& v) no
 
 template <class Record, detector_clock Clock, class Allocator>
 void proxy_detector<Record, Clock, Allocator>::feed_view(const record_view& v, const lookup_type& k) {
-    ++stats_.records;
-    switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
-                                                        [this] { return clock_now(clock_); })) {
-    case detail::time_verdict::out_of_range: ++stats_.malformed_dropped; return;
-    case detail::time_verdict::late: ++stats_.late_dropped; return;
-    case detail::time_verdict::future: ++stats_.future_dropped; return;
-    case detail::time_verdict::accept: break;
-    }
+    if (!this->admit_record(v)) return;
     if (first_record_ == record_time::max()) first_record_ = v.time;
     if (v.is_counters) {
         const sip_counters& c = v.counters;
@@ -334,7 +324,7 @@ std::vector<known_proxy> proxy_detector<Record, Clock, Allocator>::learned_proxi
 
 template <class Record, detector_clock Clock, class Allocator>
 std::vector<proxy_event> proxy_detector<Record, Clock, Allocator>::poll() {
-    const record_time now = time_.poll_now(clock_now(clock_));
+    const record_time now = this->poll_now();
     decide_due(now, false);
     sweep(now);
     std::vector<proxy_event> out;
@@ -344,7 +334,7 @@ std::vector<proxy_event> proxy_detector<Record, Clock, Allocator>::poll() {
 
 template <class Record, detector_clock Clock, class Allocator>
 std::vector<proxy_event> proxy_detector<Record, Clock, Allocator>::flush() {
-    const record_time now = time_.poll_now(clock_now(clock_));
+    const record_time now = this->poll_now();
     decide_due(now, true);
     // Scanner-like candidates re-queued by decide() are left for later traffic.
     std::vector<proxy_event> out;
@@ -354,9 +344,7 @@ std::vector<proxy_event> proxy_detector<Record, Clock, Allocator>::flush() {
 
 template <class Record, detector_clock Clock, class Allocator>
 void proxy_detector<Record, Clock, Allocator>::sweep(record_time now) noexcept {
-    const record_duration period = std::min(config_.candidate_idle_timeout, config_.time_to_death) / 10;
-    if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
-    last_sweep_ = now;
+    if (!this->sweep_due(now, std::min(config_.candidate_idle_timeout, config_.time_to_death) / 10)) return;
     stats_.candidates_expired += candidates_.erase_if([&](const candidate_type& c) {
         return !c.crossed && now - c.last_seen > config_.candidate_idle_timeout;
     });
@@ -403,18 +391,17 @@ inline constexpr std::size_t min_saved_candidate = 16 + 8 + 8 + 8 + 8 + 4 + 1 + 
 inline constexpr std::size_t min_saved_proxy = 16 + 8 + 8 + 8 + 1;
 inline constexpr std::size_t min_saved_proxy_event = 8 + 16 + 4 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 8 + 8 + 8 + 1;
 
+template <> struct config_schema<proxy_config> {
+    static constexpr state_kind kind = state_kind::proxy;
+    static const auto& fields() noexcept { return proxy_config_fields; }
+    static const auto& counters() noexcept { return saved_proxy_counters; }
+};
+
 } // namespace detail
 
 template <class Record, detector_clock Clock, class Allocator>
 void proxy_detector<Record, Clock, Allocator>::save(std::ostream& out) const {
-    detail::write_state(out, detail::state_kind::proxy, [&](auto& w) {
-        detail::write_config(w, config_, hash_seed_, detail::proxy_config_fields);
-        w.time(first_record_);
-        detail::write_time_gate(w, time_);
-        w.time(last_sweep_);
-        w.boolean(responses_seen_);
-        w.u64(next_event_id_);
-        detail::write_counters(w, detail::saved_proxy_counters, stats_);
+    this->save_state(out, [&](auto& w) {
         w.u64(candidates_.size());
         candidates_.for_each([&](const candidate_type& c) {
             w.address(c.address);
@@ -462,7 +449,7 @@ void proxy_detector<Record, Clock, Allocator>::save(std::ostream& out) const {
             w.u64(e.successes);
             w.boolean(e.answers_judged);
         }
-    });
+    }, [&](auto& w) { w.time(first_record_); }, [&](auto& w) { w.boolean(responses_seen_); });
 }
 
 // Reads format versions 3 and 2. Version 2 also saved each table's bucket
@@ -472,23 +459,16 @@ template <class Record, detector_clock Clock, class Allocator>
 load_report proxy_detector<Record, Clock, Allocator>::load(std::istream& in) {
     detail::state_reader r(in, detail::state_kind::proxy);
     const bool v2 = r.version() == 2;
-    const auto saved = detail::read_config(r, detail::proxy_config_fields);
-    const std::uint64_t seed = detail::seed_to_adopt(config_.hash_seed, saved.hash_seed);
-    load_report report{detail::config_differences(saved.config, config_, detail::proxy_config_fields)};
+    record_time first_record{};
+    bool responses_seen = false;
+    auto head = this->read_head(
+        r, [&](detail::state_reader& head_reader) { first_record = head_reader.time_or(record_time::max()); },
+        [&](detail::state_reader& head_reader) { responses_seen = head_reader.boolean(); });
+    const record_time newest = head.newest;
+    const std::uint64_t next_event_id = head.next_event_id;
+    if (first_record != record_time::max() && first_record > head.time.watermark) r.fail("first record after the newest");
 
-    const record_time first_record = r.time_or(record_time::max());
-    const detail::time_gate time = detail::read_time_gate(r);
-    const record_time newest = detail::newest_seen(time);
-    if (first_record != record_time::max() && first_record > time.watermark) r.fail("first record after the newest");
-    const record_time last_sweep = r.time_or(record_time::min());
-    if (last_sweep > newest) r.fail("sweep after the newest record or poll");
-    const bool responses_seen = r.boolean();
-    const std::uint64_t next_event_id = r.u64();
-    if (next_event_id == 0 || next_event_id > detail::max_next_event_id) r.fail("next event id out of range");
-    proxy_stats stats;
-    detail::read_counters(r, detail::saved_proxy_counters, stats);
-
-    candidate_table candidates(detail::source_key_hasher{seed}, typename candidate_table::allocator_type(alloc_));
+    candidate_table candidates(detail::source_key_hasher{head.hash_seed}, typename candidate_table::allocator_type(alloc_));
     if (v2) (void)r.u64(); // bucket count
     const std::uint64_t n_candidates =
         r.count(config_.max_candidates, detail::min_saved_candidate + (v2 ? 8 : 0), "candidate");
@@ -525,7 +505,7 @@ load_report proxy_detector<Record, Clock, Allocator>::load(std::istream& in) {
         c->heavy = std::move(h);
     }
 
-    proxy_table proxies(detail::source_key_hasher{seed}, typename proxy_table::allocator_type(alloc_));
+    proxy_table proxies(detail::source_key_hasher{head.hash_seed}, typename proxy_table::allocator_type(alloc_));
     if (v2) (void)r.u64(); // bucket count
     const std::uint64_t n_proxies = r.count(config_.max_proxies, detail::min_saved_proxy + (v2 ? 8 : 0), "proxy");
     for (std::uint64_t n = 0; n < n_proxies; ++n) {
@@ -577,18 +557,13 @@ load_report proxy_detector<Record, Clock, Allocator>::load(std::istream& in) {
 
     next_due_ = record_time::max();
     for (const auto& key : crossed) next_due_ = std::min(next_due_, due_time(candidates.find(key)->heavy->crossed_at));
-    hash_seed_ = seed;
     candidates_ = std::move(candidates);
     proxies_ = std::move(proxies);
     crossed_ = std::move(crossed);
     pending_ = std::move(pending);
     first_record_ = first_record;
-    time_ = time;
-    last_sweep_ = last_sweep;
     responses_seen_ = responses_seen;
-    next_event_id_ = next_event_id;
-    stats_ = stats;
-    return report;
+    return this->commit_head(std::move(head));
 }
 
 SIPDETECT_NAMESPACE_END

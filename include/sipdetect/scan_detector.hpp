@@ -10,6 +10,7 @@
 
 #include <sipdetect/address.hpp>
 #include <sipdetect/clock.hpp>
+#include <sipdetect/detail/detector_base.hpp>
 #include <sipdetect/detail/detector_common.hpp>
 #include <sipdetect/detail/flat_table.hpp>
 #include <sipdetect/detail/hash.hpp>
@@ -240,28 +241,16 @@ static_assert(sizeof(void*) != 8 || sizeof(scan_source<std::allocator<std::byte>
 // own lists get their memory (rebound as needed); the events handed out are
 // plain std types. A stateless allocator keeps an entry in one cache line.
 template <class Record, detector_clock Clock = manual_clock, class Allocator = std::allocator<std::byte>>
-class scan_detector {
-    static_assert(detail::check_flow_record<Record>());
+class scan_detector
+    : public detail::detector_base<scan_detector<Record, Clock, Allocator>, Record, scan_config, scan_stats, Clock, Allocator> {
+    using base = detail::detector_base<scan_detector, Record, scan_config, scan_stats, Clock, Allocator>;
+    using base::alloc_, base::clock_, base::config_, base::hash_seed_, base::last_sweep_, base::next_event_id_,
+        base::stats_, base::time_;
 
 public:
-    using record_type = Record;
-    using clock_type = Clock;
     using event_type = scan_event;
-    using allocator_type = Allocator;
 
     explicit scan_detector(scan_config config = {}, Clock clock = Clock{}, const Allocator& allocator = Allocator());
-
-    // Hot path: one flow record. Allocates only when the table needs a new
-    // chunk or a larger index, or a requester first probes a second target.
-    void feed(const Record& record) {
-        const detail::record_view v = detail::make_view(record);
-        lookup_type k;
-        hash_key(v, k);
-        feed_view(v, k);
-    }
-    // The same as feeding one by one, with the table lookups prefetched
-    // (feed_all.hpp, which also feeds several detectors in one pass).
-    void feed(std::span<const Record> records) { feed_all(records, *this); }
 
     // Events due now, in a stable order. "Now" is the later of the newest
     // record time and the clock's now().
@@ -269,12 +258,7 @@ public:
     // Ends every active scan (end of input), after any pending start.
     std::vector<scan_event> flush();
 
-    const scan_config& config() const noexcept { return config_; }
     scan_stats stats() const;
-    Clock& clock() noexcept { return clock_; }
-    record_time watermark() const noexcept { return time_.watermark; }
-    // The seed in use: the configured one, else the loaded state's or this process's.
-    std::uint64_t hash_seed() const noexcept { return hash_seed_; }
 
     // Persistent state (format in README "State files"). load() leaves the
     // detector untouched and throws state_error on any defect.
@@ -282,7 +266,7 @@ public:
     load_report load(std::istream& in);
 
 private:
-    friend struct detail::pipeline; // feed_all() runs the stages below (feed_all.hpp)
+    friend struct detail::pipeline; // feed() and feed_all() run the stages below (feed_all.hpp)
     using record_view = detail::record_view;
     using lookup_type = detail::hashed_key;
     void hash_key(const record_view& v, lookup_type& k) const noexcept {
@@ -335,24 +319,16 @@ private:
     void sweep(record_time now) noexcept;
     bool enabled(scan_submethod m) const noexcept { return (enabled_submethods_ >> static_cast<unsigned>(m)) & 1u; }
 
-    scan_config config_;
-    std::uint64_t hash_seed_;
     std::uint8_t enabled_submethods_ = 0; // bit per scan_submethod, from the config's switches
     // Each method's table key tag, or no_tag for a method of no switched-on
     // submethod: a lookup, not a switch, because in mixed traffic the method
     // changes from record to record and a branch on it mispredicts.
     static constexpr std::uint8_t no_tag = 0xff;
     std::array<std::uint8_t, sip_method_names.size()> method_tags_{};
-    Clock clock_;
-    [[no_unique_address]] Allocator alloc_;
     table_type table_;
     key_list active_; // keys with an active scan, few
-    detail::time_gate time_;
-    record_time last_sweep_{record_time::min()};
     // No active scan can have an event due before this; poll() skips them until then.
     record_time next_active_due_{record_time::min()};
-    std::uint64_t next_event_id_ = 1;
-    scan_stats stats_;
 };
 
 SIPDETECT_NAMESPACE_END

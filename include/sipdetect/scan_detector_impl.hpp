@@ -47,8 +47,8 @@ inline void scan_config::validate() const {
 }
 
 namespace detail {
-// Bit m is set when submethod m is switched on.
-inline std::uint8_t submethod_mask(const scan_config& c) noexcept {
+// Bit m is set when submethod m is switched on (scan_config, campaign_config).
+template <class Config> std::uint8_t submethod_mask(const Config& c) noexcept {
     return static_cast<std::uint8_t>((c.register_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::register_) |
                                      (c.options_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::options) |
                                      (c.invite_scan ? 1u : 0u) << static_cast<unsigned>(scan_submethod::invite));
@@ -65,11 +65,9 @@ inline bool to_submethod(sip_method m, scan_submethod& out) noexcept {
 
 template <class Record, detector_clock Clock, class Allocator>
 scan_detector<Record, Clock, Allocator>::scan_detector(scan_config config, Clock clock, const Allocator& allocator)
-    : config_(std::move(config)), hash_seed_(config_.hash_seed.value_or(detail::process_hash_seed())),
-      enabled_submethods_(detail::submethod_mask(config_)), clock_(std::move(clock)), alloc_(allocator),
+    : base(std::move(config), std::move(clock), allocator), enabled_submethods_(detail::submethod_mask(config_)),
       table_(detail::source_key_hasher{hash_seed_}, typename table_type::allocator_type(alloc_)),
       active_(typename key_list::allocator_type(alloc_)) {
-    config_.validate();
     for (std::size_t i = 0; i < method_tags_.size(); ++i) {
         scan_submethod m;
         const bool keyed = detail::to_submethod(static_cast<sip_method>(i), m) && enabled(m);
@@ -86,6 +84,17 @@ inline std::string_view called_user(const record_view& v) noexcept {
     return user;
 }
 inline constexpr std::size_t max_hashed_user = 256; // longer users are identified by their prefix
+
+// The fingerprints of a probed target (responder, port, called user) and of its host and user.
+struct target_fingerprints {
+    std::uint32_t target = 0, host = 0, user = 0;
+};
+inline target_fingerprints fingerprints_of_target(const record_view& v, std::string_view user, std::uint64_t seed) noexcept {
+    const std::uint64_t host_hash = hash_address(v.server, seed);
+    const std::uint64_t user_hash = hash_bytes(head(user, max_hashed_user), seed);
+    return {fingerprint_set::key_of(hash_combine(hash_combine(host_hash, v.server_port), user_hash)),
+            fingerprint_set::key_of(host_hash), fingerprint_set::key_of(user_hash)};
+}
 // A target that accepted once (2xx) is reported as accepted: that is the finding.
 inline constexpr std::uint16_t merged_status(std::uint16_t kept, std::uint16_t fresh) noexcept {
     if (fresh == 0) return kept;
@@ -105,14 +114,7 @@ bool scan_detector<Record, Clock, Allocator>::key_of(const record_view& v, detai
 
 template <class Record, detector_clock Clock, class Allocator>
 void scan_detector<Record, Clock, Allocator>::feed_view(const record_view& v, const lookup_type& k) {
-    ++stats_.records;
-    switch (time_.template admit<clock_is_live<Clock>>(v.time, config_.max_lateness, config_.max_clock_skew,
-                                                        [this] { return clock_now(clock_); })) {
-    case detail::time_verdict::out_of_range: ++stats_.malformed_dropped; return;
-    case detail::time_verdict::late: ++stats_.late_dropped; return;
-    case detail::time_verdict::future: ++stats_.future_dropped; return;
-    case detail::time_verdict::accept: break;
-    }
+    if (!this->admit_record(v)) return;
     if (v.is_counters) {
         const sip_counters& c = v.counters;
         const std::array<std::pair<scan_submethod, std::uint32_t>, 3> counts{
@@ -198,13 +200,8 @@ void scan_detector<Record, Clock, Allocator>::on_request(const record_view& v, c
     // target's fingerprints would change nothing.
     if (!s->heavy || !s->heavy->targets.saturated()) {
         const std::string_view user = detail::called_user(v);
-        const std::uint64_t seed = hash_seed_;
-        const std::uint64_t host_hash = detail::hash_address(v.server, seed);
-        const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), seed);
-        const std::uint64_t target_hash =
-            detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash);
-        add_target(*s, v, detail::fingerprint_set::key_of(target_hash), detail::fingerprint_set::key_of(host_hash),
-                   detail::fingerprint_set::key_of(user_hash), user);
+        const detail::target_fingerprints f = detail::fingerprints_of_target(v, user, hash_seed_);
+        add_target(*s, v, f.target, f.host, f.user, user);
     }
     if (s->heavy) {
         note_user_agent(*s->heavy, v);
@@ -288,12 +285,7 @@ void scan_detector<Record, Clock, Allocator>::on_answer(const record_view& v, co
                                              bool failure, std::uint16_t status) {
     source_type* s = table_.find(k.key, k.hash, k.position_hint);
     if (s == nullptr) return;
-    const std::string_view user = detail::called_user(v);
-    const std::uint64_t seed = hash_seed_;
-    const std::uint64_t host_hash = detail::hash_address(v.server, seed);
-    const std::uint64_t user_hash = detail::hash_bytes(detail::head(user, detail::max_hashed_user), seed);
-    const std::uint32_t target_key = detail::fingerprint_set::key_of(
-        detail::hash_combine(detail::hash_combine(host_hash, v.server_port), user_hash));
+    const std::uint32_t target_key = detail::fingerprints_of_target(v, detail::called_user(v), hash_seed_).target;
     const std::uint32_t flags = (success ? 1u : 0u) | (failure ? 2u : 0u);
     if (!s->heavy) {
         if (s->target_key != target_key) return;
@@ -381,7 +373,7 @@ std::vector<scan_event> scan_detector<Record, Clock, Allocator>::emit(bool end_a
     key_list still_active{typename key_list::allocator_type(alloc_)};
     record_time now{};
     try {
-        now = time_.poll_now(clock_now(clock_));
+        now = this->poll_now();
         if (now >= next_active_due_ || end_all) {
             still_active.reserve(active_.size());
             for (const detail::source_key& key : active_)
@@ -463,9 +455,7 @@ void scan_detector<Record, Clock, Allocator>::commit_due_events(record_time now,
 template <class Record, detector_clock Clock, class Allocator>
 void scan_detector<Record, Clock, Allocator>::sweep(record_time now) noexcept {
     // A full pass at most once per tenth of the idle timeout keeps poll() cheap.
-    const record_duration period = config_.source_idle_timeout / 10;
-    if (last_sweep_ != record_time::min() && now - last_sweep_ < period) return;
-    last_sweep_ = now;
+    if (!this->sweep_due(now, config_.source_idle_timeout / 10)) return;
     stats_.sources_expired += table_.erase_if([&](const source_type& s) {
         return detail::further_than(now, s.last_seen, config_.source_idle_timeout) && !(s.heavy && s.heavy->active);
     });
@@ -523,16 +513,17 @@ inline std::uint8_t scanner_tool_of(state_reader& r, std::string_view name) {
     r.fail("unknown scanner tool \"" + std::string(name) + "\"");
 }
 
+template <> struct config_schema<scan_config> {
+    static constexpr state_kind kind = state_kind::scan;
+    static const auto& fields() noexcept { return scan_config_fields; }
+    static const auto& counters() noexcept { return saved_scan_counters; }
+};
+
 } // namespace detail
 
 template <class Record, detector_clock Clock, class Allocator>
 void scan_detector<Record, Clock, Allocator>::save(std::ostream& out) const {
-    detail::write_state(out, detail::state_kind::scan, [&](auto& w) {
-        detail::write_config(w, config_, hash_seed_, detail::scan_config_fields);
-        detail::write_time_gate(w, time_);
-        w.time(last_sweep_);
-        w.u64(next_event_id_);
-        detail::write_counters(w, detail::saved_scan_counters, stats_);
+    this->save_state(out, [&](auto& w) {
         w.u64(table_.size());
         table_.for_each([&](const source_type& s) {
             w.address(s.address);
@@ -586,20 +577,11 @@ template <class Record, detector_clock Clock, class Allocator>
 load_report scan_detector<Record, Clock, Allocator>::load(std::istream& in) {
     detail::state_reader r(in, detail::state_kind::scan);
     const bool v2 = r.version() == 2;
-    const auto saved = detail::read_config(r, detail::scan_config_fields);
-    const std::uint64_t seed = detail::seed_to_adopt(config_.hash_seed, saved.hash_seed);
-    load_report report{detail::config_differences(saved.config, config_, detail::scan_config_fields)};
+    auto head = this->read_head(r);
+    const record_time newest = head.newest;
+    const std::uint64_t next_event_id = head.next_event_id;
 
-    const detail::time_gate time = detail::read_time_gate(r);
-    const record_time newest = detail::newest_seen(time);
-    const record_time last_sweep = r.time_or(record_time::min());
-    if (last_sweep > newest) r.fail("sweep after the newest record or poll");
-    const std::uint64_t next_event_id = r.u64();
-    if (next_event_id == 0 || next_event_id > detail::max_next_event_id) r.fail("next event id out of range");
-    scan_stats stats;
-    detail::read_counters(r, detail::saved_scan_counters, stats);
-
-    table_type table(detail::source_key_hasher{seed}, typename table_type::allocator_type(alloc_));
+    table_type table(detail::source_key_hasher{head.hash_seed}, typename table_type::allocator_type(alloc_));
     if (v2) (void)r.u64(); // bucket count
     const std::uint64_t entries =
         r.count(config_.max_tracked, detail::min_saved_scan_source + (v2 ? 8 : 0), "tracked source");
@@ -683,15 +665,10 @@ load_report scan_detector<Record, Clock, Allocator>::load(std::istream& in) {
     if (active_entries != active.size()) r.fail("active entries missing from the active list");
     r.finish();
     // Commit: nothing above touched *this.
-    hash_seed_ = seed;
     table_ = std::move(table);
     active_ = std::move(active);
-    time_ = time;
-    last_sweep_ = last_sweep;
     next_active_due_ = record_time::min(); // the loaded scans are checked at the next poll
-    next_event_id_ = next_event_id;
-    stats_ = stats;
-    return report;
+    return this->commit_head(std::move(head));
 }
 
 SIPDETECT_NAMESPACE_END

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sipdetect/address.hpp>
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/clock.hpp>
 #include <sipdetect/errors.hpp>
 #include <sipdetect/feed_all.hpp>

@@ -67,8 +67,9 @@ template <class... Detectors> void write_bundle(std::ostream& out, const Detecto
     (add(detectors), ...);
 }
 
-// Checks a bundle's header against the detectors it should hold.
-inline void read_bundle_header(std::istream& in, std::size_t expected) {
+// Checks a bundle's header against the detectors it should hold (oldest to
+// expected of them); returns how many it holds.
+inline std::size_t read_bundle_header(std::istream& in, std::size_t oldest, std::size_t expected) {
     char magic[detail::state_bundle_magic.size()];
     in.read(magic, static_cast<std::streamsize>(sizeof magic));
     if (in.gcount() != static_cast<std::streamsize>(sizeof magic) ||
@@ -78,8 +79,11 @@ inline void read_bundle_header(std::istream& in, std::size_t expected) {
     const auto version = read_le(in, 2, truncated);
     if (version != 1) throw state_error("unsupported state bundle version " + std::to_string(version));
     const auto count = read_le(in, 2, truncated);
-    if (count != expected)
-        throw state_error("state bundle holds " + std::to_string(count) + " detectors, expected " + std::to_string(expected));
+    if (count < oldest || count > expected)
+        throw state_error("state bundle holds " + std::to_string(count) + " detectors, expected " +
+                          (oldest == expected ? std::to_string(expected)
+                                              : std::to_string(oldest) + " to " + std::to_string(expected)));
+    return static_cast<std::size_t>(count);
 }
 
 } // namespace detail
@@ -95,9 +99,13 @@ void save_state_file(const std::filesystem::path& path, const Detectors&... dete
     });
 }
 
-// As load_state_file(); config differences of every detector are appended to *report.
+// As load_state_file_reporting(), for a program that added detectors over
+// time: a bundle saved before the last ones were added, holding only the
+// first `oldest` or more of them, loads into those, and the others start
+// fresh (with their configuration and clock).
 template <class... Detectors>
-bool load_state_file_reporting(const std::filesystem::path& path, load_report* report, Detectors&... detectors) {
+bool load_state_file_upgrading(const std::filesystem::path& path, load_report* report, std::size_t oldest,
+                               Detectors&... detectors) {
     static_assert(sizeof...(Detectors) >= 1);
     std::ifstream in(path, std::ios::binary);
     if (!in) {
@@ -106,12 +114,14 @@ bool load_state_file_reporting(const std::filesystem::path& path, load_report* r
     }
     try {
         constexpr bool bundle = sizeof...(Detectors) > 1;
-        if constexpr (bundle) detail::read_bundle_header(in, sizeof...(Detectors));
+        std::size_t saved = 1;
+        if constexpr (bundle) saved = detail::read_bundle_header(in, oldest, sizeof...(Detectors));
         // Load each image into a fresh detector first; commit only when all succeeded.
         std::size_t number = 0;
         auto fresh_loaded = [&](auto& d) {
             using D = std::remove_reference_t<decltype(d)>;
             ++number;
+            if (number > saved) return D(d.config(), d.clock());
             const std::string which = "state bundle detector " + std::to_string(number);
             std::uint64_t length = 0;
             if constexpr (bundle) length = detail::read_le(in, 8, (which + " truncated before its length").c_str());
@@ -135,6 +145,12 @@ bool load_state_file_reporting(const std::filesystem::path& path, load_report* r
         throw state_error(path.string() + ": " + e.what());
     }
     return true;
+}
+
+// As load_state_file(); config differences of every detector are appended to *report.
+template <class... Detectors>
+bool load_state_file_reporting(const std::filesystem::path& path, load_report* report, Detectors&... detectors) {
+    return load_state_file_upgrading(path, report, sizeof...(Detectors), detectors...);
 }
 
 // Loads `path` into the detectors if the file exists; returns false if it

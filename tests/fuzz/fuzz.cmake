@@ -15,7 +15,7 @@ option(SIPDETECT_FUZZ "Build the libFuzzer targets (clang only)" OFF)
 
 set(SIPDETECT_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 
-set(SIPDETECT_FUZZ_CORE_TARGETS sip_parser address scan_state proxy_state record_stream)
+set(SIPDETECT_FUZZ_CORE_TARGETS sip_parser address scan_state proxy_state campaign_state record_stream)
 set(SIPDETECT_FUZZ_READER_TARGETS pcap_reader zeek_tsv_reader zeek_json_reader ipfixprobe_reader ipfix_reader)
 
 find_package(nlohmann_json QUIET CONFIG)

@@ -2,6 +2,7 @@
 // also build as plain corpus-replay programs, see replay_main.cpp).
 #pragma once
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/json.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
@@ -278,6 +279,18 @@ inline void check_event(const sipdetect::scan_event& e, const sipdetect::scan_co
     FUZZ_CHECK(e.hosts <= c.max_distinct && e.users <= c.max_distinct && e.targets <= c.max_distinct);
     FUZZ_CHECK(e.successful_targets <= e.targets && e.failed_targets <= e.targets);
     if (strict && e.phase == sipdetect::scan_phase::start) FUZZ_CHECK(e.targets >= c.threshold);
+}
+
+inline void check_event(const sipdetect::campaign_event& e, const sipdetect::campaign_config& c, bool strict) {
+    check_json_line(sipdetect::to_json(e));
+    FUZZ_CHECK(e.id != 0);
+    FUZZ_CHECK(e.first_seen <= e.last_seen);
+    FUZZ_CHECK(e.source_sample.size() <= c.source_samples);
+    FUZZ_CHECK(e.source_sample.size() <= e.sources || !strict);
+    if (!strict) return;
+    FUZZ_CHECK(e.hosts <= e.targets && e.users <= e.targets);
+    FUZZ_CHECK(e.sources <= c.max_members);
+    if (e.phase == sipdetect::scan_phase::start) FUZZ_CHECK(e.targets >= c.campaign_threshold && e.sources >= c.min_sources);
 }
 
 inline void check_event(const sipdetect::proxy_event& e, const sipdetect::proxy_config& c, bool strict) {

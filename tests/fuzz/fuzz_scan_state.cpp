@@ -20,31 +20,13 @@ sipdetect::scan_config small_scan_config() {
     return c;
 }
 
-void load_bundle(const std::string& image) {
-    static const fuzz::temp_file file("bundle");
-    file.write(reinterpret_cast<const std::uint8_t*>(image.data()), image.size());
-    sipdetect::scan_detector<fuzz::message_record> scan;
-    sipdetect::proxy_detector<fuzz::message_record> proxy;
-    const std::string scan_before = fuzz::image_of(scan), proxy_before = fuzz::image_of(proxy);
-    try {
-        FUZZ_CHECK(sipdetect::load_state_file(file.path(), scan, proxy));
-    } catch (const sipdetect::state_error&) {
-        FUZZ_CHECK_MSG(fuzz::image_of(scan) == scan_before && fuzz::image_of(proxy) == proxy_before,
-                       "a failed bundle load changed a detector");
-        return;
-    }
-    fuzz::check_caps(scan);
-    fuzz::check_caps(proxy);
-    for (const auto& e : scan.flush()) fuzz::check_event(e, scan.config(), false);
-    for (const auto& e : proxy.flush()) fuzz::check_event(e, proxy.config(), false);
-}
-
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     if (text.starts_with(sipdetect::detail::state_bundle_magic)) {
-        load_bundle(std::string(text));
+        fuzz::load_bundle<sipdetect::scan_detector<fuzz::message_record>,
+                          sipdetect::proxy_detector<fuzz::message_record>>(std::string(text));
         return 0;
     }
     static const sipdetect::scan_config small = small_scan_config();

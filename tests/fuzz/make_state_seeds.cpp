@@ -1,7 +1,8 @@
 // Writes the seed corpus of the state fuzz targets: saved images of
 // detectors fed with our own synthetic records (no captured traffic).
 //
-//   fuzz_make_state_seeds <corpus dir>   writes <dir>/scan_state/*.state and <dir>/proxy_state/*.state
+//   fuzz_make_state_seeds <corpus dir>   writes <dir>/scan_state/*.state, <dir>/proxy_state/*.state and
+//                                        <dir>/campaign_state/*.state
 #include "fuzz_common.hpp"
 #include "state_harness.hpp"
 
@@ -33,6 +34,7 @@ void write(const std::filesystem::path& p, const std::string& bytes) {
 // bytes whenever they are written again.
 inline constexpr std::uint64_t scan_seed = 0x5eed5ca9u;
 inline constexpr std::uint64_t proxy_seed = 0x5eedf00du;
+inline constexpr std::uint64_t campaign_seed = 0x5eedca3bu;
 
 scan_config seeded_scan() {
     scan_config c;
@@ -91,6 +93,36 @@ std::vector<message_record> relays(std::int64_t t0, int sources, int users) {
     return out;
 }
 
+campaign_config small_campaign() {
+    campaign_config c;
+    c.hash_seed = campaign_seed;
+    c.campaign_threshold = 6;
+    c.min_sources = 3;
+    c.scan_threshold = 4;
+    c.max_tracked = 12;
+    c.max_groups = 4;
+    c.max_members = 8;
+    c.source_samples = 3;
+    return c;
+}
+
+// Sources 10.0.2.x that each probe `per_source` hosts with one fingerprint,
+// and one whose User-Agent changes.
+std::vector<message_record> campaign_probes(std::int64_t t0, int sources, int per_source) {
+    std::vector<message_record> out;
+    int host = 0;
+    for (int s = 0; s < sources; ++s) {
+        const std::string src = "10.0.2." + std::to_string(s + 1);
+        for (int k = 0; k < per_source; ++k, ++host) {
+            const std::string dst = "10.1.1." + std::to_string(host % 250 + 1);
+            message_record r = fuzz::state_msg(t0 + host * 1'000'000, src.c_str(), dst.c_str(), sip_method::options, "100");
+            r.user_agent = s == 0 && k > 0 ? "changed" : "friendly-scanner";
+            out.push_back(r);
+        }
+    }
+    return out;
+}
+
 template <class D> void feed(D& d, const std::vector<message_record>& records) {
     for (const auto& r : records) d.feed(r);
 }
@@ -141,6 +173,39 @@ int main(int argc, char** argv) {
         const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
         std::filesystem::remove(path);
         write(dir / "scan_state" / "bundle-default.state", bytes);
+    }
+
+    // Campaign detector.
+    {
+        campaign_config c;
+        c.hash_seed = campaign_seed;
+        campaign_detector<message_record> d(c);
+        write(dir / "campaign_state" / "empty-default.state", fuzz::image_of(d));
+    }
+    {
+        campaign_detector<message_record> d(small_campaign());
+        feed(d, campaign_probes(t0, 5, 2));
+        write(dir / "campaign_state" / "small-start-pending.state", fuzz::image_of(d));
+        (void)d.poll();
+        feed(d, campaign_probes(t0 + 30'000'000, 9, 3)); // evictions, a scanner, a full group
+        write(dir / "campaign_state" / "small-active-after-poll.state", fuzz::image_of(d));
+        (void)d.flush();
+        write(dir / "campaign_state" / "small-after-flush.state", fuzz::image_of(d));
+    }
+    // A bundle of the three detectors, as the sipdetect program saves it.
+    {
+        scan_detector<message_record> scan(seeded_scan());
+        proxy_detector<message_record> proxy(seeded_proxy());
+        campaign_detector<message_record> campaign(small_campaign());
+        feed(scan, campaign_probes(t0, 6, 2));
+        feed(proxy, fuzz::state_story(t0, 0));
+        feed(campaign, campaign_probes(t0, 6, 2));
+        const auto path = std::filesystem::temp_directory_path() / "sipdetect-make-state-seeds-3.bundle";
+        save_state_file(path, scan, proxy, campaign);
+        std::ifstream in(path, std::ios::binary);
+        const std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+        std::filesystem::remove(path);
+        write(dir / "campaign_state" / "bundle-three.state", bytes);
     }
 
     // Proxy detector.

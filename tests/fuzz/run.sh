@@ -21,7 +21,7 @@ root=$(cd "$fuzz_dir/../.." && pwd)
 build=${1:-$root/build/fuzz}
 seconds=${SIPDETECT_FUZZ_SECONDS:-60}
 data=${SIPDETECT_SHARED_DATA:-$root/../shared/data}
-all_targets="sip_parser address pcap_reader netmon_reader zeek_tsv_reader zeek_json_reader ipfixprobe_reader ipfix_reader scan_state proxy_state record_stream"
+all_targets="sip_parser address pcap_reader netmon_reader zeek_tsv_reader zeek_json_reader ipfixprobe_reader ipfix_reader scan_state proxy_state campaign_state record_stream"
 
 mkdir -p "$build"
 build=$(cd "$build" && pwd)

@@ -8,10 +8,12 @@
 #include "fuzz_common.hpp"
 
 #include <sipdetect/errors.hpp>
+#include <sipdetect/state_file.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace fuzz {
@@ -72,7 +74,10 @@ template <class D> std::vector<typename D::event_type> events_of(D& d, bool flus
 template <class D>
 void check_caps(const D& d) {
     const auto s = d.stats();
-    if constexpr (requires { s.tracked; }) {
+    if constexpr (requires { s.groups; }) {
+        FUZZ_CHECK(s.tracked <= d.config().max_tracked);
+        FUZZ_CHECK(s.groups <= d.config().max_groups);
+    } else if constexpr (requires { s.tracked; }) {
         FUZZ_CHECK(s.tracked <= d.config().max_tracked);
     } else {
         FUZZ_CHECK(s.candidates <= d.config().max_candidates);
@@ -139,6 +144,32 @@ void exercise_state(const std::string& image,
     for (const auto& e : a) check_event(e, cfg, false);
     check_caps(d);
     FUZZ_CHECK_MSG(image_of(d) == image_of(twin), "a reloaded detector ends in a different state");
+}
+
+// A state bundle through load_state_file() into fresh detectors: a failure
+// leaves them untouched; a success gives detectors within their caps whose
+// events at flush are well formed.
+template <class... Detectors> void load_bundle(const std::string& image) {
+    static const temp_file file("bundle");
+    file.write(reinterpret_cast<const std::uint8_t*>(image.data()), image.size());
+    std::tuple<Detectors...> detectors;
+    const auto images = [&] { return std::apply([](const auto&... d) { return (image_of(d) + ...); }, detectors); };
+    const std::string before = images();
+    try {
+        FUZZ_CHECK(std::apply([&](auto&... d) { return sipdetect::load_state_file(file.path(), d...); }, detectors));
+    } catch (const sipdetect::state_error&) {
+        FUZZ_CHECK_MSG(images() == before, "a failed bundle load changed a detector");
+        return;
+    }
+    std::apply(
+        [](auto&... d) {
+            (check_caps(d), ...);
+            const auto check_flush = [](auto& detector) {
+                for (const auto& e : detector.flush()) check_event(e, detector.config(), false);
+            };
+            (check_flush(d), ...);
+        },
+        detectors);
 }
 
 // Runs `body` on the raw input and on a copy whose frame (length, CRC) was

@@ -16,7 +16,7 @@ if(SIPDETECT_INTEGRATION_TESTS)
 endif()
 
 # The HTML report (sipdetect --report) in headless Chromium, with no network:
-# each lab capture's page, hostile strings, 10,000 scans.
+# each lab capture's page (ours with campaigns too), hostile strings, 10,000 scans.
 if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_cli)
     find_package(Python3 REQUIRED COMPONENTS Interpreter)
     set(report_browser ${CMAKE_CURRENT_LIST_DIR}/report_browser.py)
@@ -29,6 +29,11 @@ if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_cli)
     add_test(NAME "integration: report of the demo capture in headless Chromium"
         COMMAND ${Python3_EXECUTABLE} ${report_browser} capture $<TARGET_FILE:sipdetect_cli> ${report_work}
                 ${PROJECT_SOURCE_DIR}/examples/data/demo.pcap --closed-season 0)
+    foreach(capture IN ITEMS campaign-horizontal campaign-vertical)
+        add_test(NAME "integration: report of tests/data/lab/${capture}.pcap (campaigns) in headless Chromium"
+            COMMAND ${Python3_EXECUTABLE} ${report_browser} capture $<TARGET_FILE:sipdetect_cli> ${report_work}
+                    ${PROJECT_SOURCE_DIR}/tests/data/lab/${capture}.pcap)
+    endforeach()
     add_test(NAME "integration: report shows hostile strings as text and runs none of them"
         COMMAND ${Python3_EXECUTABLE} ${report_browser} hostile $<TARGET_FILE:sipdetect_cli> ${report_work}/hostile)
     add_test(NAME "integration: report of 10,000 scans loads in time and within its size bound"

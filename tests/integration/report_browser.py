@@ -4,8 +4,9 @@
     report_browser.py capture SIPDETECT WORKDIR INPUT [SIPDETECT ARGS...]
         the report of one input: loads with no console message, its
         screenshot is not blank, and its DOM holds one timeline bar and one
-        table row per scan and one marker per new proxy, with the sources and
-        times of the events the program printed
+        table row per scan, one marker per new proxy and one bar and one row
+        per campaign, with the sources and times of the events the program
+        printed
     report_browser.py hostile SIPDETECT WORKDIR
         a Zeek log full of markup, script, invalid UTF-8 and long strings:
         shown as text, nothing executes
@@ -169,12 +170,17 @@ def run_sipdetect(sipdetect, report, inputs, extra):
     return [json.loads(line) for line in done.stdout.decode().splitlines() if line]
 
 
-def latest_scans(events):
-    scans = {}
+def latest_events(events, detector):
+    """The latest event of each id (start, updates, end of one scan or campaign)."""
+    latest = {}
     for e in events:
-        if e["detector"] == "sipscan":
-            scans[e["id"]] = e
-    return scans
+        if e["detector"] == detector:
+            latest[e["id"]] = e
+    return latest
+
+
+def latest_scans(events):
+    return latest_events(events, "sipscan")
 
 
 def check_page(dom, events):
@@ -203,7 +209,18 @@ def check_page(dom, events):
         shown = (markers[proxy_id]["data-source"], markers[proxy_id]["data-detected"])
         if shown != (e["source"], e["detected_at"]):
             fail("proxy %d: marker shows %s, the event says %s" % (proxy_id, shown, (e["source"], e["detected_at"])))
-    return len(scans), len(proxies)
+    campaigns = latest_events(events, "sipcampaign")
+    campaign_bars = {int(b["attrs"]["data-campaign"]): b["attrs"] for b in dom.having("rect", "campaign-bar")}
+    campaign_rows = {int(r["attrs"]["id"].split("-")[1]): r["attrs"] for r in dom.having("tbody", "campaign")}
+    if set(campaign_bars) != set(campaigns) or set(campaign_rows) != set(campaigns) or \
+            len(dom.having("rect", "campaign-bar")) != len(campaigns):
+        fail("campaign bars %s, rows %s, campaigns %s" % (sorted(campaign_bars), sorted(campaign_rows), sorted(campaigns)))
+    for campaign_id, e in campaigns.items():
+        for attrs in (campaign_bars[campaign_id], campaign_rows[campaign_id]):
+            if (attrs["data-first"], attrs["data-last"]) != (e["first_seen"], e["last_seen"]):
+                fail("campaign %d: shown from %s to %s, the event says %s to %s"
+                     % (campaign_id, attrs["data-first"], attrs["data-last"], e["first_seen"], e["last_seen"]))
+    return len(scans), len(proxies), len(campaigns)
 
 
 def load_clean(page, workdir):
@@ -219,15 +236,16 @@ def capture(sipdetect, workdir, source, extra):
     report = os.path.join(workdir, name + ".html")
     events = run_sipdetect(sipdetect, report, [source], extra)
     dom, seconds = load_clean(report, workdir)
-    scans, proxies = check_page(dom, events)
+    scans, proxies, campaigns = check_page(dom, events)
     png = os.path.join(workdir, name + ".png")
     _, console, _ = browse(report, workdir, screenshot=png)
     if console:
         fail("console messages while taking the screenshot:\n" + "\n".join(console))
     colours, ink = check_not_blank(png)
-    print("%s: %d scans, %d new proxies; %d bytes; loaded in %.1f s with no console message; screenshot %s: "
-          "%d colours, %.0f %% of it not white" % (name, scans, proxies, os.path.getsize(report), seconds, png,
-                                                  colours, 100 * ink))
+    print("%s: %d scans, %d new proxies, %d campaigns; %d bytes; loaded in %.1f s with no console message; "
+          "screenshot %s: %d colours, %.0f %% of it not white" % (name, scans, proxies, campaigns,
+                                                                 os.path.getsize(report), seconds, png, colours,
+                                                                 100 * ink))
 
 
 ZEEK_FIELDS = ("ts uid id.orig_h id.orig_p id.resp_h id.resp_p trans_depth method uri date request_from request_to "

@@ -51,7 +51,7 @@ inline constexpr std::uint64_t max_state_payload = std::uint64_t{8} << 30;
 // Streams are written and read in chunks of this many bytes.
 inline constexpr std::size_t state_chunk_bytes = 64 * 1024;
 
-enum class state_kind : std::uint8_t { scan = 1, proxy = 2 };
+enum class state_kind : std::uint8_t { scan = 1, proxy = 2, campaign = 3 };
 
 // A saved next event id is at most this, so that ids never run out and wrap
 // to a repeated one: 2^63 events at a billion a second take 292 years.
@@ -61,6 +61,7 @@ inline constexpr std::string_view state_kind_name(std::uint8_t kind) noexcept {
     switch (kind) {
     case 1: return "scan_detector";
     case 2: return "proxy_detector";
+    case 3: return "campaign_detector";
     default: return "unknown detector";
     }
 }
