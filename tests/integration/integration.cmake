@@ -34,6 +34,9 @@ if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_cli)
             COMMAND ${Python3_EXECUTABLE} ${report_browser} capture $<TARGET_FILE:sipdetect_cli> ${report_work}
                     ${PROJECT_SOURCE_DIR}/tests/data/lab/${capture}.pcap)
     endforeach()
+    add_test(NAME "integration: report's scan table sorts by a clicked column (DevTools on a pipe)"
+        COMMAND ${Python3_EXECUTABLE} ${report_browser} sort $<TARGET_FILE:sipdetect_cli> ${report_work}/sort
+                ${PROJECT_SOURCE_DIR}/../shared/data/lab/live-sipvicious-scan.pcap)
     add_test(NAME "integration: report shows hostile strings as text and runs none of them"
         COMMAND ${Python3_EXECUTABLE} ${report_browser} hostile $<TARGET_FILE:sipdetect_cli> ${report_work}/hostile)
     add_test(NAME "integration: report of 10,000 scans loads in time and within its size bound"

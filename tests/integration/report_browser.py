@@ -14,6 +14,9 @@
         10,000 scans: the page loads and paints (its screenshot is taken)
         within LARGE_LOAD_SECONDS, its file stays under LARGE_SIZE_BOUND
         bytes, its tables show 100 rows a page and its timeline 200 lanes
+    report_browser.py sort SIPDETECT WORKDIR INPUT [SIPDETECT ARGS...]
+        clicks column headings of the scan table (through the DevTools
+        protocol on a pipe) and checks the rows' order and aria-sort
     report_browser.py screenshot SIPDETECT PNG INPUT [SIPDETECT ARGS...]
         the screenshot of a report (the README's examples/report-demo.png)
 
@@ -368,6 +371,114 @@ def large(sipdetect, workdir):
           "opens page 50), 200 lanes + density" % (LARGE_SCANS, size, LARGE_SIZE_BOUND, seconds, LARGE_LOAD_SECONDS))
 
 
+class DevTools:
+    """Chromium driven through the DevTools protocol on a pipe (--remote-debugging-pipe: it reads
+    commands on fd 3 and writes answers on fd 4, each a JSON text ended by a NUL byte)."""
+
+    def __init__(self, workdir):
+        if os.geteuid() != 0:
+            skip_or_fail("not root: the browser runs in a network namespace of its own (unshare -n)")
+        self.profile = os.path.join(workdir, "chromium-devtools-profile")
+        shutil.rmtree(self.profile, ignore_errors=True)
+        to_chromium, self.commands = os.pipe()
+        self.answers, from_chromium = os.pipe()
+
+        def descriptors():
+            # Through high numbers first, in case a pipe end is 3 or 4 already; dup2 makes them inherited.
+            os.dup2(to_chromium, 100)
+            os.dup2(from_chromium, 101)
+            os.dup2(100, 3)
+            os.dup2(101, 4)
+            os.close(100)
+            os.close(101)
+
+        self.process = subprocess.Popen(
+            ["unshare", "-n", chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--remote-debugging-pipe", "--user-data-dir=" + self.profile, "about:blank"],
+            close_fds=False, preexec_fn=descriptors, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        os.close(to_chromium)
+        os.close(from_chromium)
+        self.next_id, self.buffer, self.session = 0, b"", None
+
+    def call(self, method, params=None, session=True):
+        self.next_id += 1
+        message = {"id": self.next_id, "method": method, "params": params or {}}
+        if session and self.session:
+            message["sessionId"] = self.session
+        os.write(self.commands, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            while b"\0" in self.buffer:
+                text, self.buffer = self.buffer.split(b"\0", 1)
+                answer = json.loads(text)
+                if answer.get("id") == self.next_id:
+                    if "error" in answer:
+                        fail("DevTools %s: %s" % (method, answer["error"]))
+                    return answer["result"]
+            chunk = os.read(self.answers, 1 << 16)
+            if not chunk:
+                fail("chromium closed its DevTools pipe")
+            self.buffer += chunk
+        fail("no answer to DevTools %s within 60 s" % method)
+
+    def open(self, url):
+        target = self.call("Target.createTarget", {"url": url}, session=False)["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
+                                 session=False)["sessionId"]
+        for _ in range(600):
+            if self.evaluate("document.readyState") == "complete":
+                return
+            time.sleep(0.1)
+        fail(url + " did not finish loading")
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        if "exceptionDetails" in result:
+            fail("%s threw: %s" % (expression, result["exceptionDetails"]))
+        return result["result"].get("value")
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+        os.close(self.commands)
+        os.close(self.answers)
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def sort(sipdetect, workdir, source, extra):
+    os.makedirs(workdir, exist_ok=True)
+    report = os.path.join(workdir, "sort.html")
+    scans = latest_scans(run_sipdetect(sipdetect, report, [source], extra))
+    if len(scans) < 2:
+        fail("sorting needs two scans or more, %s has %d" % (source, len(scans)))
+    browser = DevTools(workdir)
+    try:
+        browser.open("file://" + os.path.abspath(report))
+        order = "Array.from(document.querySelectorAll('#scan-table tbody.scan')).map(b => Number(b.id.slice(5)))"
+        for column, key in ((6, lambda e: e["requests"]), (9, lambda e: e["first_seen"]),
+                            (3, lambda e: e["hosts"])):
+            for ascending in (True, False):
+                browser.evaluate("document.querySelector('#scan-table th button[data-col=\"%d\"]').click()" % column)
+                shown = browser.evaluate(order)
+                keys = [key(scans[i]) for i in shown]
+                if keys != sorted(keys, reverse=not ascending):
+                    fail("column %d sorted %s: rows %s, keys %s" % (column, "up" if ascending else "down", shown, keys))
+                state = browser.evaluate("document.querySelector('#scan-table th button[data-col=\"%d\"]')"
+                                         ".parentNode.getAttribute('aria-sort')" % column)
+                if state != ("ascending" if ascending else "descending"):
+                    fail("column %d: aria-sort %s" % (column, state))
+                # Each row's sample stays with its row.
+                detail = browser.evaluate("Array.from(document.querySelectorAll('#scan-table tbody.scan'))"
+                                          ".every(b => b.rows.length === 2 && b.rows[1].className === 'scan-detail')")
+                if not detail:
+                    fail("a row lost its sample when sorted")
+    finally:
+        browser.close()
+    print("%s: %d scans sorted by requests, first seen and hosts, both ways; aria-sort follows"
+          % (os.path.basename(source), len(scans)))
+
+
 def screenshot(sipdetect, png, source, extra):
     workdir = os.path.dirname(os.path.abspath(png))
     report = os.path.splitext(png)[0] + ".html"
@@ -393,6 +504,8 @@ def main(argv):
         hostile(sipdetect, where)
     elif mode == "large":
         large(sipdetect, where)
+    elif mode == "sort" and len(argv) >= 5:
+        sort(sipdetect, where, argv[4], argv[5:])
     elif mode == "screenshot" and len(argv) >= 5:
         screenshot(sipdetect, where, argv[4], argv[5:])
     else:
