@@ -711,13 +711,21 @@ void write_sample(const scan_event& s, page& out) {
     out.raw("</details>");
 }
 
+// A section's heading and introduction. False, after saying so and closing the section, when it has nothing to show.
+bool open_section(page& out, std::string_view id, std::string_view title, const std::string& introduction,
+                  bool empty, std::string_view nothing) {
+    out.add(R"~(<section id="{}"><h2>{}</h2><p>{}</p>)~", id, title, introduction);
+    if (empty) out.add("<p>{}</p></section>\n", nothing);
+    return !empty;
+}
+
 void write_scans(const report_data& d, page& out) {
-    out.add(R"~(<section id="scans"><h2>Scans</h2><p>{} scans, one row each with its latest event. A column's heading sorts by it; a row's sample holds the targets its events carried, with their answers.</p>)~",
-            d.scans.size());
-    if (d.scans.empty()) {
-        out.raw("<p>No scan.</p></section>\n");
+    if (!open_section(out, "scans", "Scans",
+                      fmt::format("{} scans, one row each with its latest event. A column's heading sorts by it; a "
+                                  "row's sample holds the targets its events carried, with their answers.",
+                                  d.scans.size()),
+                      d.scans.empty(), "No scan."))
         return;
-    }
     out.raw(R"~(<table id="scan-table" class="sortable" data-pager><caption>Scans</caption><thead><tr>)~");
     static constexpr std::array<std::pair<std::string_view, bool>, 11> columns{{
         {"Source", false}, {"Submethod", false}, {"Kind", false}, {"Hosts", true}, {"Users", true},
@@ -845,12 +853,12 @@ void write_proxies(const report_data& d, page& out) {
 }
 
 void write_campaigns(const report_data& d, page& out) {
-    out.add(R"~(<section id="campaigns"><h2>Campaigns</h2><p>{} campaigns: sources that share a probe fingerprint, each below the scan threshold, sweeping targets together. One row per campaign (its latest event).</p>)~",
-            d.campaigns.size());
-    if (d.campaigns.empty()) {
-        out.raw("<p>No campaign.</p></section>\n");
+    if (!open_section(out, "campaigns", "Campaigns",
+                      fmt::format("{} campaigns: sources that share a probe fingerprint, each below the scan "
+                                  "threshold, sweeping targets together. One row per campaign (its latest event).",
+                                  d.campaigns.size()),
+                      d.campaigns.empty(), "No campaign."))
         return;
-    }
     out.raw(R"~(<table id="campaign-table" data-pager><caption>Campaigns</caption><thead><tr><th scope="col">Campaign</th><th scope="col">Submethod</th><th scope="col">Kind</th><th scope="col" class="n">Sources</th><th scope="col">Sources (first members)</th><th scope="col">What they share</th><th scope="col" class="n">Hosts</th><th scope="col" class="n">Users</th><th scope="col" class="n">Targets</th><th scope="col" class="n">Requests</th><th scope="col">Tool</th><th scope="col">First seen (UTC)</th><th scope="col">Last seen (UTC)</th></tr></thead>)~");
     std::size_t index = 0;
     for (const auto& [id, c] : d.campaigns) {
