@@ -426,8 +426,10 @@ class DevTools:
         target = self.call("Target.createTarget", {"url": url}, session=False)["targetId"]
         self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
                                  session=False)["sessionId"]
+        # A new target starts on an empty document that is "complete" too: wait for the page's own.
+        loaded = "location.href === %s && document.readyState === 'complete'" % json.dumps(url)
         for _ in range(600):
-            if self.evaluate("document.readyState") == "complete":
+            if self.evaluate(loaded):
                 return
             time.sleep(0.1)
         fail(url + " did not finish loading")
