@@ -21,6 +21,7 @@ case ${1:-} in
         # The live capture suite's SIP network and scanners, systemd-analyze for the units, and
         # ss (iproute2), with which the ipfixcol2 plugin tests wait for the collector's ports.
         packages+=(kamailio sip-tester sipvicious iproute2 systemd)
+        packages+=(chromium) # the report's browser tests (tests/integration/report_browser.py)
         ;;
     --lab) packages+=(sipvicious kamailio sip-tester tcpdump iproute2) ;;
     *) echo "usage: $0 [--full | --lab]" >&2; exit 2 ;;

@@ -8,7 +8,8 @@
 
 namespace sipdetect_cli {
 
-event_printer::event_printer(const output_options& options) : formatter_(options.format, options.idea_node) {
+event_printer::event_printer(const output_options& options, html_report* report)
+    : formatter_(options.format, options.idea_node), report_(report) {
     if (options.file) lines_.emplace(*options.file);
     else if (!options.syslog) lines_.emplace();
     if (options.syslog) syslog_.emplace(*options.syslog, options.syslog_facility);

@@ -2,13 +2,15 @@
 //
 // The one place the program asks to "write these events": each event is
 // formatted once (event_formats.hpp) and goes to the --output file and to
-// --syslog, or to standard output when neither is given.
+// --syslog, or to standard output when neither is given, and to the HTML
+// report (--report) when there is one.
 #pragma once
 
 #include "event_formats.hpp"
 #include "output_file.hpp"
 #include "output_options.hpp"
 #include "syslog_sink.hpp"
+#include "report.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -19,8 +21,9 @@ namespace sipdetect_cli {
 
 class event_printer {
 public:
-    // Opens the file and the syslog socket; throws output_error when one cannot be used.
-    explicit event_printer(const output_options& options);
+    // Opens the file and the syslog socket; throws output_error when one
+    // cannot be used. `report`, when given, receives every event too.
+    explicit event_printer(const output_options& options, html_report* report = nullptr);
 
     template <class Event> void operator()(const std::vector<Event>& events) {
         if (events.empty()) return;
@@ -35,6 +38,7 @@ public:
         }
         events_ += events.size();
         if (lines_ && !lines_->write(lines)) lost_ += events.size();
+        if (report_) report_->add(events);
     }
 
     // Reopens the --output file (logrotate; the live loop calls it on SIGHUP).
@@ -52,6 +56,7 @@ private:
     std::optional<line_output> lines_;
     std::optional<syslog_sink> syslog_;
     std::uint64_t events_ = 0, lost_ = 0;
+    html_report* report_;
 };
 
 } // namespace sipdetect_cli

@@ -142,12 +142,18 @@ public:
     }
 
     // Saves the state when due. A failed save is said and retried at the next checkpoint.
-    void maybe_save(wall_clock::time_point now, live_feeder& feeder, const detector_set& detectors) {
+    void maybe_save(wall_clock::time_point now, live_feeder& feeder, const detector_set& detectors,
+                    html_report* report) {
         if (interval_ == seconds::zero() || now < next_) return;
         feeder.feed_pending();
         try {
             sipdetect::save_state_file(*state_, detectors.scans, detectors.proxies, detectors.campaigns);
         } catch (const sipdetect::state_error& e) {
+            fmt::print(stderr, "sipdetect: checkpoint: {}\n", e.what());
+        }
+        try {
+            if (report) report->checkpoint(detectors.proxies);
+        } catch (const report_error& e) {
             fmt::print(stderr, "sipdetect: checkpoint: {}\n", e.what());
         }
         next_ = wall_clock::now() + interval_;
@@ -170,7 +176,7 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
     signal_pipe signals;
     live_result result;
     reader_counters ended;
-    live_feeder feeder(detectors, print);
+    live_feeder feeder(detectors, print, hooks.report);
     status_line status(seconds(opt.status_interval));
     checkpoints checkpoint(opt);
     idle_clock idle(wall_clock::now());
@@ -258,7 +264,7 @@ live_result run_live(const options& opt, std::vector<std::unique_ptr<live_source
             feeder.poll();
         }
         if (status.due(now)) status.print(now, feeder.taken(), counted(), detectors);
-        checkpoint.maybe_save(now, feeder, detectors);
+        checkpoint.maybe_save(now, feeder, detectors, hooks.report);
     }
     // Stopped: what the sources hold back is analysed too.
     for (const auto& source : sources) {

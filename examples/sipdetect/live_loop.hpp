@@ -31,6 +31,8 @@ struct live_hooks {
     // the event output for logrotate. Empty when the output has nothing to
     // reopen (standard output).
     std::function<void()> reopen_output;
+    // --report: counts every record, and is rewritten at each checkpoint.
+    html_report* report = nullptr;
 };
 
 // What a live run read, for the end of the run (main.cpp's finish()).

@@ -8,6 +8,7 @@
 #include "privileges.hpp"
 #include "readers.hpp"
 #include "record_feeder.hpp"
+#include "report.hpp"
 
 #include <sipdetect/fmt.hpp>
 #include <sipdetect/sipdetect.hpp>
@@ -35,6 +36,8 @@
 namespace {
 
 using sipdetect_cli::event_printer;
+using sipdetect_cli::html_report;
+using sipdetect_cli::html_report;
 using sipdetect_cli::input_record;
 using sipdetect_cli::options;
 using sipdetect_cli::usage_error;
@@ -120,14 +123,14 @@ std::optional<sipdetect_cli::time_ordered_stream> open_inputs(const options& opt
 
 // Run: every record through the detectors, in batches through feed_all,
 // polled once per second of record time (record_feeder).
-run_summary run(const options& opt, detector_set detectors, event_printer& print) {
+run_summary run(const options& opt, detector_set detectors, event_printer& print, html_report* report) {
     run_summary summary;
     progress_line progress(opt.progress);
     auto stream = open_inputs(opt, summary.input_failure);
     if (!stream) return summary;
     summary.window = stream->window();
 
-    sipdetect_cli::record_feeder feeder(detectors, print);
+    sipdetect_cli::record_feeder feeder(detectors, print, report);
     while (stream->next(feeder.slot())) {
         feeder.commit();
         progress.update("analysing: {} records", feeder.taken());
@@ -143,11 +146,12 @@ run_summary run(const options& opt, detector_set detectors, event_printer& print
 
 // Live run: opens the live inputs, then reads them until a signal stops the
 // run or every input has ended (live_loop.hpp).
-run_summary run_live(const options& opt, detector_set detectors, event_printer& print) {
+run_summary run_live(const options& opt, detector_set detectors, event_printer& print, html_report* report) {
     run_summary summary;
     try {
         auto sources = sipdetect_cli::open_live_sources(opt);
         sipdetect_cli::live_hooks hooks;
+        hooks.report = report;
         if (opt.output.file)
             hooks.reopen_output = [&print] {
                 if (const auto failure = print.reopen()) fmt::print(stderr, "sipdetect: SIGHUP: {}\n", *failure);
@@ -253,7 +257,7 @@ void print_order_notices(const options& opt, const run_summary& summary, const d
 // pending in the state), save the state, print counters and notices.
 // Returns the exit status.
 int finish(const options& opt, detector_set detectors, event_printer& print, const run_summary& summary,
-           const drop_baseline& before) {
+           const drop_baseline& before, html_report* report) {
     auto& [scans, proxies, campaigns] = detectors;
     int status = 0;
     // With --state, what is pending continues in the next run, from the
@@ -272,6 +276,14 @@ int finish(const options& opt, detector_set detectors, event_printer& print, con
             fmt::print(stderr, "sipdetect: {}: saved; {}{}\n", *opt.state, pending_text(detectors),
                        opt.flush ? "" : " (the next run with --state continues them; --flush closes and reports them)");
         } catch (const sipdetect::state_error& e) {
+            fmt::print(stderr, "sipdetect: {}\n", e.what());
+            status = 1;
+        }
+    }
+    if (report) {
+        try {
+            report->checkpoint(proxies);
+        } catch (const sipdetect_cli::report_error& e) {
             fmt::print(stderr, "sipdetect: {}\n", e.what());
             status = 1;
         }
@@ -324,16 +336,18 @@ int main(int argc, char** argv) {
     // After load(): loading assigns freshly loaded detectors, which carry no link.
     proxies.refuse_scanners_of(scans); // a source SIPSCAN holds as a scanner is not a proxy
     const drop_baseline before{scans.stats().late_dropped, proxies.stats().late_dropped};
+    std::optional<html_report> report;
+    if (opt.report) report.emplace(*opt.report, opt);
     std::optional<event_printer> opened;
     try {
-        opened.emplace(opt.output);
+        opened.emplace(opt.output, report ? &*report : nullptr);
     } catch (const sipdetect_cli::output_error& e) {
         fmt::print(stderr, "sipdetect: {}\n", e.what());
         return 1;
     }
     event_printer& print = *opened;
     const detector_set detectors{scans, proxies, campaigns};
-    const run_summary summary =
-        sipdetect_cli::live_mode(opt) ? run_live(opt, detectors, print) : run(opt, detectors, print);
-    return finish(opt, detectors, print, summary, before);
+    const run_summary summary = sipdetect_cli::live_mode(opt) ? run_live(opt, detectors, print, report ? &*report : nullptr)
+                                                              : run(opt, detectors, print, report ? &*report : nullptr);
+    return finish(opt, detectors, print, summary, before, report ? &*report : nullptr);
 }

@@ -55,6 +55,8 @@ Output:
   --learned-proxies         print the proxies SIPPROXY knows (its baseline) to
                             stderr at the end, one line each (JSON with --json)
   --no-progress             no progress line on stderr (shown only on a terminal)
+  --report FILE.html        also write a self-contained HTML page of the run:
+                            summary, timeline, scans, targets, proxies
 
 SIPSCAN:
   --threshold N             distinct targets (host, port, called user) that make
@@ -198,6 +200,8 @@ options parse_options(int argc, char** argv) {
             o.proxy.filter = parse_cidrs(arg, value());
         } else if (arg == "--proxy-filter-mode") {
             o.proxy.filter_mode = parse_proxy_filter_mode(arg, value());
+        } else if (arg == "--report") {
+            o.report = std::string(value());
         } else if (arg == "--state") {
             o.state = std::string(value());
         } else if (arg == "-i" || arg == "--interface") {

@@ -30,6 +30,7 @@ struct options {
     sipdetect::campaign_config campaign;
     bool campaigns = true;
     std::optional<std::string> state;
+    std::optional<std::string> report; // --report FILE.html
     std::vector<std::string> inputs;
     std::optional<std::string> raised_max_distinct; // the notice, when --threshold raised it
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "input_record.hpp"
+#include "report.hpp"
 
 #include <sipdetect/sipdetect.hpp>
 
@@ -38,9 +39,10 @@ public:
 
     // A loaded state resumes the polling of the run it continues: a stream
     // cut into files, even within a second, is polled where one run polls it.
-    record_feeder(detector_set detectors, Printer& print)
+    // `report`, when given, counts every record taken (--report).
+    record_feeder(detector_set detectors, Printer& print, html_report* report = nullptr)
         : scans_(detectors.scans), proxies_(detectors.proxies), campaigns_(detectors.campaigns), print_(print),
-          batch_(batch_size),
+          report_(report), batch_(batch_size),
           polled_second_(scans_.watermark() == sipdetect::record_time::min()
                              ? std::numeric_limits<std::int64_t>::min()
                              : sipdetect::micros_of(scans_.watermark()) / 1'000'000) {}
@@ -51,6 +53,7 @@ public:
     // The record in slot() is complete: takes it, feeding and polling when due.
     void commit() {
         const std::int64_t second = sipdetect::micros_of(batch_[filled_].time) / 1'000'000;
+        if (report_) report_->note_record(batch_[filled_]);
         ++filled_;
         if (second != polled_second_) {
             feed_pending();
@@ -85,6 +88,7 @@ private:
     proxy_type& proxies_;
     campaign_type& campaigns_;
     Printer& print_;
+    html_report* report_;
     std::vector<input_record> batch_;
     std::size_t filled_ = 0;
     std::uint64_t analysed_ = 0;

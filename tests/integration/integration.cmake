@@ -71,3 +71,35 @@ if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_ipfixcol2_output AND TARGET 
             RESOURCE_LOCK ipfixcol2_plugin ENVIRONMENT "${plugin_environment}")
     endforeach()
 endif()
+
+# The HTML report (sipdetect --report) in headless Chromium, with no network:
+# each lab capture's page (ours with campaigns too), hostile strings, 10,000 scans.
+if(SIPDETECT_INTEGRATION_TESTS AND TARGET sipdetect_cli)
+    find_package(Python3 REQUIRED COMPONENTS Interpreter)
+    set(report_browser ${CMAKE_CURRENT_LIST_DIR}/report_browser.py)
+    set(report_work ${CMAKE_BINARY_DIR}/report-browser)
+    foreach(capture IN ITEMS live-sipvicious-scan live-svmap-horizontal live-proxy-kamailio live-register-flood)
+        add_test(NAME "integration: report of lab/${capture}.pcap in headless Chromium"
+            COMMAND ${Python3_EXECUTABLE} ${report_browser} capture $<TARGET_FILE:sipdetect_cli> ${report_work}
+                    ${PROJECT_SOURCE_DIR}/../shared/data/lab/${capture}.pcap --closed-season 0)
+    endforeach()
+    add_test(NAME "integration: report of the demo capture in headless Chromium"
+        COMMAND ${Python3_EXECUTABLE} ${report_browser} capture $<TARGET_FILE:sipdetect_cli> ${report_work}
+                ${PROJECT_SOURCE_DIR}/examples/data/demo.pcap --closed-season 0)
+    foreach(capture IN ITEMS campaign-horizontal campaign-vertical)
+        add_test(NAME "integration: report of tests/data/lab/${capture}.pcap (campaigns) in headless Chromium"
+            COMMAND ${Python3_EXECUTABLE} ${report_browser} capture $<TARGET_FILE:sipdetect_cli> ${report_work}
+                    ${PROJECT_SOURCE_DIR}/tests/data/lab/${capture}.pcap)
+    endforeach()
+    add_test(NAME "integration: report's scan table sorts by a clicked column (DevTools on a pipe)"
+        COMMAND ${Python3_EXECUTABLE} ${report_browser} sort $<TARGET_FILE:sipdetect_cli> ${report_work}/sort
+                ${PROJECT_SOURCE_DIR}/../shared/data/lab/live-sipvicious-scan.pcap)
+    add_test(NAME "integration: report shows hostile strings as text and runs none of them"
+        COMMAND ${Python3_EXECUTABLE} ${report_browser} hostile $<TARGET_FILE:sipdetect_cli> ${report_work}/hostile)
+    add_test(NAME "integration: report of 10,000 scans loads in time and within its size bound"
+        COMMAND ${Python3_EXECUTABLE} ${report_browser} large $<TARGET_FILE:sipdetect_cli> ${report_work}/large)
+    get_property(report_tests DIRECTORY PROPERTY TESTS)
+    list(FILTER report_tests INCLUDE REGEX "^integration: report ")
+    set_tests_properties(${report_tests} PROPERTIES LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 600
+        RUN_SERIAL TRUE)
+endif()
