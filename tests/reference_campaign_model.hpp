@@ -107,7 +107,7 @@ private:
         std::string called(uri_user(v.to_uri));
         if (called.empty()) called = std::string(uri_user(v.request_uri));
         const bool user_mirrors = !from_user.empty() && from_user == called;
-        const std::string host(detail::uri_host(v.from_uri));
+        const std::string host(sipdetect::uri_host(v.from_uri));
         const bool host_mirrors = detail::host_is(host, v.server);
         const fingerprint fp{static_cast<int>(m), words(v.user_agent, user_agent_cap), user_mirrors,
                              user_mirrors ? "" : words(from_user, detail::fingerprint_part_cap), host_mirrors,

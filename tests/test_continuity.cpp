@@ -185,7 +185,7 @@ flow_split split_file(const fs::path& file, const std::vector<double>& fractions
 
 // What an analyst gets from a run: the events, and the baseline of learned
 // proxies at its end; `pending` is what each piece left pending, as its
-// stderr says ("open scans: N, pending proxy verdicts: M").
+// stderr says ("open scans: N, pending proxy verdicts: M, open campaigns: K").
 struct outcome {
     std::vector<nlohmann::json> events;
     std::vector<nlohmann::json> learned;
@@ -212,7 +212,7 @@ outcome run_pieces(const std::vector<fs::path>& pieces, const std::string& optio
         const std::string text = read_all(err);
         if (last) o.learned = json_lines(text, true);
         if (const auto at = text.find("open scans: "); at != std::string::npos)
-            o.pending.push_back(text.substr(at, text.find_first_of(" (\n", text.find("verdicts: ", at) + 10) - at));
+            o.pending.push_back(text.substr(at, text.find_first_of(" (\n", text.find("campaigns: ", at) + 11) - at));
     }
     return o;
 }

@@ -592,6 +592,8 @@ TEST_CASE("with --flush a --state run ends as a run without --state does, and th
     CHECK(usage("--flush " + log.arg()) ==
           std::pair<int, std::string>{2, "sipdetect: --flush needs --state: without it every run ends its stream\n"
                                          "Try 'sipdetect --help'.\n"});
+}
+
 // ---------------------------------------------------------------------------
 // SIPCAMPAIGN on our own lab captures (tests/data/lab/make-campaign-captures.sh).
 

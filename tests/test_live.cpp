@@ -53,8 +53,9 @@ sipdetect::proxy_config reporting_proxies() {
 std::vector<std::string> events_of(const std::vector<input_record>& records, std::size_t extra_feed_every) {
     scan_type scans;
     proxy_type proxies(reporting_proxies());
+    campaign_type campaigns;
     collecting_printer print;
-    record_feeder feeder(scans, proxies, print);
+    record_feeder feeder({scans, proxies, campaigns}, print);
     for (std::size_t i = 0; i < records.size(); ++i) {
         feeder.slot() = records[i];
         feeder.commit();
@@ -83,8 +84,9 @@ TEST_CASE("record_feeder: feeding the batch early, at any record, changes no eve
 TEST_CASE("record_feeder: polls at the first record of each new second of record time") {
     scan_type scans;
     proxy_type proxies;
+    campaign_type campaigns;
     collecting_printer print;
-    record_feeder feeder(scans, proxies, print);
+    record_feeder feeder({scans, proxies, campaigns}, print);
     const auto at = [&](double seconds) {
         feeder.slot().time = sipdetect::record_time_from_micros(static_cast<std::int64_t>(seconds * 1e6));
         feeder.commit();
@@ -133,8 +135,9 @@ TEST_CASE("idle_clock: a scan ends after its idle timeout with no traffic at all
     const std::vector<input_record> records = demo_records();
     scan_type scans;
     proxy_type proxies(reporting_proxies());
+    campaign_type campaigns;
     collecting_printer print;
-    record_feeder feeder(scans, proxies, print);
+    record_feeder feeder({scans, proxies, campaigns}, print);
     idle_clock idle(wall_start);
     for (const input_record& r : records) {
         feeder.slot() = r;
@@ -221,8 +224,9 @@ TEST_CASE("run_live: reads every source to its end, counts a failed one, and ref
         std::vector<input_record>{request_at(now - 1s, "sip:d@example.com")}, std::string("cut short")));
     scan_type scans;
     proxy_type proxies;
+    campaign_type campaigns;
     event_printer print(sipdetect_cli::output_options{});
-    const live_result result = run_live(opt, sources, scans, proxies, print);
+    const live_result result = run_live(opt, sources, {scans, proxies, campaigns}, print);
     CHECK(sources.empty()); // both ended: the loop stopped by itself
     CHECK(result.analysed == 3);
     CHECK(result.input.records == 4);

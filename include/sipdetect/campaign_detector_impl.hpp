@@ -59,27 +59,8 @@ inline void campaign_config::validate() const {
 
 namespace detail {
 
-// The host of a SIP URI ("sip:100@[2001:db8::1]:5060;x" -> "[2001:db8::1]"),
-// with angle brackets and a display name tolerated as in uri_user().
-constexpr std::string_view uri_host(std::string_view uri) noexcept {
-    if (const auto lt = uri.find('<'); lt != std::string_view::npos) {
-        uri.remove_prefix(lt + 1);
-        uri = until(uri, '>');
-    }
-    const auto colon = uri.find(':');
-    if (colon == std::string_view::npos) return {};
-    uri.remove_prefix(colon + 1);
-    if (const auto at = uri.find('@'); at != std::string_view::npos) uri.remove_prefix(at + 1);
-    if (!uri.empty() && uri.front() == '[') {
-        const auto close = uri.find(']');
-        return head(uri, close == std::string_view::npos ? uri.size() : close + 1);
-    }
-    return head(uri, uri.find_first_of(":;>?"));
-}
-
-// Whether a URI host names this address (an IPv6 host in brackets).
+// Whether a URI host (uri_host(): an IPv6 host without its brackets) names this address.
 inline bool host_is(std::string_view host, const ip_address& address) noexcept {
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     const std::optional<ip_address> parsed = ip_address::try_parse(host);
     return parsed && *parsed == address;
 }
@@ -94,7 +75,7 @@ inline probe_fingerprint fingerprint_parts(const record_view& v) noexcept {
     const std::string_view target_user = called_user(v);
     if (!from_user.empty() && from_user == target_user) p.from_user_part = from_part::mirrors_target;
     else p.from_user = head(from_user, fingerprint_part_cap);
-    const std::string_view from_host = uri_host(v.from_uri);
+    const std::string_view from_host = sipdetect::uri_host(v.from_uri);
     if (host_is(from_host, v.server)) p.from_host_part = from_part::mirrors_target;
     else p.from_host = head(from_host, fingerprint_part_cap);
     return p;
