@@ -90,7 +90,10 @@ std::filesystem::path demo() { return std::filesystem::path(SIPDETECT_SOURCE_DIR
 
 // The demo, and the lab and ipfixprobe captures when ../shared is there (a visible skip otherwise, a failure in CI).
 std::vector<capture> captures() {
-    std::vector<capture> all{{demo(), "--closed-season 0"}};
+    const auto lab = std::filesystem::path(SIPDETECT_SOURCE_DIR) / "tests" / "data" / "lab";
+    std::vector<capture> all{{demo(), "--closed-season 0"},
+                             {lab / "campaign-horizontal.pcap", "--closed-season 0"}, // ours: campaign events
+                             {lab / "campaign-vertical.pcap", "--closed-season 0"}};
     const std::vector<std::pair<std::string, std::string>> shared = {
         {"lab/live-sipvicious-scan.pcap", "--closed-season 0"},
         {"lab/live-svmap-horizontal.pcap", "--closed-season 0"},
@@ -113,6 +116,11 @@ std::vector<std::string> events_of(const capture& c, const std::string& format_o
     return lines_of(r.out);
 }
 
+// A JSON event's source: a campaign's is the first of its sample.
+nlohmann::json source_of(const nlohmann::json& event) {
+    return event.contains("source") ? event["source"] : event["source_sample"][0];
+}
+
 // The address an IDEA Source or a CEF line gives for a JSON event's source.
 std::string idea_source(const nlohmann::json& alert) {
     const auto& s = alert["Source"][0];
@@ -125,8 +133,9 @@ std::string idea_source(const nlohmann::json& alert) {
 // hosts may, rarely, count one less in one run than in another.
 nlohmann::json stable_part(const nlohmann::json& event) {
     nlohmann::json out;
-    for (const char* key : {"detector", "event", "id", "source", "submethod", "first_seen", "last_seen", "requests"})
+    for (const char* key : {"detector", "event", "id", "submethod", "first_seen", "last_seen", "requests"})
         out[key] = event[key];
+    out["source"] = source_of(event);
     return out;
 }
 
@@ -146,11 +155,11 @@ void check_idea_line(const std::string& line, const nlohmann::json& event) {
     CHECK(violations.empty());
     const auto& own = alert["_sipdetect"]; // the event this alert was made from
     CHECK(stable_part(own) == stable_part(event));
-    CHECK(idea_source(alert) == own["source"]);
-    CHECK(alert["Category"][0] == (own["detector"] == "sipscan" ? "Recon.Scanning" : "Anomaly.Traffic"));
+    CHECK(idea_source(alert) == source_of(own));
+    CHECK(alert["Category"][0] == (own["detector"] == "sipproxy" ? "Anomaly.Traffic" : "Recon.Scanning"));
     CHECK(alert["EventTime"] == own["first_seen"]);
     CHECK(alert["CeaseTime"] == own["last_seen"]);
-    CHECK(alert["DetectTime"] == (own["detector"] == "sipscan" ? own["last_seen"] : own["detected_at"]));
+    CHECK(alert["DetectTime"] == (own["detector"] == "sipproxy" ? own["detected_at"] : own["last_seen"]));
     CHECK(alert["ConnCount"] == own["requests"]);
 }
 
@@ -161,7 +170,7 @@ void check_cef_line(const std::string& line, const nlohmann::json& event) {
     CHECK(m.header[4].starts_with(event["detector"].get<std::string>() + ":"));
     CHECK(m.get("externalId") == std::to_string(event["id"].get<std::uint64_t>()));
     CHECK(m.get("act") == event["event"]);
-    CHECK((m.count("src") == 1 ? m.get("src") : m.get("c6a2")) == event["source"]);
+    CHECK((m.count("src") == 1 ? m.get("src") : m.get("c6a2")) == source_of(event));
     CHECK(m.get("cs1") == event["submethod"]);
     CHECK(m.get("cnt") == std::to_string(event["requests"].get<std::uint64_t>()));
 }
@@ -194,6 +203,22 @@ TEST_CASE("sipdetect --format: every event of the demo and lab captures in text,
         checked += json.size();
     }
     CHECK(checked > 0);
+}
+
+TEST_CASE("sipdetect --format: campaign events in every format") {
+    const capture c{std::filesystem::path(SIPDETECT_SOURCE_DIR) / "tests" / "data" / "lab" / "campaign-horizontal.pcap",
+                    "--closed-season 0"};
+    std::size_t campaigns = 0;
+    for (const std::string& line : events_of(c, "--json"))
+        if (nlohmann::json::parse(line)["detector"] == "sipcampaign") ++campaigns;
+    CHECK(campaigns >= 2); // its start and its end
+    std::size_t idea = 0, cef = 0;
+    for (const std::string& line : events_of(c, "--format idea"))
+        if (nlohmann::json::parse(line)["_sipdetect"]["detector"] == "sipcampaign") ++idea;
+    for (const std::string& line : events_of(c, "--format cef"))
+        if (parse_cef(line).header[4].starts_with("sipcampaign:")) ++cef;
+    CHECK(idea == campaigns);
+    CHECK(cef == campaigns);
 }
 
 TEST_CASE("sipdetect --output appends the events to the file and nothing to stdout") {
