@@ -7,12 +7,17 @@
 
 #include <sipdetect/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 using namespace sipdetect;
@@ -353,4 +358,58 @@ TEST_CASE("render_report: a campaign is one lane's bar and one row, with its mem
     const std::string off = render_report(d);
     CHECK(off.find(R"(id="campaigns")") == std::string::npos);
     CHECK(off.find("off (--no-campaigns)") != std::string::npos);
+}
+
+namespace {
+
+// CIELAB (D65) of an sRGB colour seen through a colour-vision deficiency:
+// Machado, Oliveira and Fernandes (2009) at full severity, applied in linear RGB.
+using rgb_matrix = std::array<std::array<double, 3>, 3>;
+std::array<double, 3> lab_seen(const std::string& hex, const rgb_matrix& deficiency) {
+    std::array<double, 3> linear{};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const double c = std::stoi(hex.substr(2 * i, 2), nullptr, 16) / 255.0;
+        linear[i] = c <= 0.04045 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4);
+    }
+    std::array<double, 3> seen{};
+    for (std::size_t r = 0; r < 3; ++r) {
+        for (std::size_t c = 0; c < 3; ++c) seen[r] += deficiency[r][c] * linear[c];
+        seen[r] = std::clamp(seen[r], 0.0, 1.0);
+    }
+    const double x = (0.4124 * seen[0] + 0.3576 * seen[1] + 0.1805 * seen[2]) / 0.95047;
+    const double y = 0.2126 * seen[0] + 0.7152 * seen[1] + 0.0722 * seen[2];
+    const double z = (0.0193 * seen[0] + 0.1192 * seen[1] + 0.9505 * seen[2]) / 1.08883;
+    const auto f = [](double t) { return t > 0.008856 ? std::cbrt(t) : 7.787 * t + 16.0 / 116.0; };
+    return {116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))};
+}
+
+} // namespace
+
+TEST_CASE("render_report: the timeline's colours stay apart under simulated colour-blindness") {
+    report_data d;
+    d.add(scan(1, "192.0.2.66", 0, 10));
+    const std::string page = render_report(d);
+    // The colours of the submethods, campaigns and proxies, as the page's CSS declares them.
+    std::vector<std::string> colours;
+    for (const char* name : {"--register:#", "--options:#", "--invite:#", "--proxy:#", "--learned:#", "--campaign:#"}) {
+        const std::size_t at = page.find(name);
+        REQUIRE(at != std::string::npos);
+        colours.push_back(page.substr(at + std::strlen(name), 6));
+    }
+    const std::array<std::pair<const char*, rgb_matrix>, 4> vision{{
+        {"normal", {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}},
+        {"protanopia", {{{0.152286, 1.052583, -0.204868}, {0.114503, 0.786281, 0.099216}, {-0.003882, -0.048116, 1.051998}}}},
+        {"deuteranopia", {{{0.367322, 0.860646, -0.227968}, {0.280085, 0.672501, 0.047413}, {-0.011820, 0.042940, 0.968881}}}},
+        {"tritanopia", {{{1.255528, -0.076749, -0.178779}, {-0.078411, 0.930809, 0.147602}, {0.004733, 0.691367, 0.303900}}}},
+    }};
+    for (const auto& [who, deficiency] : vision) {
+        INFO(who);
+        for (std::size_t a = 0; a < colours.size(); ++a)
+            for (std::size_t b = a + 1; b < colours.size(); ++b) {
+                INFO(colours[a] << " against " << colours[b]);
+                const auto la = lab_seen(colours[a], deficiency), lb = lab_seen(colours[b], deficiency);
+                const double delta = std::hypot(la[0] - lb[0], la[1] - lb[1], la[2] - lb[2]);
+                CHECK(delta >= 15.0); // CIE76: about 2.3 is just noticeable; 15 is plainly another colour
+            }
+    }
 }
