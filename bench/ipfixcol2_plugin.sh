@@ -28,7 +28,7 @@ generator=$build/bench/sipdetect_make_ipfix_export
 cache=${SIPDETECT_BENCH_CACHE:-/tmp/sipdetect-ipfixcol2-bench}
 mkdir -p "$cache"
 input=$cache/sip-$records.ipfix
-if [ ! -s "$input" ]; then
+if [ ! -s "$input" ] || [ ! -s "$cache/sip-$records.count" ]; then
     "$generator" "$input.tmp" "$records" "$root"/../shared/data/ipfix/*.ipfix >"$cache/sip-$records.count"
     mv "$input.tmp" "$input"
 fi
