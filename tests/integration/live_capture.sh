@@ -182,7 +182,7 @@ grep -qE '"source":"127\.0\.0\.10"' <(grep -E '^\{' "$dir/second.err") || fail "
 
 # Checkpoints while running; SIGHUP does not stop the run; a kill -9 leaves
 # the last checkpoint, which the next run loads; SIGINT stops like SIGTERM.
-start_sipdetect third --checkpoint 1
+start_sipdetect third --checkpoint 1 --report "$dir/state/third.html"
 kill -HUP "$sipdetect_pid"
 sleep 1
 kill -0 "$sipdetect_pid" || fail "SIGHUP ended the run: $(cat "$dir/third.err")"
@@ -192,6 +192,8 @@ wait_for_line "$dir/third.jsonl" 5 '"event":"start".*"source":"127\.0\.0\.67"' >
 sleep 3
 after=$(sha256sum <"$dir/state/sipdetect.state")
 [ "$before" != "$after" ] || fail "--checkpoint 1 saved no state while running"
+# --report is rewritten at each checkpoint: the scan is on the page before the run ends.
+grep -q '127\.0\.0\.67' "$dir/state/third.html" || fail "--report was not rewritten at a checkpoint with the new scan"
 kill -KILL "$sipdetect_pid"
 wait "$sipdetect_pid" 2>/dev/null || true
 start_sipdetect fourth
@@ -201,4 +203,4 @@ grep "sipdetect.state" "$dir/fourth.err" | grep -qv ': saved; ' &&
     fail "the checkpoint left by kill -9 did not load: $(cat "$dir/fourth.err")"
 grep -qE '"source":"127\.0\.0\.10"' <(grep -E '^\{' "$dir/fourth.err") || fail "after kill -9 the proxy is forgotten"
 echo "live capture: proxy and scans reported live; after SIGTERM and restart the proxy is known, no second new_proxy;" \
-    "checkpoints while running survive kill -9; SIGHUP keeps the run; SIGINT saves and exits 0"
+    "checkpoints (state and --report) while running survive kill -9; SIGHUP keeps the run; SIGINT saves and exits 0"
