@@ -319,24 +319,30 @@ constexpr double t0 = 1700000000;
 // a proxy crossed its URI minimum (its verdict inside the answer grace),
 // inside the returning proxy's first minutes, and between two records of
 // one second of the fast scan.
+// "u7", "p12", "10.8.0.3": appended, not "u" + ... (GCC 12's -Wrestrict false positive at -O3, PR 105329).
+std::string numbered(std::string prefix, int n) {
+    prefix += std::to_string(n);
+    return prefix;
+}
+
 std::pair<std::vector<transaction>, std::vector<double>> three_weeks() {
     std::vector<transaction> ts;
     const auto relay = [&](double start, const std::string& proxy, int users, double spacing) {
         for (int u = 0; u < users; ++u)
-            ts.push_back({start + u * spacing, proxy, "10.9.0.1", "REGISTER", "u" + std::to_string(u),
-                          "u" + std::to_string(u), "kamailio", 200});
+            ts.push_back({start + u * spacing, proxy, "10.9.0.1", "REGISTER", numbered("u", u), numbered("u", u),
+                          "kamailio", 200});
     };
     for (int d = 0; d < 21; ++d) {
         relay(t0 + d * day + 9 * hour, "10.1.0.10", 30, 10);                               // every day
         if (d <= 2 || d >= 18) relay(t0 + d * day + 10 * hour, "10.1.0.11", 30, 10);      // dies, returns on day 18
         if (d >= 9) relay(t0 + d * day + 11 * hour, "10.1.0.12", 30, 10);                 // new on day 9
         for (int p = 1; p <= 20; ++p)
-            ts.push_back({t0 + d * day + 8 * hour + p, "10.3.0." + std::to_string(p), "10.9.0.1", "REGISTER",
-                          "p" + std::to_string(p), "p" + std::to_string(p), "Yealink", 200});
+            ts.push_back({t0 + d * day + 8 * hour + p, numbered("10.3.0.", p), "10.9.0.1", "REGISTER",
+                          numbered("p", p), numbered("p", p), "Yealink", 200});
     }
     relay(t0 + 12 * day + 15 * hour, "10.1.0.13", 12, 1); // new on day 12, one URI a second
     for (int h = 1; h <= 40; ++h)                           // a slow horizontal OPTIONS scan, one probe per 4 min
-        ts.push_back({t0 + 5 * day + 14 * hour + h * 240, "10.2.0.66", "10.8.0." + std::to_string(h), "OPTIONS", "100",
+        ts.push_back({t0 + 5 * day + 14 * hour + h * 240, "10.2.0.66", numbered("10.8.0.", h), "OPTIONS", "100",
                       "100", "friendly-scanner", h % 5 == 0 ? 200 : 404});
     for (int e = 0; e < 30; ++e) // a fast vertical REGISTER scan, two extensions a second
         ts.push_back({t0 + 14 * day + 16 * hour + e * 0.5, "10.2.0.67", "10.9.0.1", "REGISTER", std::to_string(100 + e),
