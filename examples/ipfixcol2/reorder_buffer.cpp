@@ -28,27 +28,46 @@ sipdetect_cli::input_record& reorder_buffer::next_slot() {
 void reorder_buffer::keep() {
     const std::uint32_t slot = free_.back();
     const sipdetect_cli::input_record& r = slots_[slot];
-    heap_.push_back(held{r.time, r.status != 0, sequence_++, slot});
-    std::push_heap(heap_.begin(), heap_.end(), goes_after);
+    const held h{r.time, r.status != 0, sequence_++, slot};
+    if (in_order_count_ == 0 ||
+        !goes_after{}(in_order_[(in_order_first_ + in_order_count_ - 1) & (in_order_.size() - 1)], h)) {
+        push_in_order(h);
+    } else {
+        heap_.push_back(h);
+        std::push_heap(heap_.begin(), heap_.end(), goes_after{});
+    }
     free_.pop_back();
     bytes_ += text_bytes(r);
 }
 
+void reorder_buffer::push_in_order(const held& h) {
+    if (in_order_count_ == in_order_.size()) {
+        std::vector<held> grown(std::max<std::size_t>(in_order_.size() * 2, 64));
+        for (std::size_t i = 0; i < in_order_count_; ++i)
+            grown[i] = in_order_[(in_order_first_ + i) & (in_order_.size() - 1)];
+        in_order_.swap(grown);
+        in_order_first_ = 0;
+    }
+    in_order_[(in_order_first_ + in_order_count_) & (in_order_.size() - 1)] = h;
+    ++in_order_count_;
+}
+
 void reorder_buffer::release_earliest(sipdetect_cli::input_record& out) {
-    std::pop_heap(heap_.begin(), heap_.end(), goes_after);
-    const held h = heap_.back();
-    heap_.pop_back();
+    held h{};
+    if (heap_.empty() || (in_order_count_ > 0 && goes_after{}(heap_.front(), in_order_front()))) {
+        h = in_order_front();
+        in_order_first_ = (in_order_first_ + 1) & (in_order_.size() - 1);
+        --in_order_count_;
+    } else {
+        std::pop_heap(heap_.begin(), heap_.end(), goes_after{});
+        h = heap_.back();
+        heap_.pop_back();
+    }
     sipdetect_cli::input_record& r = slots_[h.slot];
     bytes_ -= text_bytes(r);
     std::swap(out, r);
     shed_large_strings(r);
     free_.push_back(h.slot);
-}
-
-bool reorder_buffer::goes_after(const held& a, const held& b) noexcept {
-    if (a.time != b.time) return a.time > b.time;
-    if (a.is_response != b.is_response) return a.is_response;
-    return a.sequence > b.sequence;
 }
 
 void shed_large_strings(sipdetect_cli::input_record& r) noexcept {

@@ -9,6 +9,8 @@
 // first (at equal times a request before a response, then arrival order).
 // The text the held records keep is capped at `max_bytes`: beyond it the
 // earliest records leave early, so hostile 64 KB strings cannot grow memory.
+// Records arriving in order (most of them) wait in a queue at constant cost;
+// only those behind the queue's last go through a heap.
 #pragma once
 
 #include "input_record.hpp"
@@ -27,9 +29,9 @@ public:
     sipdetect_cli::input_record& next_slot();
     void keep();
     // Whether the earliest record must leave now (the window or the byte cap is full).
-    bool must_release() const noexcept { return heap_.size() >= window_ || bytes_ > max_bytes_; }
-    bool empty() const noexcept { return heap_.empty(); }
-    std::size_t size() const noexcept { return heap_.size(); }
+    bool must_release() const noexcept { return size() >= window_ || bytes_ > max_bytes_; }
+    bool empty() const noexcept { return size() == 0; }
+    std::size_t size() const noexcept { return in_order_count_ + heap_.size(); }
     // Swaps the earliest record into `out`; the strings `out` held become the slot's spare capacity.
     void release_earliest(sipdetect_cli::input_record& out);
 
@@ -40,13 +42,24 @@ private:
         std::uint64_t sequence;
         std::uint32_t slot;
     };
-    static bool goes_after(const held& a, const held& b) noexcept;
+    struct goes_after { // a function object, so that the heap's comparisons inline
+        bool operator()(const held& a, const held& b) const noexcept {
+            if (a.time != b.time) return a.time > b.time;
+            if (a.is_response != b.is_response) return a.is_response;
+            return a.sequence > b.sequence;
+        }
+    };
+    const held& in_order_front() const noexcept { return in_order_[in_order_first_]; }
+    void push_in_order(const held& h);
 
     std::size_t window_, max_bytes_;
     std::size_t bytes_ = 0; // text of the held records
     std::vector<sipdetect_cli::input_record> slots_;
     std::vector<std::uint32_t> free_;
-    std::vector<held> heap_; // the earliest at the front
+    // A ring of records in release order; its size is a power of two.
+    std::vector<held> in_order_;
+    std::size_t in_order_first_ = 0, in_order_count_ = 0;
+    std::vector<held> heap_; // records behind the ring's last; the earliest at the front
     std::uint64_t sequence_ = 0;
 };
 

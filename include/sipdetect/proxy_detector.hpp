@@ -226,7 +226,7 @@ public:
     // Verdicts not yet reported: candidates awaiting theirs (inside the
     // answer grace, or refused for now as scanner-like) and events made but
     // not yet polled. A saved state keeps them for the next run.
-    std::size_t pending_verdicts() const noexcept { return crossed_.size() + pending_.size(); }
+    std::size_t pending_verdicts() const noexcept { return awaiting_.size() + pending_.size(); }
     // Every learned proxy, in address order.
     std::vector<known_proxy> learned_proxies() const;
 
@@ -258,7 +258,17 @@ private:
                                                detail::rebound_allocator<Allocator, candidate_type>>;
     using proxy_table = detail::flat_table<detail::source_key, detail::learned_proxy, detail::source_key_hasher,
                                            detail::rebound_allocator<Allocator, detail::learned_proxy>>;
-    using key_list = std::vector<detail::source_key, detail::rebound_allocator<Allocator, detail::source_key>>;
+    // A crossed candidate awaiting its verdict: when it is due, and its rank
+    // in the order the candidates crossed (verdicts due together are made in
+    // that order, so event ids do not depend on when the detector is polled).
+    struct awaited_verdict {
+        record_time due;
+        std::uint64_t rank;
+        detail::source_key key;
+    };
+    using verdict_list = std::vector<awaited_verdict, detail::rebound_allocator<Allocator, awaited_verdict>>;
+    static bool due_later(const awaited_verdict& a, const awaited_verdict& b) noexcept { return a.due > b.due; }
+    static bool crossed_earlier(const awaited_verdict& a, const awaited_verdict& b) noexcept { return a.rank < b.rank; }
 
     static detail::source_key key_of(const ip_address& a) noexcept { return detail::source_key{a, 0}; }
     record_time due_time(record_time crossed_at) const noexcept;
@@ -276,6 +286,7 @@ private:
                                               std::uint64_t requests, std::uint64_t successes);
     void on_success(const detail::hashed_key& k, std::uint64_t successes);
     SIPDETECT_DETAIL_HOT_STEP void add_uri(candidate_type& c, const record_view& v);
+    void await_verdict(const awaited_verdict& verdict); // strong guarantee
     void decide_due(record_time now, bool everything);
     bool decide(const detail::source_key& key, candidate_type& c, record_time at);
     void learn(const detail::source_key& key, candidate_type& c, record_time at);
@@ -283,8 +294,12 @@ private:
 
     candidate_table candidates_;
     proxy_table proxies_;
-    key_list crossed_; // candidates awaiting a verdict
-    record_time next_due_ = record_time::max(); // earliest verdict among them
+    // Crossed candidates awaiting a verdict, a min-heap on `due`: a record
+    // that makes no verdict due costs one comparison, however many wait.
+    verdict_list awaiting_;
+    verdict_list due_now_; // decide_due()'s working list, kept for its capacity
+    std::uint64_t next_rank_ = 0;
+    record_time next_due_ = record_time::max(); // awaiting_'s earliest
     std::vector<proxy_event> pending_;
     record_time first_record_{record_time::max()}; // training starts here and never moves
     bool responses_seen_ = false;

@@ -77,7 +77,8 @@ proxy_detector<Record, Clock, Allocator>::proxy_detector(proxy_config config, Cl
     : base(std::move(config), std::move(clock), allocator),
       candidates_(detail::source_key_hasher{hash_seed_}, typename candidate_table::allocator_type(alloc_)),
       proxies_(detail::source_key_hasher{hash_seed_}, typename proxy_table::allocator_type(alloc_)),
-      crossed_(typename key_list::allocator_type(alloc_)) {}
+      awaiting_(typename verdict_list::allocator_type(alloc_)),
+      due_now_(typename verdict_list::allocator_type(alloc_)) {}
 
 template <class Record, detector_clock Clock, class Allocator>
 record_time proxy_detector<Record, Clock, Allocator>::season_end() const noexcept {
@@ -191,10 +192,10 @@ void proxy_detector<Record, Clock, Allocator>::on_request(const record_view& v, 
     add_uri(*c, v);
     if (!c->crossed) {
         if (c->uris() >= config_.min_uris) { // min_uris >= 2: the candidate has its heavy part
-            crossed_.push_back(k.key); // first: if it cannot allocate, the candidate has not crossed
+            await_verdict(awaited_verdict{due_time(v.time), next_rank_++, k.key}); // first: if it cannot allocate, the candidate has not crossed
             c->crossed = true;
             c->heavy->crossed_at = v.time;
-            next_due_ = std::min(next_due_, due_time(v.time));
+            next_due_ = awaiting_.front().due;
         }
     }
 }
@@ -234,31 +235,42 @@ void proxy_detector<Record, Clock, Allocator>::add_uri(candidate_type& c, const 
 }
 
 template <class Record, detector_clock Clock, class Allocator>
+void proxy_detector<Record, Clock, Allocator>::await_verdict(const awaited_verdict& verdict) {
+    awaiting_.push_back(verdict);
+    std::push_heap(awaiting_.begin(), awaiting_.end(), due_later);
+}
+
+template <class Record, detector_clock Clock, class Allocator>
 void proxy_detector<Record, Clock, Allocator>::decide_due(record_time now, bool everything) {
-    // Compacts in place: this runs on the feed() path and must not allocate.
-    // If a verdict fails to allocate, the keys not yet visited are kept after
-    // those kept so far, so that every waiting candidate is still listed once.
-    std::size_t kept = 0;
+    // This runs on the feed() path and must not allocate in steady state:
+    // due_now_ keeps its capacity, and a verdict put back into awaiting_
+    // reuses the room it left there. If a verdict fails to allocate, it and
+    // those not yet visited go back to wait, in their order.
+    due_now_.reserve(awaiting_.capacity());
+    while (!awaiting_.empty() && (everything || awaiting_.front().due <= now)) {
+        std::pop_heap(awaiting_.begin(), awaiting_.end(), due_later);
+        due_now_.push_back(awaiting_.back());
+        awaiting_.pop_back();
+    }
+    std::sort(due_now_.begin(), due_now_.end(), crossed_earlier);
     std::size_t i = 0;
-    struct compaction {
-        key_list& keys;
-        std::size_t& kept;
+    struct put_back {
+        proxy_detector& detector;
         std::size_t& next;
-        ~compaction() {
-            if (next < keys.size()) std::move(keys.begin() + static_cast<std::ptrdiff_t>(next), keys.end(),
-                                              keys.begin() + static_cast<std::ptrdiff_t>(kept));
-            keys.resize(kept + (keys.size() - std::min(next, keys.size())));
+        ~put_back() {
+            for (std::size_t j = next; j < detector.due_now_.size(); ++j) detector.await_verdict(detector.due_now_[j]);
+            detector.due_now_.clear();
+            detector.next_due_ = detector.awaiting_.empty() ? record_time::max() : detector.awaiting_.front().due;
         }
-    } finish{crossed_, kept, i};
-    next_due_ = record_time::max();
-    for (; i < crossed_.size(); ++i) {
-        const detail::source_key key = crossed_[i];
-        candidate_type* c = candidates_.find(key);
+    } finish{*this, i};
+    for (; i < due_now_.size(); ++i) {
+        awaited_verdict& w = due_now_[i];
+        candidate_type* c = candidates_.find(w.key);
         if (c == nullptr || !c->crossed) continue;
-        const record_time due = due_time(c->heavy->crossed_at);
-        if ((now < due && !everything) || !decide(key, *c, std::min(std::max(now, c->heavy->crossed_at), due))) {
-            crossed_[kept++] = key;
-            next_due_ = std::min(next_due_, due_time(c->heavy->crossed_at));
+        if (!decide(w.key, *c, std::min(std::max(now, c->heavy->crossed_at), w.due))) {
+            // Judged again later (a scanner-like candidate), keeping its rank.
+            w.due = due_time(c->heavy->crossed_at);
+            await_verdict(w);
         }
     }
 }
@@ -393,7 +405,7 @@ proxy_stats proxy_detector<Record, Clock, Allocator>::stats() const {
     s.candidates = candidates_.size();
     s.proxies = proxies_.size();
     std::size_t bytes = candidates_.memory_bytes() + proxies_.memory_bytes() +
-                        (crossed_.capacity() * sizeof(detail::source_key));
+                        ((awaiting_.capacity() + due_now_.capacity()) * sizeof(awaited_verdict));
     candidates_.for_each([&](const candidate_type& c) {
         if (!c.heavy) return;
         bytes += sizeof(heavy_type) + c.heavy->uris.memory_bytes() +
@@ -462,8 +474,11 @@ void proxy_detector<Record, Clock, Allocator>::save(std::ostream& out) const {
             w.time(p.learned_at);
             w.boolean(p.in_training);
         });
-        w.u64(crossed_.size());
-        for (const auto& key : crossed_) w.address(key.address);
+        // In the order the candidates crossed, which a loaded detector keeps.
+        verdict_list awaiting = awaiting_;
+        std::sort(awaiting.begin(), awaiting.end(), crossed_earlier);
+        w.u64(awaiting.size());
+        for (const awaited_verdict& a : awaiting) w.address(a.key.address);
         w.u64(pending_.size());
         for (const proxy_event& e : pending_) {
             w.u64(e.id);
@@ -552,7 +567,8 @@ load_report proxy_detector<Record, Clock, Allocator>::load(std::istream& in) {
         if (candidates.find(key) != nullptr) r.fail("address is both a candidate and a proxy");
     }
 
-    key_list crossed{typename key_list::allocator_type(alloc_)};
+    std::vector<detail::source_key, detail::rebound_allocator<Allocator, detail::source_key>> crossed{
+        detail::rebound_allocator<Allocator, detail::source_key>(alloc_)};
     const std::uint64_t n_crossed = r.count(n_candidates, 16, "pending verdict");
     for (std::uint64_t n = 0; n < n_crossed; ++n) {
         const detail::source_key key{r.address(), 0};
@@ -587,11 +603,17 @@ load_report proxy_detector<Record, Clock, Allocator>::load(std::istream& in) {
     }
     r.finish();
 
-    next_due_ = record_time::max();
-    for (const auto& key : crossed) next_due_ = std::min(next_due_, due_time(candidates.find(key)->heavy->crossed_at));
+    verdict_list awaiting{typename verdict_list::allocator_type(alloc_)};
+    awaiting.reserve(crossed.size());
+    for (const detail::source_key& key : crossed)
+        awaiting.push_back(awaited_verdict{due_time(candidates.find(key)->heavy->crossed_at), awaiting.size(), key});
+    std::make_heap(awaiting.begin(), awaiting.end(), due_later);
+    next_due_ = awaiting.empty() ? record_time::max() : awaiting.front().due;
     candidates_ = std::move(candidates);
     proxies_ = std::move(proxies);
-    crossed_ = std::move(crossed);
+    awaiting_ = std::move(awaiting);
+    due_now_.clear();
+    next_rank_ = awaiting_.size();
     pending_ = std::move(pending);
     first_record_ = first_record;
     responses_seen_ = responses_seen;
