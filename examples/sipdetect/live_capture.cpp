@@ -45,12 +45,18 @@ public:
             fail(detail.empty() ? pcap_statustostr(rc) : std::string(pcap_statustostr(rc)) + ": " + detail);
         }
         const int dlt = pcap_datalink(pcap_.get());
-        const auto link = dlt == DLT_RAW    ? std::optional(detail::link_layer::raw_ip)
-                          : dlt == DLT_LOOP ? std::optional(detail::link_layer::bsd_loop)
-                          : dlt < 0         ? std::nullopt
-                                            : detail::link_layer_of_linktype(static_cast<std::uint32_t>(dlt));
-        if (!link) fail("unsupported link type " + std::to_string(dlt));
-        link_ = *link;
+        // Branches, not a chain of std::optional: g++ 12 at -Os takes that chain's
+        // value for uninitialised (-Wmaybe-uninitialized, a false positive).
+        if (dlt == DLT_RAW) {
+            link_ = detail::link_layer::raw_ip;
+        } else if (dlt == DLT_LOOP) {
+            link_ = detail::link_layer::bsd_loop;
+        } else if (const auto link = dlt < 0 ? std::nullopt
+                                             : detail::link_layer_of_linktype(static_cast<std::uint32_t>(dlt))) {
+            link_ = *link;
+        } else {
+            fail("unsupported link type " + std::to_string(dlt));
+        }
         const std::string filter = settings.filter.value_or(default_capture_filter(dlt == DLT_EN10MB));
         bpf_program program{};
         if (pcap_compile(pcap_.get(), &program, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
