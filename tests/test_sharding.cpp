@@ -3,10 +3,12 @@
 #include "catch.hpp"
 #include "test_support.hpp"
 
+#include <sipdetect/campaign_detector.hpp>
 #include <sipdetect/proxy_detector.hpp>
 #include <sipdetect/scan_detector.hpp>
 
 #include <algorithm>
+#include <array>
 #include <type_traits>
 
 using namespace sipdetect;
@@ -19,6 +21,10 @@ static_assert(std::is_nothrow_move_constructible_v<scan_detector<msg>> &&
 static_assert(!std::is_copy_constructible_v<proxy_detector<msg>> && !std::is_copy_assignable_v<proxy_detector<msg>>);
 static_assert(std::is_nothrow_move_constructible_v<proxy_detector<msg>> &&
               std::is_nothrow_move_assignable_v<proxy_detector<msg>>);
+static_assert(!std::is_copy_constructible_v<campaign_detector<msg>> &&
+              !std::is_copy_assignable_v<campaign_detector<msg>>);
+static_assert(std::is_nothrow_move_constructible_v<campaign_detector<msg>> &&
+              std::is_nothrow_move_assignable_v<campaign_detector<msg>>);
 
 namespace {
 
@@ -127,4 +133,32 @@ TEST_CASE("sharding SIPPROXY by requester: each shard has its own season start a
     REQUIRE(sharded.size() == 1);
     CHECK(sharded[0].source == ip("198.51.100.4"));
     CHECK_FALSE(sharded[0].answers_judged);
+}
+
+TEST_CASE("SIPCAMPAIGN is not sharded by requester: shards each see part of a campaign") {
+    // Ten sources probing three hosts each, with one tool's fingerprint: 30
+    // targets together; a shard holds five sources and 15 targets.
+    std::vector<msg> records;
+    for (int s = 1; s <= 10; ++s)
+        for (int h = 0; h < 3; ++h) {
+            msg r = request(s * 10.0 + h, ("198.51.100." + std::to_string(s)).c_str(),
+                            ("10.2.0." + std::to_string(s * 3 + h)).c_str(), sip_method::options, "100");
+            r.user_agent = "friendly-scanner";
+            r.from_uri = "\"sipvicious\"<sip:100@1.1.1.1>";
+            records.push_back(r);
+        }
+    campaign_config config;
+    config.campaign_threshold = 20;
+    config.min_sources = 5;
+    campaign_detector<msg> one(config);
+    std::array<campaign_detector<msg>, 2> shards{campaign_detector<msg>(config), campaign_detector<msg>(config)};
+    for (const msg& r : records) {
+        one.feed(r);
+        shards[shard_of(r)].feed(r);
+    }
+    const std::vector<campaign_event> whole = one.flush();
+    REQUIRE(whole.size() == 2); // start and end
+    CHECK(whole[0].sources == 10);
+    CHECK(whole[0].targets == 30);
+    for (auto& shard : shards) CHECK(shard.flush().empty());
 }

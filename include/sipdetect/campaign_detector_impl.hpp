@@ -435,8 +435,10 @@ std::vector<campaign_event> campaign_detector<Record, Clock, Allocator>::flush()
     return emit(true);
 }
 
-// Every event is made before anything changes: if an allocation fails, the
-// detector is as it was and the next call returns the same events.
+// Every event is made before a campaign's phase changes: if an allocation
+// fails, the groups may have been recounted (a new campaign then waits with
+// its start pending), but no phase has moved, so the next call returns the
+// same events (tests/test_exception_safety.cpp).
 template <class Record, detector_clock Clock, class Allocator>
 std::vector<campaign_event> campaign_detector<Record, Clock, Allocator>::emit(bool end_all) {
     const detail::time_gate time_before = time_;
