@@ -52,6 +52,15 @@ scan_event without_id(scan_event e) {
     return e;
 }
 
+// Feeds every record to `whole` and to the shard of its requester.
+template <class Detector>
+void feed_whole_and_shards(const std::vector<msg>& records, Detector& whole, std::array<Detector, 2>& shards) {
+    for (const msg& r : records) {
+        whole.feed(r);
+        shards[shard_of(r)].feed(r);
+    }
+}
+
 void relay(std::vector<msg>& out, const char* proxy, double t0, int users, bool answered) {
     for (int u = 0; u < users; ++u) {
         msg r = request(t0 + u, proxy, "192.0.2.20", sip_method::invite, "900");
@@ -70,10 +79,7 @@ TEST_CASE("sharding SIPSCAN by requester gives the same scans as one detector") 
     config.threshold = 10;
     scan_detector<msg> whole(config);
     std::array<scan_detector<msg>, 2> shards{scan_detector<msg>(config), scan_detector<msg>(config)};
-    for (const msg& r : records) {
-        whole.feed(r);
-        shards[shard_of(r)].feed(r);
-    }
+    feed_whole_and_shards(records, whole, shards);
     std::vector<scan_event> expected, got;
     for (const auto& e : whole.flush()) expected.push_back(without_id(e));
     for (auto& shard : shards)
@@ -105,10 +111,7 @@ TEST_CASE("sharding SIPPROXY by requester: each shard has its own season start a
 
     proxy_detector<msg> whole(config);
     std::array<proxy_detector<msg>, 2> shards{proxy_detector<msg>(config), proxy_detector<msg>(config)};
-    for (const msg& r : records) {
-        whole.feed(r);
-        shards[shard_of(r)].feed(r);
-    }
+    feed_whole_and_shards(records, whole, shards);
     const auto one = whole.flush();
     std::vector<proxy_event> sharded;
     for (auto& shard : shards)
@@ -152,10 +155,7 @@ TEST_CASE("SIPCAMPAIGN is not sharded by requester: shards each see part of a ca
     config.min_sources = 5;
     campaign_detector<msg> one(config);
     std::array<campaign_detector<msg>, 2> shards{campaign_detector<msg>(config), campaign_detector<msg>(config)};
-    for (const msg& r : records) {
-        one.feed(r);
-        shards[shard_of(r)].feed(r);
-    }
+    feed_whole_and_shards(records, one, shards);
     const std::vector<campaign_event> whole = one.flush();
     REQUIRE(whole.size() == 2); // start and end
     CHECK(whole[0].sources == 10);
