@@ -192,7 +192,8 @@ void proxy_detector<Record, Clock, Allocator>::on_request(const record_view& v, 
     add_uri(*c, v);
     if (!c->crossed) {
         if (c->uris() >= config_.min_uris) { // min_uris >= 2: the candidate has its heavy part
-            await_verdict(awaited_verdict{due_time(v.time), next_rank_++, k.key}); // first: if it cannot allocate, the candidate has not crossed
+            // First: if it cannot allocate, the candidate has not crossed.
+            await_verdict(awaited_verdict{due_time(v.time), next_rank_++, k.key});
             c->crossed = true;
             c->heavy->crossed_at = v.time;
             next_due_ = awaiting_.front().due;
