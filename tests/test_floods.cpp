@@ -48,6 +48,17 @@ bool one_json_line(const std::string& line) {
     return true;
 }
 
+// The heap's peak since `before` stays within twice the steady state (growth while doubling).
+void check_peak_within_twice(std::uint64_t steady, std::size_t before) {
+    if (!counting::active) {
+        WARN("SKIPPED: peak heap check (the sanitizer owns the allocator)");
+        return;
+    }
+    const std::size_t peak = counting::peak_bytes.load() - before;
+    INFO("peak " << peak << " bytes, steady " << steady << " bytes");
+    CHECK(peak <= steady * 2);
+}
+
 } // namespace
 
 TEST_CASE("spoofed flood: 10 M random sources, memory within the caps, the scanner still found") {
@@ -125,13 +136,7 @@ TEST_CASE("spoofed flood: 10 M random sources, memory within the caps, the scann
         // Memory: the two tables at their capped size, plus growth while doubling.
         const std::uint64_t steady = s.memory_bytes + p.memory_bytes;
         CHECK(steady < 64u * 1024 * 1024);
-        if (counting::active) {
-            const std::size_t peak = counting::peak_bytes.load() - before;
-            INFO("peak " << peak << " bytes, steady " << steady << " bytes");
-            CHECK(peak <= steady * 2);
-        } else {
-            WARN("SKIPPED: peak heap check (the sanitizer owns the allocator)");
-        }
+        check_peak_within_twice(steady, before);
     }
 }
 
@@ -184,13 +189,7 @@ TEST_CASE("spoofed campaign flood: random sources with random fingerprints form 
         CHECK(found[1].hosts == 60);
         const std::uint64_t steady = s.memory_bytes;
         CHECK(steady < 32u * 1024 * 1024);
-        if (counting::active) {
-            const std::size_t peak = counting::peak_bytes.load() - before;
-            INFO("peak " << peak << " bytes, steady " << steady << " bytes");
-            CHECK(peak <= steady * 2);
-        } else {
-            WARN("SKIPPED: peak heap check (the sanitizer owns the allocator)");
-        }
+        check_peak_within_twice(steady, before);
     }
 }
 

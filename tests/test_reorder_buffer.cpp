@@ -1,6 +1,7 @@
-// The ipfixcol2 plugin's reorder buffer passes records on in the order the
-// sipdetect program's time_ordered_stream gives a file: a window of records,
-// the earliest first (at equal times a request first, then arrival order).
+// The reorder buffer of the program's streams and the ipfixcol2 plugin passes
+// records on in the order the program's time_ordered_stream gives a file: a
+// window of records, the earliest first (at equal times a request first, then
+// arrival order).
 #include "input_record.hpp"
 #include "reorder_buffer.hpp"
 
@@ -18,7 +19,7 @@
 #include <vector>
 
 using sipdetect_cli::input_record;
-using sipdetect_ipfixcol2::reorder_buffer;
+using sipdetect_cli::reorder_buffer;
 
 namespace {
 
@@ -129,7 +130,7 @@ TEST_CASE("reorder buffer: slots and released records give back the memory of lo
     r.request_uri.assign(65000, 'u');
     r.from_uri = "sip:short@example.org";
     r.from_uri.reserve(200);
-    sipdetect_ipfixcol2::shed_large_strings(r);
+    sipdetect_cli::shed_large_strings(r);
     CHECK(r.request_uri.capacity() <= 256);
     CHECK(r.request_uri.empty());
     CHECK(r.from_uri == "sip:short@example.org"); // short strings are kept

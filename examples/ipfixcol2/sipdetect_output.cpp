@@ -203,7 +203,7 @@ private:
     void feed() {
         sipdetect::feed_all(std::span<const sipdetect_cli::input_record>(batch_.data(), filled_), scans_, proxies_,
                             campaigns_);
-        for (std::size_t i = 0; i < filled_; ++i) sipdetect_ipfixcol2::shed_large_strings(batch_[i]);
+        for (std::size_t i = 0; i < filled_; ++i) sipdetect_cli::shed_large_strings(batch_[i]);
         filled_ = 0;
     }
 
@@ -240,7 +240,7 @@ private:
     scan_type scans_;
     proxy_type proxies_;
     campaign_type campaigns_;
-    sipdetect_ipfixcol2::reorder_buffer reorder_;
+    sipdetect_cli::reorder_buffer reorder_;
     sipdetect_cli::event_printer print_;
     std::vector<sipdetect_cli::input_record> batch_; // reused: the records keep their strings' capacity
     std::size_t filled_ = 0;

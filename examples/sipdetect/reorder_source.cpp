@@ -1,37 +1,18 @@
 // sipdetect command-line program: a live source put back in record time (see reorder_source.hpp).
 #include "reorder_source.hpp"
 
-#include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace sipdetect_cli {
 
 reorder_source::reorder_source(std::unique_ptr<live_source> inner, std::size_t window, clock::duration hold)
-    : inner_(std::move(inner)), window_(std::max<std::size_t>(window, 1)), hold_(hold) {}
-
-bool reorder_source::goes_after(const held& a, const held& b) noexcept {
-    if (a.time != b.time) return a.time > b.time;
-    if (a.is_response != b.is_response) return a.is_response;
-    return a.sequence > b.sequence;
-}
-
-void reorder_source::take_front(input_record& out) {
-    std::pop_heap(heap_.begin(), heap_.end(), goes_after);
-    const std::uint32_t slot = heap_.back().slot;
-    heap_.pop_back();
-    // A swap: `out` and the slot keep reusing their strings' capacity.
-    std::swap(out, slots_[slot]);
-    free_.push_back(slot);
-}
+    // No cap on the held text: the file run's window has none either.
+    : inner_(std::move(inner)), buffer_(window, std::numeric_limits<std::size_t>::max()), hold_(hold) {}
 
 live_source::pull reorder_source::next(input_record& out) {
     while (!inner_ended_ && !stopping_) {
-        if (free_.empty()) {
-            free_.push_back(static_cast<std::uint32_t>(slots_.size()));
-            slots_.emplace_back();
-        }
-        const std::uint32_t slot = free_.back();
-        input_record& incoming = slots_[slot];
+        input_record& incoming = buffer_.next_slot();
         pull got = pull::none;
         try {
             got = inner_->next(incoming);
@@ -44,17 +25,15 @@ live_source::pull reorder_source::next(input_record& out) {
             inner_ended_ = true;
             break;
         }
-        free_.pop_back();
         const auto now = clock::now();
-        heap_.push_back(held{incoming.time, incoming.status != 0, sequence_++, slot, now});
-        std::push_heap(heap_.begin(), heap_.end(), goes_after);
-        if (heap_.size() >= window_ || now - heap_.front().arrival >= hold_) {
-            take_front(out);
+        buffer_.keep(now);
+        if (buffer_.must_release() || now - buffer_.earliest_arrival() >= hold_) {
+            buffer_.release_earliest(out);
             return pull::record;
         }
     }
-    if (!heap_.empty() && (inner_ended_ || stopping_ || clock::now() - heap_.front().arrival >= hold_)) {
-        take_front(out);
+    if (!buffer_.empty() && (inner_ended_ || stopping_ || clock::now() - buffer_.earliest_arrival() >= hold_)) {
+        buffer_.release_earliest(out);
         return pull::record;
     }
     if (!inner_ended_) return pull::none;

@@ -4,26 +4,25 @@
 // when it ends, Zeek writes a transaction when it completes. The file run
 // puts each file's records back in order through a reorder buffer of
 // time_ordered_stream::window_for(1) records (readers.hpp); a stream of the
-// same records goes through the same buffer here, and leaves it in the same
-// order, so that `cat FILE | sipdetect -` and an exporter replaying FILE give
+// same records goes through the same buffer here (reorder_buffer), and
+// leaves it in the same order, so that `cat FILE | sipdetect -` and an exporter replaying FILE give
 // the events of `sipdetect FILE`. A live stream does not wait for the buffer
 // to fill: a record leaves it, in time order, once it has been held for
 // `hold` of wall time, and everything leaves when the stream ends.
 #pragma once
 
 #include "live_source.hpp"
+#include "reorder_buffer.hpp"
 
 #include <chrono>
-#include <cstdint>
 #include <exception>
 #include <memory>
-#include <vector>
 
 namespace sipdetect_cli {
 
 class reorder_source final : public live_source {
 public:
-    using clock = std::chrono::steady_clock;
+    using clock = reorder_buffer::clock;
 
     reorder_source(std::unique_ptr<live_source> inner, std::size_t window, clock::duration hold);
 
@@ -35,26 +34,9 @@ public:
     std::string name() const override { return inner_->name(); }
 
 private:
-    // A held record's place in the order; the record itself stays in its slot.
-    struct held {
-        sipdetect::record_time time;
-        bool is_response;
-        std::uint64_t sequence;
-        std::uint32_t slot;
-        clock::time_point arrival;
-    };
-    // Heap order: the earliest record at the front; at equal times a request
-    // first, then the order of arrival (time_ordered_stream's order).
-    static bool goes_after(const held& a, const held& b) noexcept;
-    void take_front(input_record& out);
-
     std::unique_ptr<live_source> inner_;
-    std::size_t window_;
+    reorder_buffer buffer_;
     clock::duration hold_;
-    std::vector<input_record> slots_; // reused: the records keep their strings' capacity
-    std::vector<std::uint32_t> free_; // slots not holding a record
-    std::vector<held> heap_;
-    std::uint64_t sequence_ = 0;
     bool inner_ended_ = false;
     bool stopping_ = false;
     std::exception_ptr inner_failure_; // thrown once the held records are out

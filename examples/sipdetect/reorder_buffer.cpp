@@ -1,13 +1,13 @@
-// sipdetect ipfixcol2 output plugin: records put back in time order (reorder_buffer.hpp).
+// sipdetect: records put back in time order (reorder_buffer.hpp).
 #include "reorder_buffer.hpp"
 
 #include <algorithm>
 #include <string>
 #include <utility>
 
-namespace sipdetect_ipfixcol2 {
+namespace sipdetect_cli {
 namespace {
-std::size_t text_bytes(const sipdetect_cli::input_record& r) noexcept {
+std::size_t text_bytes(const input_record& r) noexcept {
     return r.request_uri.size() + r.from_uri.size() + r.to_uri.size() + r.user_agent.size();
 }
 } // namespace
@@ -15,20 +15,20 @@ std::size_t text_bytes(const sipdetect_cli::input_record& r) noexcept {
 reorder_buffer::reorder_buffer(std::size_t window, std::size_t max_bytes)
     : window_(std::max<std::size_t>(window, 1)), max_bytes_(max_bytes) {}
 
-sipdetect_cli::input_record& reorder_buffer::next_slot() {
+input_record& reorder_buffer::next_slot() {
     if (free_.empty()) {
         free_.push_back(static_cast<std::uint32_t>(slots_.size()));
         slots_.emplace_back();
     }
-    sipdetect_cli::input_record& r = slots_[free_.back()];
-    sipdetect_cli::clear_keeping_capacity(r);
+    input_record& r = slots_[free_.back()];
+    clear_keeping_capacity(r);
     return r;
 }
 
-void reorder_buffer::keep() {
+void reorder_buffer::keep(clock::time_point arrival) {
     const std::uint32_t slot = free_.back();
-    const sipdetect_cli::input_record& r = slots_[slot];
-    const held h{r.time, r.status != 0, sequence_++, slot};
+    const input_record& r = slots_[slot];
+    const held h{r.time, r.status != 0, sequence_++, slot, arrival};
     if (in_order_count_ == 0 ||
         !goes_after{}(in_order_[(in_order_first_ + in_order_count_ - 1) & (in_order_.size() - 1)], h)) {
         push_in_order(h);
@@ -52,9 +52,9 @@ void reorder_buffer::push_in_order(const held& h) {
     ++in_order_count_;
 }
 
-void reorder_buffer::release_earliest(sipdetect_cli::input_record& out) {
+void reorder_buffer::release_earliest(input_record& out) {
     held h{};
-    if (heap_.empty() || (in_order_count_ > 0 && goes_after{}(heap_.front(), in_order_front()))) {
+    if (earliest_in_order()) {
         h = in_order_front();
         in_order_first_ = (in_order_first_ + 1) & (in_order_.size() - 1);
         --in_order_count_;
@@ -63,17 +63,17 @@ void reorder_buffer::release_earliest(sipdetect_cli::input_record& out) {
         h = heap_.back();
         heap_.pop_back();
     }
-    sipdetect_cli::input_record& r = slots_[h.slot];
+    input_record& r = slots_[h.slot];
     bytes_ -= text_bytes(r);
     std::swap(out, r);
     shed_large_strings(r);
     free_.push_back(h.slot);
 }
 
-void shed_large_strings(sipdetect_cli::input_record& r) noexcept {
+void shed_large_strings(input_record& r) noexcept {
     constexpr std::size_t kept_capacity = 256;
     for (std::string* s : {&r.request_uri, &r.from_uri, &r.to_uri, &r.user_agent})
         if (s->capacity() > kept_capacity) std::string().swap(*s);
 }
 
-} // namespace sipdetect_ipfixcol2
+} // namespace sipdetect_cli
