@@ -287,6 +287,7 @@ private:
     void on_success(const detail::hashed_key& k, std::uint64_t successes);
     SIPDETECT_DETAIL_HOT_STEP void add_uri(candidate_type& c, const record_view& v);
     void await_verdict(const awaited_verdict& verdict); // strong guarantee
+    bool verdict_due(record_time now) const noexcept { return !awaiting_.empty() && awaiting_.front().due <= now; }
     void decide_due(record_time now, bool everything);
     bool decide(const detail::source_key& key, candidate_type& c, record_time at);
     void learn(const detail::source_key& key, candidate_type& c, record_time at);
@@ -299,7 +300,6 @@ private:
     verdict_list awaiting_;
     verdict_list due_now_; // decide_due()'s working list, kept for its capacity
     std::uint64_t next_rank_ = 0;
-    record_time next_due_ = record_time::max(); // awaiting_'s earliest
     std::vector<proxy_event> pending_;
     record_time first_record_{record_time::max()}; // training starts here and never moves
     bool responses_seen_ = false;

@@ -125,7 +125,7 @@ void proxy_detector<Record, Clock, Allocator>::feed_view(const record_view& v, c
         ++stats_.malformed_dropped;
         return;
     }
-    if (time_.watermark >= next_due_) decide_due(time_.watermark, false);
+    if (verdict_due(time_.watermark)) decide_due(time_.watermark, false);
 }
 
 template <class Record, detector_clock Clock, class Allocator>
@@ -196,7 +196,6 @@ void proxy_detector<Record, Clock, Allocator>::on_request(const record_view& v, 
             await_verdict(awaited_verdict{due_time(v.time), next_rank_++, k.key});
             c->crossed = true;
             c->heavy->crossed_at = v.time;
-            next_due_ = awaiting_.front().due;
         }
     }
 }
@@ -248,7 +247,7 @@ void proxy_detector<Record, Clock, Allocator>::decide_due(record_time now, bool 
     // reuses the room it left there. If a verdict fails to allocate, it and
     // those not yet visited go back to wait, in their order.
     due_now_.reserve(awaiting_.capacity());
-    while (!awaiting_.empty() && (everything || awaiting_.front().due <= now)) {
+    while (everything ? !awaiting_.empty() : verdict_due(now)) {
         std::pop_heap(awaiting_.begin(), awaiting_.end(), due_later);
         due_now_.push_back(awaiting_.back());
         awaiting_.pop_back();
@@ -261,7 +260,6 @@ void proxy_detector<Record, Clock, Allocator>::decide_due(record_time now, bool 
         ~put_back() {
             for (std::size_t j = next; j < detector.due_now_.size(); ++j) detector.await_verdict(detector.due_now_[j]);
             detector.due_now_.clear();
-            detector.next_due_ = detector.awaiting_.empty() ? record_time::max() : detector.awaiting_.front().due;
         }
     } finish{*this, i};
     for (; i < due_now_.size(); ++i) {
@@ -609,7 +607,6 @@ load_report proxy_detector<Record, Clock, Allocator>::load(std::istream& in) {
     for (const detail::source_key& key : crossed)
         awaiting.push_back(awaited_verdict{due_time(candidates.find(key)->heavy->crossed_at), awaiting.size(), key});
     std::make_heap(awaiting.begin(), awaiting.end(), due_later);
-    next_due_ = awaiting.empty() ? record_time::max() : awaiting.front().due;
     candidates_ = std::move(candidates);
     proxies_ = std::move(proxies);
     awaiting_ = std::move(awaiting);
